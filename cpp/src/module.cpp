@@ -1,0 +1,11 @@
+// The private compiled module vashrink._engine: one register_* function per bound area.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+void register_info(py::module_& m);
+
+PYBIND11_MODULE(_engine, m) {
+    m.doc() = "vashrink's C++ engine (private: use the vashrink package)";
+    register_info(m);
+}
