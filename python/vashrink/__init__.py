@@ -17,11 +17,13 @@ from .errors import (
 )
 from .expression import Expression, parse_expression
 from .info import SystemInfo, lanes, system_info
+from .mlp import DenseLayer, architecture_of, build_mlp, dense_layers
 from .target import Target, as_target, load_samples
 
 __all__ = [
     "ACTIVATIONS",
     "Architecture",
+    "DenseLayer",
     "EngineError",
     "Expression",
     "ExpressionError",
@@ -32,7 +34,10 @@ __all__ = [
     "Target",
     "TrainingError",
     "VashrinkError",
+    "architecture_of",
     "as_target",
+    "build_mlp",
+    "dense_layers",
     "lane_score",
     "lanes",
     "load_samples",
