@@ -67,7 +67,7 @@ class Architecture:
 
 
 def lane_score(depth: int, width: int, lanes: int) -> int:
-    """The talk's SIMD cost proxy ``depth * ceil(width / lanes)``; lanes come from the target CPU."""
+    """The talk's SIMD cost proxy ``depth * ceil(width / lanes)``; lanes are the target CPU's."""
     if lanes < 1:
         msg = f"lanes must be at least 1, got {lanes}"
         raise InputError(msg)

@@ -16,7 +16,7 @@ from .errors import VashrinkError
 __all__ = ["main"]
 
 #: Sub-command modules in the order ``--help`` lists them.
-COMMANDS = ("info",)
+COMMANDS = ("bounds", "info")
 
 
 def build_parser() -> argparse.ArgumentParser:

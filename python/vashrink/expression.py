@@ -26,6 +26,12 @@ def _clip(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     return torch.minimum(torch.maximum(x, lo), hi)
 
 
+def _abs(x: torch.Tensor) -> torch.Tensor:
+    # Same values as torch.abs; its second derivative avoids torch's sgn double-backward,
+    # whose first use imports torch's Python decompositions (several seconds).
+    return torch.where(x >= 0, x, -x)
+
+
 #: name -> (number of arguments, implementation on float64 tensors)
 FUNCTIONS: dict[str, tuple[int, _Fn]] = {
     "tanh": (1, torch.tanh),
@@ -36,7 +42,7 @@ FUNCTIONS: dict[str, tuple[int, _Fn]] = {
     "log": (1, torch.log),
     "log10": (1, torch.log10),
     "sqrt": (1, torch.sqrt),
-    "abs": (1, torch.abs),
+    "abs": (1, _abs),
     "sign": (1, torch.sign),
     "atan": (1, torch.atan),
     "asin": (1, torch.asin),
@@ -61,12 +67,14 @@ _BINARY: dict[type[ast.operator], _Fn] = {
     ast.Pow: torch.pow,
 }
 _MAX_LENGTH = 2000
+_MAX_DEPTH = 100
 
 _Node = Callable[[torch.Tensor], torch.Tensor]
 
 
 def _fail(text: str, node: ast.AST | None, problem: str) -> ExpressionError:
-    where = f" at column {node.col_offset + 1}" if node is not None and hasattr(node, "col_offset") else ""
+    column = getattr(node, "col_offset", None)
+    where = f" at column {column + 1}" if isinstance(column, int) else ""
     allowed = ", ".join(sorted(FUNCTIONS))
     msg = (
         f"expression {text!r}: {problem}{where}; use x, numbers, pi, e, + - * / ** "
@@ -142,6 +150,16 @@ class Expression:
         return self.text
 
 
+def _depth(tree: ast.AST) -> int:
+    """Nesting depth of ``tree``, computed without recursion (deep trees would overflow)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
 def parse_expression(text: str) -> Expression:
     """Parse ``text`` into an :class:`Expression`, refusing anything outside the whitelist.
 
@@ -155,10 +173,21 @@ def parse_expression(text: str) -> Expression:
     if len(text) > _MAX_LENGTH:
         msg = f"expression is {len(text)} characters long; the limit is {_MAX_LENGTH}"
         raise ExpressionError(msg)
+    too_deep = (
+        f"expression {text[:40]!r}... is nested more than {_MAX_DEPTH} levels deep; "
+        "simplify it (e.g. use 100*x instead of x+x+...+x)"
+    )
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         col = f" at column {exc.offset}" if exc.offset else ""
-        msg = f"expression {text!r} is not valid syntax{col} (write products as 2*x, powers as x**2)"
+        msg = (
+            f"expression {text!r} is not valid syntax{col} "
+            "(write products as 2*x, powers as x**2)"
+        )
         raise ExpressionError(msg) from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(too_deep) from None
+    if _depth(tree) > _MAX_DEPTH:
+        raise ExpressionError(too_deep)
     return Expression(text.strip(), _compile(tree, text))

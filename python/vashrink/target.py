@@ -72,10 +72,14 @@ class Target:
         x = np.asarray(x, dtype=np.float64)
         if self.x is not None and self.y is not None:
             lo, hi = float(self.x[0]), float(self.x[-1])
-            if x.size and (x.min() < lo - 1e-12 * max(1.0, abs(lo)) or x.max() > hi + 1e-12 * max(1.0, abs(hi))):
-                msg = f"target {self.name!r} is sampled on [{lo}, {hi}] only; choose a range inside it"
+            slack_lo, slack_hi = 1e-12 * max(1.0, abs(lo)), 1e-12 * max(1.0, abs(hi))
+            if x.size and (x.min() < lo - slack_lo or x.max() > hi + slack_hi):
+                msg = (
+                    f"target {self.name!r} is sampled on [{lo}, {hi}] only; "
+                    "choose a range inside it"
+                )
                 raise InputError(msg)
-            return np.interp(x, self.x, self.y)
+            return np.asarray(np.interp(x, self.x, self.y), dtype=np.float64)
         assert self.fn is not None
         with np.errstate(all="ignore"):
             try:
@@ -180,7 +184,7 @@ def as_target(obj: Any, name: str | None = None) -> Target:
     if isinstance(obj, Path):
         return load_samples(obj)
     if callable(obj):
-        return Target(name=name or getattr(obj, "__name__", "callable"), fn=obj)
+        return Target(name=name or str(getattr(obj, "__name__", "callable")), fn=obj)
     if isinstance(obj, tuple | list) and len(obj) == 2:
         return _from_samples(obj[0], obj[1], name or "samples")
     msg = (
