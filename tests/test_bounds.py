@@ -1,14 +1,15 @@
-"""compute_bounds: the talk's table, hand-derived cases, the greedy count and the band rule."""
+"""compute_bounds: the talk's table, hand-derived cases, derivatives, notes and bad input.
+
+The counts and the band rule on their own: test_pieces.py and test_band.py.
+"""
 
 from __future__ import annotations
 
-import itertools
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.optimize import linprog
 
 import vashrink.bounds as vb
 from vashrink.architecture import Architecture
@@ -218,88 +219,52 @@ def test_coarse_grid_warns_that_greedy_is_grid_limited() -> None:
     assert any("under-resolves" in n for n in r.notes)
 
 
-# --- the greedy piece count ------------------------------------------------------------------
+def test_band_falls_back_to_the_nearest_sizes_with_a_note(talk: vb.Bounds) -> None:
+    line = vb.compute_bounds("3*x + 1", -1, 1, 1e-6, samples=100)  # 1 piece: 1.3 parameters
+    assert line.band and all(a.n_params > 2 * line.params_estimate for a in line.band)
+    assert any("the band holds the nearest ones" in n for n in line.notes)
+    assert not any("nearest ones" in n for n in talk.notes)
 
 
-def _chebyshev_error(x: np.ndarray, y: np.ndarray) -> float:
-    """min over lines of max |y - line| by linear programming (independent of the hull code)."""
-    n = len(x)
-    a_ub = np.vstack([np.column_stack([-np.ones(n), -x, -np.ones(n)]),
-                      np.column_stack([np.ones(n), x, -np.ones(n)])])
-    res = linprog([0, 0, 1], A_ub=a_ub, b_ub=np.concatenate([-y, y]),
-                  bounds=[(None, None)] * 3, method="highs")
-    assert res.status == 0
-    return float(res.fun)
+# --- the derivative profile --------------------------------------------------------------------
 
 
-def _brute_force_min_pieces(x: np.ndarray, y: np.ndarray, eps: float) -> int:
-    """Dynamic programme over all partitions, each run checked by LP."""
-    n = len(x)
-    best = [0] + [n + 1] * n
-    for start in range(n):
-        for end in range(start + 1, n + 1):
-            if end - start > 2 and _chebyshev_error(x[start:end], y[start:end]) > eps:
-                break
-            best[end] = min(best[end], best[start] + 1)
-    return best[n]
+def test_profile_of_an_expression_is_exact_on_the_grid() -> None:
+    prof = vb.measure_derivatives("sin(x)", 0, math.pi, samples=101)
+    grid = np.linspace(0, math.pi, 101)
+    np.testing.assert_array_equal(prof.x, grid)
+    np.testing.assert_allclose(prof.y, np.sin(grid), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(prof.d1, np.cos(grid), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(prof.d2, -np.sin(grid), rtol=0, atol=1e-15)
+    assert prof.exact and "autograd" in prof.method
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_greedy_matches_brute_force(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    x = np.sort(rng.uniform(-1, 1, 22))
-    y = np.cumsum(rng.standard_normal(22)) * 0.1
-    eps = float(rng.uniform(0.02, 0.08))
-    assert len(vb.greedy_pieces(x, y, eps)) == _brute_force_min_pieces(x, y, eps)
+def test_profile_of_a_callable_uses_finite_differences() -> None:
+    prof = vb.measure_derivatives(lambda x: np.exp(2 * x), -1, 1, samples=1001)
+    ref = np.exp(2 * prof.x)
+    np.testing.assert_allclose(prof.d1, 2 * ref, rtol=1e-7)
+    np.testing.assert_allclose(prof.d2, 4 * ref, rtol=1e-6)
+    assert not prof.exact and "finite differences" in prof.method
 
 
-def test_greedy_pieces_fit_and_are_maximal() -> None:
-    x = np.linspace(0, math.pi, 400)
-    y = np.sin(3 * x)
-    eps = 1e-3
-    starts = [*vb.greedy_pieces(x, y, eps).tolist(), len(x)]
-    assert starts[0] == 0
-    for lo, hi in itertools.pairwise(starts):
-        assert _chebyshev_error(x[lo:hi], y[lo:hi]) <= eps * (1 + 1e-9)
-        if hi < len(x):
-            assert _chebyshev_error(x[lo:hi + 1], y[lo:hi + 1]) > eps
+def test_profile_of_samples_keeps_their_points_inside_the_range() -> None:
+    x = np.linspace(-2, 2, 401)
+    prof = vb.measure_derivatives((x, x**3), -1, 1)
+    np.testing.assert_array_equal(prof.x, x[(x >= -1 - 1e-12) & (x <= 1 + 1e-12)])
+    inner = slice(2, -2)
+    np.testing.assert_allclose(prof.d2[inner], 6 * prof.x[inner], rtol=0, atol=1e-9)
 
 
-def test_greedy_is_invariant_under_adding_a_line() -> None:
-    rng = np.random.default_rng(7)
-    x = np.sort(rng.uniform(0, 1, 300))
-    y = np.cumsum(rng.standard_normal(300)) * 0.01
-    n = len(vb.greedy_pieces(x, y, 0.02))
-    assert len(vb.greedy_pieces(x, y + 5 - 3 * x, 0.02)) == n
-    assert len(vb.greedy_pieces(x, y, 1e3)) == 1
-
-
-# --- band rule -------------------------------------------------------------------------------
-
-
-def test_arora_depth_is_ceil_log2_plus_one() -> None:
-    for n in range(1, 3000):
-        assert vb.arora_depth(n) == math.ceil(math.log2(n + 1)) + 1
-    with pytest.raises(InputError, match="at least 1"):
-        vb.arora_depth(0)
-
-
-def test_region_capacity_of_one_layer_is_p_plus_one() -> None:
-    assert vb.region_capacity(1, 44) == 45
-    assert vb.region_capacity(3, 4) == 125
-
-
-def test_band_respects_size_cap_and_relaxes_when_empty() -> None:
-    capped = vb.candidate_band(7848, max_size=20)
-    assert len(capped) == 20
-    ratios = [abs(math.log(a.n_params / (1.3 * 7848))) for a in capped]
-    full = vb.candidate_band(7848)
-    assert max(ratios) <= min(abs(math.log(a.n_params / (1.3 * 7848))) for a in full
-                              if a not in capped) + 1e-12
-    tiny = vb.candidate_band(1)  # 1.3 parameters: nothing is within 2x, so the nearest
-    assert tiny and all(a.n_params <= 8 for a in tiny)
-    relu = vb.candidate_band(7848, activation="relu")
-    assert {a.activation for a in relu} == {"relu"}
+@pytest.mark.parametrize(
+    ("args", "samples", "text"),
+    [(("x", -1, 1), 2, "samples must be from 3"), (("x", 1, -1), 100, "lower end"),
+     (("log(x)", -1, 1), 100, "not finite on"), (("x.real", -1, 1), 100, "attribute access")],
+)
+def test_profile_refuses_bad_input(args: tuple[object, float, float], samples: int,
+                                   text: str) -> None:
+    with pytest.raises(VashrinkError) as info:
+        vb.measure_derivatives(*args, samples=samples)
+    assert text in str(info.value)
 
 
 # --- bad input -------------------------------------------------------------------------------

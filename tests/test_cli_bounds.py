@@ -58,8 +58,38 @@ def test_help_explains_each_number(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for name in ["lipschitz", "max_second_derivative", "modulus", "pieces_taylor",
                  "pieces_interpolation", "pieces_greedy", "params_estimate", "arora_depth",
-                 "band", "MAXIMUM ABSOLUTE"]:
+                 "band", "MAXIMUM ABSOLUTE", "--plot", "sqrt(|f''| / (16 eps))"]:
         assert name in out, name
+
+
+def test_plot_option_writes_a_png_and_keeps_stdout_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "sin.png"
+    assert main(["bounds", "sin(3*x)", "--range", "0", "3", "--eps", "1e-4", "--samples", "400",
+                 "--plot", str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["target"] == "sin(3*x)"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+    assert f"plot written to {path}" in captured.err
+
+
+def test_bad_plot_path_fails_before_measuring(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vashrink.commands.bounds as command
+
+    def never(*args: object, **kwargs: object) -> None:
+        msg = "compute_bounds ran before the plot path was checked"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(command, "compute_bounds", never)
+    missing = tmp_path / "nope" / "p.png"
+    assert main(["bounds", "--example", "--plot", str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "does not exist" in lines[0] and str(missing.parent) in lines[0]
 
 
 BAD = [

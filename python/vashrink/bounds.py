@@ -11,10 +11,12 @@ and a narrow band of candidate ``(depth, width)`` architectures:
 - ``pieces_taylor`` = ceil((b - a) / h), h = sqrt(2 eps / M) (Taylor; the talk's count),
   ``pieces_interpolation`` = ceil((b - a) sqrt(M / (8 eps))) (interpolation error <= M h^2 / 8),
   ``pieces_greedy``: the minimum number of independent line segments, each within eps of every
-  grid point it covers (:func:`greedy_pieces`; greedy is optimal because a subset of a feasible
-  run stays feasible).
+  grid point it covers (all three in :mod:`vashrink.pieces`).
 - ``params_estimate`` = 1.3 N (the talk's regions-to-parameters fudge factor) and the ``band``
-  (:func:`candidate_band`).
+  (:func:`vashrink.band.candidate_band`).
+
+This module owns the measurement of f, f' and f'' (:func:`measure_derivatives`); the counts
+and the band rule live in :mod:`vashrink.pieces` and :mod:`vashrink.band`.
 
 eps bounds the *maximum absolute* error (the talk's C(f, eps)), never an MSE.
 """
@@ -30,28 +32,28 @@ import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
 
-from .architecture import ACTIVATIONS, Architecture
+from .architecture import Architecture
+from .band import (
+    PARAMS_PER_PIECE,
+    arora_depth,
+    candidate_band,
+    check_activation,
+    within_params_factor,
+)
 from .errors import InputError
+from .pieces import greedy_pieces, interpolation_pieces, taylor_pieces, taylor_step
 from .target import Target, as_target, check_eps, check_range
 
+# greedy_pieces is re-exported: bench/bench_bounds.py imports it from here.
 __all__ = [
-    "BAND_MAX_SIZE",
-    "BAND_PARAMS_FACTOR",
-    "PARAMS_PER_PIECE",
     "Bounds",
-    "arora_depth",
-    "candidate_band",
+    "DerivativeProfile",
     "compute_bounds",
     "greedy_pieces",
-    "region_capacity",
+    "measure_derivatives",
 ]
 
-#: The talk's factor from linear pieces (regions) to parameters ("overlap, finite data").
-PARAMS_PER_PIECE = 1.3
-#: The band keeps architectures whose parameter count is within this factor of the estimate.
-BAND_PARAMS_FACTOR = 2.0
-#: At most this many candidates: 10 % of the talk's 50 x 50 grid search.
-BAND_MAX_SIZE = 250
+#: Largest grid :func:`compute_bounds` accepts (about 200 s of audio at 48 kHz).
 MAX_SAMPLES = 10_000_000
 
 _Array = np.ndarray
@@ -110,179 +112,39 @@ class Bounds:
         return out
 
 
-def greedy_pieces(x: _Array, y: _Array, eps: float) -> _Array:
-    """Start indices of the fewest independent line pieces fitting ``y`` within ``eps``.
-
-    Each piece covers consecutive points and has a line with |y_i - (p + q x_i)| <= eps on all
-    of them. A run i..k admits such a line iff every pair i < j in it satisfies
-    ``(y_j - y_i - 2 eps) / (x_j - x_i) <= q <= (y_j - y_i + 2 eps) / (x_j - x_i)`` for one q,
-    so adding point k only intersects the feasible slope interval with its pair bounds. The
-    tightest of those come from the upper and lower convex hulls of the run (tangents from the
-    new point), found by binary search: O(n log n) in all, about a second for 48,000 points.
-    Extending each piece as far as possible is optimal (feasibility is inherited by subsets).
-
-    Args:
-        x: strictly increasing abscissae.
-        y: values at ``x``.
-        eps: allowed max abs error per point, > 0.
-    """
-    xs: list[float] = np.asarray(x, dtype=np.float64).tolist()
-    ys: list[float] = np.asarray(y, dtype=np.float64).tolist()
-    two_eps = 2.0 * float(eps)
-    starts = [0]
-    upper, lower = [0], [0]
-    q_lo, q_hi = -math.inf, math.inf
-    for k in range(1, len(xs)):
-        xk, yk = xs[k], ys[k]
-        hi = _tangent_slope(xs, ys, upper, xk, yk + two_eps, lowest=True)
-        lo = _tangent_slope(xs, ys, lower, xk, yk - two_eps, lowest=False)
-        new_lo, new_hi = max(q_lo, lo), min(q_hi, hi)
-        if new_lo > new_hi:
-            starts.append(k)
-            upper, lower = [k], [k]
-            q_lo, q_hi = -math.inf, math.inf
-            continue
-        q_lo, q_hi = new_lo, new_hi
-        _push_hull(xs, ys, upper, k, upper_hull=True)
-        _push_hull(xs, ys, lower, k, upper_hull=False)
-    return np.asarray(starts, dtype=np.int64)
-
-
-def _tangent_slope(
-    xs: list[float], ys: list[float], hull: list[int], xk: float, yk: float, *, lowest: bool
-) -> float:
-    """min (``lowest``) or max over hull vertices i of (yk - y_i) / (xk - x_i); unimodal."""
-    lo, hi = 0, len(hull) - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        i, j = hull[mid], hull[mid + 1]
-        s_i = (yk - ys[i]) / (xk - xs[i])
-        s_j = (yk - ys[j]) / (xk - xs[j])
-        if (s_j >= s_i) if lowest else (s_j <= s_i):
-            hi = mid
-        else:
-            lo = mid + 1
-    i = hull[lo]
-    return (yk - ys[i]) / (xk - xs[i])
-
-
-def _push_hull(
-    xs: list[float], ys: list[float], hull: list[int], k: int, *, upper_hull: bool
-) -> None:
-    """Monotone-chain step: append point k, dropping vertices that are no longer extreme."""
-    xk, yk = xs[k], ys[k]
-    while len(hull) >= 2:
-        o, m = hull[-2], hull[-1]
-        cross = (xs[m] - xs[o]) * (yk - ys[o]) - (ys[m] - ys[o]) * (xk - xs[o])
-        if (cross >= 0.0) if upper_hull else (cross <= 0.0):
-            hull.pop()
-        else:
-            break
-    hull.append(k)
-
-
-def region_capacity(depth: int, width: int) -> int:
-    """Upper bound prod(n_l + 1) = (width + 1)^depth on the linear pieces of a 1-D ReLU net.
-
-    One hidden layer of p ReLUs makes at most p + 1 pieces; each further layer can multiply
-    the count by at most (n_l + 1) (Montufar et al. 2014, Pascanu et al. 2014, 1-D input).
-    """
-    return int((width + 1) ** depth)
-
-
-def arora_depth(pieces: int) -> int:
-    """Arora et al. (2018): any 1-D function of N linear pieces is a ReLU net of depth
-    ceil(log2(N + 1)) + 1, so deeper nets add no expressiveness, only serial latency."""
-    if pieces < 1:
-        msg = f"pieces must be at least 1, got {pieces}"
-        raise InputError(msg)
-    return int(pieces).bit_length() + 1  # bit_length(N) == ceil(log2(N + 1)) for N >= 1
-
-
-def candidate_band(
-    pieces: int,
-    *,
-    activation: str = "tanh",
-    params_estimate: float | None = None,
-    max_depth: int = 50,
-    max_width: int = 50,
-    params_factor: float = BAND_PARAMS_FACTOR,
-    max_size: int = BAND_MAX_SIZE,
-) -> tuple[Architecture, ...]:
-    """The (depth, width) architectures worth training for a target needing ``pieces`` pieces.
-
-    Rule (P = ``params_estimate``, default 1.3 N): keep depth D <= ``max_depth``, width
-    W <= ``max_width`` (the talk's 50 x 50 grid) with
-
-    1. capacity: P / ``params_factor`` <= n_params(D, W) <= P * ``params_factor``;
-    2. regions: (W + 1)^D >= N, so a ReLU net of that shape could have N pieces at all
-       (for one hidden layer: W + 1 >= N);
-    3. depth: D <= ceil(log2(N + 1)) + 1 (Arora's depth suffices for N pieces).
-
-    If more than ``max_size`` qualify, those with n_params closest to P (in log ratio) stay; if
-    none do, the ones closest to P that pass 2 and 3 are returned. Ordered cheapest first:
-    by MACs per sample, then depth, then width. Rules 2-3 are exact for ReLU and a guide for
-    smooth activations (a tanh unit bends at least as much as a ReLU).
-    """
-    band, _ = _band(
-        pieces, activation, params_estimate, max_depth, max_width, params_factor, max_size
-    )
-    return band
-
-
-def _band(
-    pieces: int,
-    activation: str,
-    params_estimate: float | None,
-    max_depth: int,
-    max_width: int,
-    params_factor: float,
-    max_size: int,
-) -> tuple[tuple[Architecture, ...], bool]:
-    if activation not in ACTIVATIONS:
-        msg = f"unknown activation {activation!r}: use one of {', '.join(ACTIVATIONS)}"
-        raise InputError(msg)
-    if not (params_factor > 1.0 and max_size >= 1 and max_depth >= 1 and max_width >= 1):
-        msg = "band needs params_factor > 1 and max_size, max_depth, max_width >= 1"
-        raise InputError(msg)
-    target = PARAMS_PER_PIECE * pieces if params_estimate is None else float(params_estimate)
-    depth_cap = min(max_depth, arora_depth(pieces))
-    scored: list[tuple[float, Architecture]] = []
-    for depth in range(1, depth_cap + 1):
-        for width in range(1, max_width + 1):
-            if region_capacity(depth, width) < pieces:
-                continue
-            arch = Architecture(depth, width, activation)
-            scored.append((abs(math.log(arch.n_params / target)), arch))
-    limit = math.log(params_factor)
-    chosen = [item for item in scored if item[0] <= limit]
-    relaxed = not chosen and bool(scored)
-    if relaxed:
-        nearest = min(dist for dist, _ in scored)
-        chosen = [item for item in scored if item[0] <= nearest + limit]
-    chosen.sort(key=lambda item: item[0])
-    archs = [arch for _, arch in chosen[:max_size]]
-    archs.sort(key=lambda arch: (arch.macs_per_sample, arch.depth, arch.width))
-    return tuple(archs), relaxed
-
-
 # --- derivatives -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Profile:
-    """f, f', f'' on the grid, and (when f can be evaluated anywhere) f' and f'' as functions."""
+class DerivativeProfile:
+    """f, f' and f'' on the grid of ``[a, b]``, and how the derivatives were obtained.
+
+    ``method`` names it (torch float64 autograd for expressions, finite differences for
+    callables and samples); ``exact`` is True for autograd. Where f'' does not exist (kinks),
+    autograd reports the one-sided value and finite differences a spike: use
+    :func:`compute_bounds` to find out whether it does.
+
+    Shape:
+        x, y, d1, d2: ``(n,)`` float64, ``x`` strictly increasing.
+    """
 
     x: _Array
     y: _Array
     d1: _Array
     d2: _Array
+    method: str
+    exact: bool
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """The grid profile plus (when f can be evaluated anywhere) f' and f'' as functions."""
+
+    grid: DerivativeProfile
     d1_fn: _Fn | None
     d2_fn: _Fn | None
     kink_fn: _Fn | None
     kink_iterations: int
-    method: str
-    exact: bool
 
 
 def _autograd(fn: Callable[[torch.Tensor], torch.Tensor], x: _Array) -> tuple[_Array, _Array]:
@@ -329,8 +191,9 @@ def _profile(target: Target, a: float, b: float, samples: int) -> _Profile:
     if target.is_sampled:
         x, y = _sampled_grid(target, a, b)
         d1 = np.gradient(y, x, edge_order=2)
-        return _Profile(x, y, d1, _second_differences(x, y), None, None, None, 0,
-                        "finite differences of the samples", exact=False)
+        grid = DerivativeProfile(x, y, d1, _second_differences(x, y),
+                                 "finite differences of the samples", exact=False)
+        return _Profile(grid, None, None, None, 0)
     x, y = target.sample(a, b, samples)
     tfn = target.torch_fn()
     if tfn is not None:
@@ -341,8 +204,8 @@ def _profile(target: Target, a: float, b: float, samples: int) -> _Profile:
             return _autograd(tfn, t)[1]
 
         d1, d2 = _autograd(tfn, x)
-        return _Profile(x, y, d1, d2, d1_fn, d2_fn, d1_fn, 30, "exact (torch float64 autograd)",
-                        exact=True)
+        grid = DerivativeProfile(x, y, d1, d2, "exact (torch float64 autograd)", exact=True)
+        return _Profile(grid, d1_fn, d2_fn, d1_fn, 30)
     dx = (b - a) / (samples - 1)
     h1, h2 = min(dx / 2, 1e-5 * (b - a)), min(4 * dx, 1e-4 * (b - a))
     h_kink = dx / 4096
@@ -356,9 +219,9 @@ def _profile(target: Target, a: float, b: float, samples: int) -> _Profile:
     def kink1(t: _Array) -> _Array:
         return _stencil(target.evaluate, np.asarray(t, dtype=np.float64), h_kink, a, b, 1)
 
-    return _Profile(x, y, fd1(x), fd2(x), fd1, fd2, kink1, 6,
-                    f"finite differences of f (steps {h1:.2g} for f', {h2:.2g} for f'')",
-                    exact=False)
+    method = f"finite differences of f (steps {h1:.2g} for f', {h2:.2g} for f'')"
+    grid = DerivativeProfile(x, y, fd1(x), fd2(x), method, exact=False)
+    return _Profile(grid, fd1, fd2, kink1, 6)
 
 
 def _sampled_grid(target: Target, a: float, b: float) -> tuple[_Array, _Array]:
@@ -456,6 +319,24 @@ def _check_samples(samples: Any) -> int:
     return int(samples)
 
 
+def measure_derivatives(
+    target: Any, a: float, b: float, *, samples: int = 48000
+) -> DerivativeProfile:
+    """f, f' and f'' of ``target`` on ``samples`` evenly spaced points of ``[a, b]``.
+
+    The same grid and derivatives :func:`compute_bounds` starts from (before refining maxima
+    and looking for kinks): exact torch float64 autograd for expressions, Richardson-
+    extrapolated finite differences for callables, and for sampled targets their own points
+    inside ``[a, b]`` with finite differences of the samples.
+
+    Raises:
+        InputError: bad range or samples, f not finite on the range, bad sample arrays.
+    """
+    tgt = as_target(target)
+    a, b = check_range(a, b)
+    return _profile(tgt, a, b, _check_samples(samples)).grid
+
+
 def _where(points: _Array) -> str:
     return ", ".join(f"{p:.6g}" for p in points[:3]) + (" ..." if points.size > 3 else "")
 
@@ -488,11 +369,9 @@ def compute_bounds(
     a, b = check_range(a, b)
     eps = check_eps(eps)
     samples = _check_samples(samples)
-    if activation not in ACTIVATIONS:
-        msg = f"unknown activation {activation!r}: use one of {', '.join(ACTIVATIONS)}"
-        raise InputError(msg)
+    check_activation(activation)
     prof = _profile(tgt, a, b, samples)
-    x, y, span = prof.x, prof.y, b - a
+    x, y, span = prof.grid.x, prof.grid.y, b - a
     notes: list[str] = []
     max_abs = float(np.max(np.abs(y)))
 
@@ -501,24 +380,25 @@ def compute_bounds(
     delta = span / (len(x) - 1) if not tgt.is_sampled else float(steps.max())
     modulus = float(np.max(np.abs(np.diff(y))))
 
-    taylor_step: float | None = None
+    step: float | None = None
     pieces_taylor = pieces_interp = None
     if m2 is not None:
-        taylor_step = math.sqrt(2 * eps / m2) if m2 > 0 else math.inf
-        pieces_taylor = max(1, math.ceil(span / taylor_step))
-        pieces_interp = max(1, math.ceil(span * math.sqrt(m2 / (8 * eps))))
+        step = taylor_step(m2, eps)
+        pieces_taylor = taylor_pieces(a, b, m2, eps)
+        pieces_interp = interpolation_pieces(a, b, m2, eps)
     pieces_greedy = len(greedy_pieces(x, y, eps))
     basis, n_pieces = ("taylor", pieces_taylor) if pieces_taylor else ("greedy", pieces_greedy)
     params = PARAMS_PER_PIECE * n_pieces
-    band, relaxed = _band(n_pieces, activation, params, 50, 50, BAND_PARAMS_FACTOR, BAND_MAX_SIZE)
+    band = candidate_band(n_pieces, activation=activation, params_estimate=params)
+    relaxed = bool(band) and not any(within_params_factor(arch, params) for arch in band)
 
     notes.append(
         f"eps = {eps:g} bounds the maximum absolute error |f - model| on [{a:g}, {b:g}] (the "
         f"talk's C(f, eps)), not the MSE: meeting it implies MSE <= eps^2 = {eps * eps:.3g}"
     )
     notes.extend(_float32_notes(eps, max_abs))
-    if not prof.exact:
-        notes.append(f"L and M come from {prof.method}: typically 1e-8 relative error, more "
+    if not prof.grid.exact:
+        notes.append(f"L and M come from {prof.grid.method}: typically 1e-8 relative error, more "
                      "for steep or noisy f; give an expression string for exact derivatives")
     if tgt.is_sampled:
         notes.append(f"sampled target: the grid is its {len(x)} points in [{a:g}, {b:g}] "
@@ -529,10 +409,10 @@ def compute_bounds(
             "fewer than the Taylor count: the talk's N (and so params_estimate) is a safe "
             "upper bound"
         )
-    if taylor_step is not None and taylor_step < 4 * delta:
-        wanted = math.ceil(4 * span / taylor_step) + 1
+    if step is not None and step < 4 * delta:
+        wanted = math.ceil(4 * span / step) + 1
         notes.append(
-            f"the grid under-resolves f at this eps (h = {taylor_step:.3g} < 4 grid steps): "
+            f"the grid under-resolves f at this eps (h = {step:.3g} < 4 grid steps): "
             f"pieces_greedy is limited by the grid; use about {wanted:,} samples"
         )
     if basis == "greedy":
@@ -547,10 +427,10 @@ def compute_bounds(
                      "the band holds the nearest ones")
     return Bounds(
         target=tgt.name, a=a, b=b, eps=eps, samples=len(x), activation=activation,
-        derivatives=prof.method, lipschitz=lipschitz, lipschitz_at=lipschitz_at,
+        derivatives=prof.grid.method, lipschitz=lipschitz, lipschitz_at=lipschitz_at,
         max_second_derivative=m2, max_second_derivative_at=m2_at,
         modulus_of_continuity=modulus, delta=delta, max_abs_value=max_abs,
-        taylor_step=taylor_step, pieces_taylor=pieces_taylor,
+        taylor_step=step, pieces_taylor=pieces_taylor,
         pieces_interpolation=pieces_interp, pieces_greedy=pieces_greedy, pieces_basis=basis,
         singular_points=tuple(float(p) for p in singular),
         params_estimate=params, arora_depth=arora_depth(n_pieces), band=band,
@@ -571,7 +451,8 @@ def _derivative_maxima(
     tgt: Target, prof: _Profile, span: float, notes: list[str]
 ) -> tuple[float, float, float | None, float | None, _Array]:
     """(L, where, M or None, where or None, jumps of f or f'); ``notes`` say why M is None."""
-    x, y, d1, d2 = prof.x, prof.y, prof.d1, prof.d2
+    grid = prof.grid
+    x, y, d1, d2 = grid.x, grid.y, grid.d1, grid.d2
     tiny = np.finfo(np.float64).tiny
     scale = max(float(np.max(np.abs(y))), tiny)
     if prof.d1_fn is not None:
@@ -588,7 +469,7 @@ def _derivative_maxima(
     lipschitz, lipschitz_at = _refine_max(prof.d1_fn, x, d1, span)
     if prof.kink_fn is not None:
         # below this a change in f' is rounding noise (exact) or finite-difference noise
-        floor = 1e-9 * max(lipschitz, tiny) if prof.exact else 1e-4 * max(lipschitz, scale / span)
+        floor = 1e-9 * max(lipschitz, tiny) if grid.exact else 1e-4 * max(lipschitz, scale / span)
         kinks = _merge(_find_jumps(prof.kink_fn, x, d1, d2, floor, prof.kink_iterations),
                        span / len(x))
         if kinks.size:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -16,7 +17,7 @@ from .errors import VashrinkError
 __all__ = ["main"]
 
 #: Sub-command modules in the order ``--help`` lists them.
-COMMANDS = ("bounds", "info")
+COMMANDS = ("shrink", "bounds", "train", "grid", "time", "export", "check", "info")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"vashrink {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: not an error of ours; silence the final flush.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     return int(code or 0)
 
 

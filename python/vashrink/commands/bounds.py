@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..bounds import BAND_MAX_SIZE, BAND_PARAMS_FACTOR, Bounds, compute_bounds
+from ..band import BAND_MAX_SIZE, BAND_PARAMS_FACTOR
+from ..bounds import Bounds, compute_bounds
+from ..bounds_plot import check_plot_path, plot_bounds
 from ..errors import InputError
 from ._common import print_json
 
@@ -43,6 +45,9 @@ what each number means (eps is a MAXIMUM ABSOLUTE error, not an MSE):
                           arora_depth, inside the talk's 50 x 50 grid, at most {BAND_MAX_SIZE};
                           cheapest (MACs per sample) first
 
+--plot FILE.png draws f, |f'| with L, |f''| with M, and the greedy pieces per unit x (where f
+is hard) against the local estimate sqrt(|f''| / (16 eps)) and the talk's even Taylor spread.
+
 EXPR is an expression in x (tanh sin cos exp log sqrt abs atan sinh cosh clip min max ...,
 + - * / **, pi, e) or a .npy/.csv file of x, y samples. Quote it; start it with 0 if it
 begins with '-' (e.g. '0-x**2'). Example: vashrink bounds 'tanh(2*x)' --range -1 1 --eps 1e-7
@@ -68,6 +73,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--example", action="store_true",
                    help="the talk's example: tanh(2*x) on [-1, 1], eps 1e-7")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("--plot", metavar="FILE",
+                   help="also draw f, |f'|, |f''| and the piece density to FILE (.png/.svg/.pdf)")
     p.set_defaults(handler=run)
 
 
@@ -91,13 +98,19 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         msg = f"--samples must be a whole number, got {args.samples!r}"
         raise InputError(msg) from None
-    with Console(stderr=True).status("measuring f, f', f'' and fitting pieces..."):
+    plot_path = None if args.plot is None else check_plot_path(args.plot)
+    status = Console(stderr=True)
+    with status.status("measuring f, f', f'' and fitting pieces..."):
         result = compute_bounds(expr, rng[0], rng[1], eps, samples=samples,
                                 activation=args.activation)
     if args.json:
         print_json(result.to_dict())
     else:
         render(result, Console())
+    if plot_path is not None:
+        with status.status(escape(f"drawing {plot_path}...")):
+            plot_bounds(result, expr, plot_path)
+        status.print(escape(f"plot written to {plot_path}"), highlight=False, soft_wrap=True)
     return 0
 
 

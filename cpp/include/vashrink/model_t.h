@@ -1,0 +1,181 @@
+#pragma once
+// The compile-time model: layer sizes and activations are template parameters (like RTNeural's
+// ModelT), so the kernels' loops have constant trip counts the compiler unrolls, and the whole
+// model lives in one object with no heap. Generated headers (vashrink.export.to_cpp) instantiate
+// it and call each layer's load() with embedded weights.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <iterator>
+#include <tuple>
+#include <utility>
+
+#include "vashrink/dense.h"
+
+namespace vashrink {
+
+/// y = act(W x + b) with In inputs and Out outputs, W row-major [Out][In].
+template <typename T, int In, int Out, Activation A = Activation::none>
+class DenseT {
+    static_assert(In >= 1 && Out >= 1, "layer sizes must be at least 1");
+    static_assert(is_valid(A), "unknown activation");
+
+public:
+    using value_type = T;
+    static constexpr int in_size = In;
+    static constexpr int out_size = Out;
+    static constexpr Activation activation = A;
+    static constexpr int out_padded = simd::padded<T>(Out);
+
+    /// Copy and repack the weights. False (and the layer zeroed) if any value is not finite or
+    /// a PReLU layer gets no slopes.
+    bool load(const T* weight, const T* bias, const T* prelu_slopes = nullptr) noexcept {
+        zero();
+        if (weight == nullptr || bias == nullptr) return false;
+        if (A == Activation::prelu && prelu_slopes == nullptr) return false;
+        for (std::size_t i = 0; i < std::size_t(In) * Out; ++i) {
+            if (!std::isfinite(weight[i])) return false;
+        }
+        for (int o = 0; o < Out; ++o) {
+            if (!std::isfinite(bias[o])) return false;
+            if (A == Activation::prelu && !std::isfinite(prelu_slopes[o])) return false;
+        }
+        std::copy(weight, weight + std::size_t(In) * Out, rows_);
+        std::copy(bias, bias + Out, bias_);
+        if (A == Activation::prelu) std::copy(prelu_slopes, prelu_slopes + Out, slopes_);
+        dense::pack_sample_weights(weight, In, Out, packed_);
+        return true;
+    }
+
+    /// x: padded<T>(In) values (lane-padded); y: out_padded values.
+    VASHRINK_INLINE void forward(const T* x, T* y) const noexcept {
+        dense::forward_sample<T, A>(packed_, bias_, slopes_, x, In, Out, y);
+    }
+
+    /// X [In][stride] -> Y [Out][stride], n_columns samples (a multiple of the lanes).
+    VASHRINK_INLINE void forward_block(const T* x, T* y, std::size_t stride, int n_columns) const noexcept {
+        dense::forward_block<T, A>(rows_, bias_, slopes_, In, Out, x, y, stride, n_columns);
+    }
+
+private:
+    void zero() noexcept {
+        std::fill(std::begin(packed_), std::end(packed_), T(0));
+        std::fill(std::begin(rows_), std::end(rows_), T(0));
+        std::fill(std::begin(bias_), std::end(bias_), T(0));
+        std::fill(std::begin(slopes_), std::end(slopes_), T(0));
+    }
+
+    alignas(64) T packed_[dense::packed_size<T>(In, Out)] = {};
+    alignas(64) T rows_[std::size_t(In) * Out] = {};
+    alignas(64) T bias_[out_padded] = {};
+    alignas(64) T slopes_[out_padded] = {};
+};
+
+namespace detail {
+template <typename First, typename... Rest>
+struct Chain {
+    static constexpr bool ok = true;
+    static constexpr int max_width = First::out_size;
+    static constexpr int out = First::out_size;
+};
+template <typename First, typename Second, typename... Rest>
+struct Chain<First, Second, Rest...> {
+    static constexpr bool ok = First::out_size == Second::in_size && Chain<Second, Rest...>::ok;
+    static constexpr int max_width = std::max(First::out_size, Chain<Second, Rest...>::max_width);
+    static constexpr int out = Chain<Second, Rest...>::out;
+};
+template <typename First, typename... Rest>
+struct FirstOf {
+    using type = First;
+};
+}  // namespace detail
+
+/// An MLP of DenseT layers. Default-constructed weights are zero: call each layer's load().
+template <typename T, typename... Layers>
+class ModelT {
+    static_assert(sizeof...(Layers) >= 1, "a model needs at least one layer");
+    static_assert(detail::Chain<Layers...>::ok, "each layer's In must equal the previous Out");
+
+public:
+    using value_type = T;
+    static constexpr int in_size = detail::FirstOf<Layers...>::type::in_size;
+    static constexpr int out_size = detail::Chain<Layers...>::out;
+    static constexpr int n_layers = static_cast<int>(sizeof...(Layers));
+    /// Samples per block-mode pass (block buffers are members).
+    static constexpr int chunk = 64;
+
+    template <std::size_t I>
+    auto& layer() noexcept {
+        return std::get<I>(layers_);
+    }
+    template <std::size_t I>
+    const auto& layer() const noexcept {
+        return std::get<I>(layers_);
+    }
+
+    void reset() noexcept {}
+
+    const T* forward(const T* in) noexcept {
+        std::copy(in, in + in_size, staging_);
+        return run_sample(std::index_sequence_for<Layers...>{});
+    }
+
+    T forward(T x) noexcept {
+        static_assert(in_size == 1, "forward(T) is for 1-input models; use forward(const T*)");
+        staging_[0] = x;
+        return run_sample(std::index_sequence_for<Layers...>{})[0];
+    }
+
+    void process(const T* in, T* out, int n_samples) noexcept {
+        for (int s = 0; s < n_samples; ++s) {
+            const T* y = forward(in + std::size_t(s) * in_size);
+            std::copy(y, y + out_size, out + std::size_t(s) * out_size);
+        }
+    }
+
+    void process_block(const T* in, T* out, int n_samples) noexcept {
+        for (int off = 0; off < n_samples; off += chunk) {
+            const int n = std::min(chunk, n_samples - off);
+            const int n_cols = simd::padded<T>(n);
+            for (int c = 0; c < in_size; ++c) {
+                T* row = block_a_ + c * chunk;
+                for (int s = 0; s < n; ++s) row[s] = in[std::size_t(off + s) * in_size + c];
+                std::fill(row + n, row + n_cols, T(0));
+            }
+            const T* y = run_block(n_cols, std::index_sequence_for<Layers...>{});
+            for (int c = 0; c < out_size; ++c) {
+                for (int s = 0; s < n; ++s) out[std::size_t(off + s) * out_size + c] = y[c * chunk + s];
+            }
+        }
+    }
+
+private:
+    static constexpr int width_ = std::max(in_size, detail::Chain<Layers...>::max_width);
+    static constexpr int padded_ = simd::padded<T>(width_);
+
+    template <std::size_t... I>
+    VASHRINK_INLINE const T* run_sample(std::index_sequence<I...>) noexcept {
+        const T* x = staging_;
+        ((std::get<I>(layers_).forward(x, I % 2 == 0 ? ping_ : pong_), x = I % 2 == 0 ? ping_ : pong_), ...);
+        return x;
+    }
+
+    template <std::size_t... I>
+    VASHRINK_INLINE const T* run_block(int n_cols, std::index_sequence<I...>) noexcept {
+        const T* x = block_a_;
+        ((std::get<I>(layers_).forward_block(x, I % 2 == 0 ? block_b_ : block_a_, chunk, n_cols),
+          x = I % 2 == 0 ? block_b_ : block_a_),
+         ...);
+        return x;
+    }
+
+    std::tuple<Layers...> layers_;
+    alignas(64) T staging_[simd::padded<T>(in_size)] = {};
+    alignas(64) T ping_[padded_] = {};
+    alignas(64) T pong_[padded_] = {};
+    alignas(64) T block_a_[std::size_t(width_) * chunk] = {};
+    alignas(64) T block_b_[std::size_t(width_) * chunk] = {};
+};
+
+}  // namespace vashrink

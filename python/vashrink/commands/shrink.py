@@ -1,0 +1,237 @@
+"""``vashrink shrink``: bound, search, time, score, export and report in one command."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ..architecture import ACTIVATIONS
+from ..errors import InputError
+from ._common import finite_float, positive_int, print_json
+
+__all__ = ["add_common_arguments", "print_summary", "register", "train_config"]
+
+#: ``--example``: the talk's case, sized to run in a few minutes on 2 cores.
+EXAMPLE_TRIALS = 20
+EXAMPLE_OUT = "vashrink-example"
+
+
+def add_common_arguments(p: argparse.ArgumentParser, default_out: str) -> None:
+    """Arguments shared by ``shrink`` and ``grid``: target, range, eps, budget, timing, output."""
+    p.add_argument(
+        "target",
+        nargs="?",
+        metavar="EXPR",
+        help="target: an expression in x (e.g. 'tanh(2*x)'), or a .npy/.csv file of x, y samples",
+    )
+    p.add_argument(
+        "--range", nargs=2, type=finite_float, metavar=("A", "B"), help="input range [A, B]"
+    )
+    p.add_argument(
+        "--eps", type=finite_float, help="allowed max abs error on a dense grid of the range"
+    )
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument(
+        "--budget-ns",
+        type=finite_float,
+        metavar="N",
+        help="CPU budget in ns/sample (per-sample mode): pick the most accurate model within it",
+    )
+    budget.add_argument(
+        "--budget-core-percent",
+        type=finite_float,
+        metavar="P",
+        help="CPU budget as %% of one core at 48 kHz: pick the most accurate model within it",
+    )
+    p.add_argument(
+        "--block-size",
+        type=positive_int,
+        default=64,
+        help="block size timed in block mode (default 64)",
+    )
+    p.add_argument(
+        "--activation", choices=ACTIVATIONS, default="tanh", help="hidden activation (default tanh)"
+    )
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help=f"output directory (default {default_out})"
+    )
+    p.add_argument(
+        "--storage",
+        default=None,
+        metavar="URL",
+        help="Optuna storage URL for the study (default sqlite:///DIR/study.db)",
+    )
+    p.add_argument(
+        "--epochs", type=positive_int, default=None, help="training epochs per candidate"
+    )
+    p.add_argument(
+        "--samples", type=positive_int, default=None, help="training samples (default 1000)"
+    )
+    p.add_argument("--lr", type=finite_float, default=None, help="peak Adam learning rate")
+    p.add_argument(
+        "--polish-steps",
+        type=int,
+        default=None,
+        help="float64 L-BFGS steps per candidate after Adam (0: none)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--repeats", type=positive_int, default=5, help="timing repeats per candidate (default 5)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "shrink",
+        help="find the cheapest MLP meeting an error target, measured on this CPU",
+        description=(
+            "Bound the target's complexity, search (depth, width) from small architectures up "
+            "(below the bound's band first, then the band, then Optuna), check every candidate "
+            "as a float32 model in the C++ engine, time it per sample and per block, choose the "
+            "cheapest meeting --eps (or the most accurate within a budget), export it (RTNeural "
+            "JSON + snapshot, ONNX, C++ header) and write DIR/report.html. Re-running the same "
+            "command resumes. Exit code: 0 target met, 1 not met (closest exported), 2 error."
+        ),
+    )
+    p.add_argument(
+        "--example",
+        action="store_true",
+        help="the talk's example: tanh(2*x) on [-1, 1], eps 1e-7 (a few minutes on 2 cores)",
+    )
+    add_common_arguments(p, "vashrink-out")
+    p.add_argument(
+        "--trials",
+        type=positive_int,
+        default=None,
+        help="candidates to train in total (default 24)",
+    )
+    p.add_argument(
+        "--batch-size", type=positive_int, default=4, help="candidates trained together (default 4)"
+    )
+    p.set_defaults(handler=run)
+
+
+def train_config(args: argparse.Namespace, **defaults: Any) -> Any:
+    """A TrainConfig from ``--epochs/--samples/--lr/--polish-steps`` over ``defaults``."""
+    from ..train import TrainConfig
+
+    values = dict(defaults)
+    for name in ("epochs", "samples", "lr", "polish_steps"):
+        value = getattr(args, name)
+        if value is not None:
+            values[name] = value
+    return TrainConfig(**values)
+
+
+def resolve_target(args: argparse.Namespace, example: bool) -> tuple[Any, float, float, float]:
+    """Target, range and eps from the arguments (or the talk's example)."""
+    from ..shrink import EXAMPLE_EPS, EXAMPLE_RANGE, EXAMPLE_TARGET
+
+    if example:
+        if args.target is not None:
+            msg = "give EXPR or --example, not both"
+            raise InputError(msg)
+        a, b = args.range if args.range else EXAMPLE_RANGE
+        eps = args.eps if args.eps is not None else EXAMPLE_EPS
+        return EXAMPLE_TARGET, float(a), float(b), float(eps)
+    missing = [
+        n
+        for n, v in (("EXPR", args.target), ("--range A B", args.range), ("--eps E", args.eps))
+        if v is None
+    ]
+    if missing:
+        msg = (
+            f"missing {', '.join(missing)}: e.g. vashrink {args.command} 'tanh(2*x)' "
+            "--range -1 1 --eps 1e-5 (or --example)"
+        )
+        raise InputError(msg)
+    return args.target, float(args.range[0]), float(args.range[1]), float(args.eps)
+
+
+def print_summary(result: Any, console: Console) -> None:
+    """A short terminal summary: winner, message, Pareto front, notes, where the files are."""
+    table = Table(title=f"Pareto front: max abs error vs measured cost ({result.kind})")
+    for col in (
+        "arch",
+        "max abs err",
+        "MSE",
+        "ns/sample",
+        f"ns/sample (block {result.block_size})",
+        "lane score",
+        "band",
+    ):
+        table.add_column(col, justify="right")
+    by_label = {c.label: c for c in result.candidates}
+    for label in result.pareto:
+        c = by_label[label]
+        mark = " *" if result.winner is not None and c.label == result.winner.label else ""
+        table.add_row(
+            c.label + mark,
+            f"{c.max_abs_error:.3g}",
+            f"{c.mse:.3g}",
+            f"{c.ns_per_sample:.1f}",
+            f"{c.ns_per_sample_block:.1f}",
+            str(c.lane_score),
+            "yes" if c.in_band else "",
+        )
+    console.print(table)
+    style = "green" if result.met else "yellow"
+    console.print(f"[{style}]{result.message}[/{style}]")
+    w = result.winner
+    if w is not None:
+        console.print(
+            f"winner {w.label} {w.activation}: {w.n_params} params, "
+            f"{w.ns_per_sample:.1f} ns/sample "
+            f"({w.realtime_factor:.0f}x real time, {w.core_percent:.3g} % of a core at 48 kHz), "
+            f"{w.ns_per_sample_block:.1f} ns/sample in blocks of {w.block_size}"
+        )
+    for note in result.notes:
+        console.print(f"- {note}", highlight=False)
+    console.print(
+        f"{len(result.candidates)} candidates, {result.candidate_epochs} candidate-epochs, "
+        f"{result.seconds:.0f} s. Report: {result.report or '-'}; exports: "
+        f"{', '.join(result.exports.values()) or '-'}",
+        highlight=False,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..shrink import shrink
+
+    tgt, a, b, eps = resolve_target(args, args.example)
+    example_defaults: dict[str, Any] = {}
+    if args.example:
+        example_defaults = {"epochs": 300, "polish_steps": 50}
+    config = train_config(args, **example_defaults)
+    trials = args.trials or (EXAMPLE_TRIALS if args.example else 24)
+    out = args.out or (EXAMPLE_OUT if args.example else "vashrink-out")
+    console = Console(stderr=True)
+    result = shrink(
+        tgt,
+        a,
+        b,
+        eps,
+        budget_ns=args.budget_ns,
+        budget_core_percent=args.budget_core_percent,
+        block_size=args.block_size,
+        activation=args.activation,
+        out_dir=out,
+        trials=trials,
+        batch_size=args.batch_size,
+        storage=args.storage,
+        config=config,
+        timing_repeats=args.repeats,
+        seed=args.seed,
+        progress=not (args.no_progress or args.json),
+        log=lambda text: console.print(text, highlight=False),
+    )
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print_summary(result, Console())
+    return 0 if result.met else 1

@@ -1,0 +1,618 @@
+"""The main job: bound, search, time, score, choose, export and report (``vashrink shrink``).
+
+:func:`shrink` runs the resumable search of :mod:`vashrink.search` seeded by the complexity
+bound; :func:`grid` trains every architecture of a depth x width range (the talk's method). Both
+score candidates the same way (float32 engine error, measured ns/sample, lane score), choose a
+winner (:func:`vashrink.score.choose`), export it and write ``report.html`` into the output
+directory, so the two can be compared on one machine.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._rundir import fingerprint_id, load_model, prepare_out_dir, save_model, write_json
+from .architecture import ACTIVATIONS, Architecture, lane_score
+from .errors import InputError
+from .score import (
+    CandidateScore,
+    check_error,
+    choose,
+    float32_error,
+    pareto_front,
+    rank_correlation,
+)
+from .search import open_study, plan_search, run_grid, run_search
+from .target import Target, as_target, check_eps, check_range
+
+__all__ = ["EXAMPLE_EPS", "EXAMPLE_RANGE", "EXAMPLE_TARGET", "ShrinkResult", "grid", "shrink"]
+
+#: The talk's worked example: tanh(2x) on [-1, 1] to a max abs error of 1e-7.
+EXAMPLE_TARGET, EXAMPLE_RANGE, EXAMPLE_EPS = "tanh(2*x)", (-1.0, 1.0), 1e-7
+
+
+@dataclass(frozen=True)
+class ShrinkResult:
+    """What a shrink or grid run found.
+
+    ``winner`` is the cheapest candidate meeting eps (or the most accurate within the budget);
+    when ``met`` is False it is the closest candidate and ``message`` says so. ``pareto`` lists
+    the labels on the error-vs-measured-cost front, cheapest first. ``spearman`` is the rank
+    correlation of lane score vs measured ns/sample. ``mac_epochs`` sums
+    ``macs_per_sample * epochs`` over trained candidates (training compute, per training sample).
+    """
+
+    kind: str
+    target: str
+    a: float
+    b: float
+    eps: float
+    activation: str
+    lanes: int
+    block_size: int
+    budget_ns: float | None
+    budget_core_percent: float | None
+    candidates: tuple[CandidateScore, ...]
+    pareto: tuple[str, ...]
+    winner: CandidateScore | None
+    met: bool
+    message: str
+    closest: tuple[CandidateScore, ...]
+    spearman: float | None
+    notes: tuple[str, ...]
+    out_dir: Path
+    exports: dict[str, str] = field(default_factory=dict)
+    report: str | None = None
+    bounds: dict[str, Any] | None = None
+    band: tuple[str, ...] = ()
+    candidate_epochs: int = 0
+    mac_epochs: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            k: v for k, v in asdict(self).items() if k not in ("candidates", "winner", "closest")
+        }
+        out["out_dir"] = str(self.out_dir)
+        out["candidates"] = [c.to_dict() for c in self.candidates]
+        out["winner"] = self.winner.to_dict() if self.winner else None
+        out["closest"] = [c.label for c in self.closest]
+        return out
+
+
+def _check_common(
+    target: Any,
+    a: float,
+    b: float,
+    eps: float,
+    activation: str,
+    block_size: int,
+    budget_ns: float | None,
+    budget_core_percent: float | None,
+    check_samples: int,
+) -> tuple[Target, float, float, float]:
+    """Validate everything before any training (the same rules as bounds and train)."""
+    tgt = as_target(target)
+    a, b = check_range(a, b)
+    eps = check_eps(eps)
+    if activation not in ACTIVATIONS:
+        msg = f"unknown activation {activation!r}: use one of {', '.join(ACTIVATIONS)}"
+        raise InputError(msg)
+    if not isinstance(block_size, int) or block_size < 1:
+        msg = f"block size must be a whole number >= 1, got {block_size!r}"
+        raise InputError(msg)
+    if budget_ns is not None and budget_core_percent is not None:
+        msg = "give --budget-ns or --budget-core-percent, not both"
+        raise InputError(msg)
+    for name, value in (("budget-ns", budget_ns), ("budget-core-percent", budget_core_percent)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            msg = f"--{name} must be a finite number above 0, got {value}"
+            raise InputError(msg)
+    tgt.sample(a, b, check_samples)  # refuses a target that is not finite on the range
+    return tgt, a, b, eps
+
+
+def _fingerprint(
+    tgt: Target, a: float, b: float, activation: str, config: Any, extra: dict[str, Any]
+) -> dict[str, Any]:
+    data_hash = None
+    if tgt.x is not None and tgt.y is not None:
+        data_hash = fingerprint_id({"x": tgt.x.tobytes().hex(), "y": tgt.y.tobytes().hex()})
+    return {
+        "target": tgt.name,
+        "data": data_hash,
+        "a": a,
+        "b": b,
+        "activation": activation,
+        "train": asdict(config),
+        **extra,
+    }
+
+
+class _Evaluator:
+    """Trains a batch, then for each finished candidate: store, check in float32, time, score."""
+
+    def __init__(
+        self,
+        tgt: Target,
+        a: float,
+        b: float,
+        config: Any,
+        out: Path,
+        *,
+        lanes: int,
+        block_size: int,
+        band: Sequence[Architecture],
+        timing_repeats: int,
+        timing_buffer_samples: int,
+        sample_rate_hz: float,
+        check_samples: int,
+        progress: bool,
+    ) -> None:
+        self.tgt, self.a, self.b, self.config, self.out = tgt, a, b, config, out
+        self.lanes, self.block_size, self.band = lanes, block_size, set(band)
+        self.repeats, self.buffer_samples = timing_repeats, timing_buffer_samples
+        self.sample_rate_hz = sample_rate_hz
+        self.check_samples, self.progress = check_samples, progress
+
+    def score(self, trained: Any, phase: str) -> CandidateScore:
+        from .timing import time_model
+
+        arch: Architecture = trained.architecture
+        path = save_model(trained.model, arch, self.out / "models" / f"{arch.label}.pt")
+        check = check_error(trained.model, self.tgt, self.a, self.b, samples=self.check_samples)
+        timings = time_model(
+            trained.model,
+            modes=("sample", "block"),
+            block_sizes=(self.block_size,),
+            repeats=self.repeats,
+            buffer_samples=self.buffer_samples,
+            sample_rate_hz=self.sample_rate_hz,
+        )
+        per_sample = next(t for t in timings if t.mode == "sample")
+        per_block = next(t for t in timings if t.mode == "block")
+        return CandidateScore(
+            depth=arch.depth,
+            width=arch.width,
+            activation=arch.activation,
+            lanes=self.lanes,
+            max_abs_error=check.max_abs_error,
+            mse=check.mse,
+            torch_max_abs_error=float(trained.max_abs_error),
+            val_loss=float(
+                trained.val_loss if trained.val_loss is not None else trained.train_loss
+            ),
+            ns_per_sample=float(per_sample.ns_per_sample),
+            ns_per_sample_block=float(per_block.ns_per_sample),
+            block_size=self.block_size,
+            core_percent=float(per_sample.core_percent),
+            realtime_factor=float(per_sample.realtime_factor),
+            timing_noisy=bool(per_sample.noisy or per_block.noisy),
+            epochs=int(trained.epochs),
+            train_seconds=float(trained.seconds),
+            in_band=arch in self.band,
+            phase=phase,
+            model_path=str(path.relative_to(self.out)),
+        )
+
+    def __call__(
+        self, archs: Sequence[Architecture], phase: str, done: Callable[[CandidateScore], None]
+    ) -> None:
+        from .train import train_candidates
+
+        def on_result(trained: Any) -> None:
+            done(self.score(trained, phase))
+
+        train_candidates(
+            self.tgt,
+            self.a,
+            self.b,
+            list(archs),
+            self.config,
+            progress=self.progress,
+            on_result=on_result,
+        )
+
+
+def _cost_estimator(timing_kw: dict[str, Any]) -> Callable[[Architecture], float]:
+    """ns/sample of an untrained architecture (random weights), cached: cost hardly depends
+    on weight values, so proposals that cannot win are skipped before training."""
+    from .timing import time_model
+
+    cache: dict[Architecture, float] = {}
+
+    def cost(arch: Architecture) -> float:
+        if arch not in cache:
+            t = time_model(
+                arch,
+                modes=("sample",),
+                repeats=3,
+                buffer_samples=min(4800, timing_kw["buffer_samples"]),
+            )
+            cache[arch] = float(t[0].ns_per_sample)
+        return cache[arch]
+
+    return cost
+
+
+def _notes(
+    kind: str,
+    cands: Sequence[CandidateScore],
+    band: Sequence[Architecture],
+    lanes: int,
+    tgt: Target,
+    a: float,
+    b: float,
+    eps: float,
+    winner: CandidateScore | None,
+    met: bool,
+    spearman: float | None,
+) -> list[str]:
+    notes: list[str] = []
+    peak = float(np.max(np.abs(tgt.sample(a, b, 4097)[1])))
+    spacing = float(np.spacing(np.float32(peak)))
+    if eps < 16 * spacing:
+        notes.append(
+            f"eps = {eps:.3g} is at the edge of float32: outputs near |f| = {peak:.3g} are "
+            f"{spacing:.3g} apart and every layer adds its own rounding, so a float32 model "
+            "(RTNeural's usual type) can barely meet it; expect the best accuracy/cost "
+            "trade-off rather than a model meeting eps"
+        )
+    if band:
+        band_min = min(lane_score(x.depth, x.width, lanes) for x in band)
+        below = [c for c in cands if not c.in_band and c.lane_score < band_min]
+        inside = [c for c in cands if c.in_band]
+        for name, group in (("below the band", below), ("in the band", inside)):
+            if group:
+                best = min(group, key=lambda c: c.max_abs_error)
+                hits = sum(c.meets(eps) for c in group)
+                notes.append(
+                    f"{name}: {len(group)} trained, {hits} meet eps; most accurate {best.label} "
+                    f"(max abs error {best.max_abs_error:.3g}, {best.ns_per_sample:.1f} ns/sample)"
+                )
+        if winner is not None and winner.lane_score < band_min:
+            what = "measured winner" if met else "closest candidate"
+            notes.append(
+                f"the {what} {winner.label} (lane score {winner.lane_score}) is smaller than "
+                f"the bound's band (cheapest lane score {band_min}): the bound counts linear "
+                "pieces, a piecewise-linear (ReLU) argument, and a smooth target is approximated "
+                "by far smaller tanh nets"
+            )
+    if spearman is not None:
+        notes.append(
+            f"lane score depth*ceil(width/{lanes}) ranks the measured ns/sample with Spearman "
+            f"rho = {spearman:.2f} over {len(cands)} candidates"
+        )
+    if any(c.timing_noisy for c in cands):
+        notes.append("some timings were noisy (repeats disagree): compare close costs with care")
+    return notes
+
+
+def _export(winner: CandidateScore, out: Path) -> dict[str, str]:
+    from .export import to_cpp, to_onnx, to_rtneural
+
+    model = load_model(out / winner.model_path)
+    files = {
+        "rtneural": to_rtneural(model, out / "model.json", snapshot=True),
+        "onnx": to_onnx(model, out / "model.onnx"),
+        "cpp": to_cpp(model, out / "model.h"),
+    }
+    return {k: str(Path(v)) for k, v in files.items()}
+
+
+def _finish(
+    kind: str,
+    scores: dict[str, CandidateScore],
+    tgt: Target,
+    a: float,
+    b: float,
+    eps: float,
+    *,
+    out: Path,
+    activation: str,
+    lanes: int,
+    block_size: int,
+    budget_ns: float | None,
+    budget_core_percent: float | None,
+    bounds: Any,
+    band: Sequence[Architecture],
+    check_samples: int,
+    make_report: bool,
+    started: float,
+) -> ShrinkResult:
+    cands = tuple(sorted(scores.values(), key=lambda c: (c.ns_per_sample, c.max_abs_error)))
+    choice = choose(cands, eps, budget_ns=budget_ns, budget_core_percent=budget_core_percent)
+    front = pareto_front([c.ns_per_sample for c in cands], [c.max_abs_error for c in cands])
+    rho = rank_correlation([c.lane_score for c in cands], [c.ns_per_sample for c in cands])
+    notes = _notes(kind, cands, band, lanes, tgt, a, b, eps, choice.winner, choice.met, rho)
+    exports: dict[str, str] = {}
+    curve = None
+    if choice.winner is not None:
+        exports = _export(choice.winner, out)
+        model = load_model(out / choice.winner.model_path)
+        curve = float32_error(model, tgt, a, b, samples=check_samples)
+    result = ShrinkResult(
+        kind=kind,
+        target=tgt.name,
+        a=a,
+        b=b,
+        eps=eps,
+        activation=activation,
+        lanes=lanes,
+        block_size=block_size,
+        budget_ns=budget_ns,
+        budget_core_percent=budget_core_percent,
+        candidates=cands,
+        pareto=tuple(cands[i].label for i in front),
+        winner=choice.winner,
+        met=choice.met,
+        message=choice.message,
+        closest=choice.closest,
+        spearman=rho,
+        notes=tuple(notes),
+        out_dir=out,
+        exports=exports,
+        bounds=bounds.to_dict() if bounds is not None else None,
+        band=tuple(x.label for x in band),
+        candidate_epochs=sum(c.epochs for c in cands),
+        mac_epochs=sum(c.macs_per_sample * c.epochs for c in cands),
+        seconds=time.perf_counter() - started,
+    )
+    if make_report:
+        from .report import write_report
+
+        path = write_report(result, curve)
+        result = replace(result, report=str(path))
+    write_json(out / "result.json", result.to_dict())
+    return result
+
+
+def _default_config(config: Any) -> Any:
+    from .train import TrainConfig
+
+    return config if config is not None else TrainConfig()
+
+
+def shrink(
+    target: Any,
+    a: float,
+    b: float,
+    eps: float,
+    *,
+    budget_ns: float | None = None,
+    budget_core_percent: float | None = None,
+    block_size: int = 64,
+    activation: str = "tanh",
+    out_dir: str | Path = "vashrink-out",
+    trials: int = 24,
+    batch_size: int = 4,
+    band_trials: int = 4,
+    storage: str | None = None,
+    config: Any = None,
+    timing_repeats: int = 5,
+    timing_buffer_samples: int = 48000,
+    sample_rate_hz: float = 48000.0,
+    check_samples: int = 48000,
+    seed: int = 0,
+    progress: bool = True,
+    report: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> ShrinkResult:
+    """Find the cheapest MLP that approximates ``target`` on ``[a, b]`` within ``eps``.
+
+    Bound -> search (ladder below the band, band cover, Optuna) -> float32 engine check and
+    timing of every candidate -> Pareto front and winner -> export (RTNeural JSON + snapshot,
+    ONNX, C++ header) and ``report.html`` in ``out_dir``. Re-running with the same arguments
+    resumes the study stored at ``out_dir/study.db`` (or ``storage``, any Optuna URL).
+
+    Args:
+        target: expression text, callable, ``(x, y)`` arrays or a ``.npy``/``.csv`` file.
+        eps: allowed max abs error on a dense grid of the range (the talk's definition).
+        budget_ns / budget_core_percent: a CPU budget per sample (per-sample mode) or as % of
+            one core at ``sample_rate_hz``; then the winner is the most accurate within it.
+        trials: trained candidates in total (earlier runs of the same study included).
+        config: a :class:`vashrink.train.TrainConfig` (default: its defaults).
+
+    Raises:
+        VashrinkError: bad input (before any training), an unusable ``out_dir`` or study.
+    """
+    started = time.perf_counter()
+    tgt, a, b, eps = _check_common(
+        target, a, b, eps, activation, block_size, budget_ns, budget_core_percent, check_samples
+    )
+    if trials < 1 or batch_size < 1 or band_trials < 0:
+        msg = (
+            "trials and batch size must be >= 1 and band trials >= 0, "
+            f"got {trials}, {batch_size}, {band_trials}"
+        )
+        raise InputError(msg)
+    cfg = _default_config(config)
+    from .bounds import compute_bounds
+    from .info import lanes as simd_lanes
+
+    fp = _fingerprint(
+        tgt, a, b, activation, cfg, {"check_samples": check_samples, "block_size": block_size}
+    )
+    out = prepare_out_dir(out_dir, "shrink", fp)
+    bounds = compute_bounds(tgt, a, b, eps, activation=activation)
+    lanes = simd_lanes("float32")
+    plan = plan_search(bounds.band, lanes, activation, band_trials=band_trials)
+    study = open_study(
+        storage or f"sqlite:///{out / 'study.db'}",
+        f"vashrink-shrink-{fingerprint_id(fp)}",
+        seed=seed,
+    )
+    evaluate = _Evaluator(
+        tgt,
+        a,
+        b,
+        cfg,
+        out,
+        lanes=lanes,
+        block_size=block_size,
+        band=bounds.band,
+        timing_repeats=timing_repeats,
+        timing_buffer_samples=timing_buffer_samples,
+        sample_rate_hz=sample_rate_hz,
+        check_samples=check_samples,
+        progress=progress,
+    )
+    limit = budget_ns
+    if budget_core_percent is not None:
+        limit = budget_core_percent / 100.0 * 1e9 / sample_rate_hz
+    scores = run_search(
+        study,
+        plan,
+        evaluate,
+        eps=eps,
+        trials=trials,
+        batch_size=batch_size,
+        cost_of=_cost_estimator({"buffer_samples": timing_buffer_samples}),
+        cost_limit_ns=limit,
+        log=log,
+    )
+    return _finish(
+        "shrink",
+        scores,
+        tgt,
+        a,
+        b,
+        eps,
+        out=out,
+        activation=activation,
+        lanes=lanes,
+        block_size=block_size,
+        budget_ns=budget_ns,
+        budget_core_percent=budget_core_percent,
+        bounds=bounds,
+        band=bounds.band,
+        check_samples=check_samples,
+        make_report=report,
+        started=started,
+    )
+
+
+def grid_architectures(
+    depths: tuple[int, int],
+    widths: tuple[int, int],
+    activation: str,
+    *,
+    depth_step: int = 1,
+    width_step: int = 1,
+) -> list[Architecture]:
+    """Every ``depth x width`` of the inclusive ranges (with steps), cheapest first."""
+    (d0, d1), (w0, w1) = depths, widths
+    if d0 < 1 or w0 < 1 or d1 < d0 or w1 < w0 or depth_step < 1 or width_step < 1:
+        msg = (
+            f"grid ranges must be increasing and start at 1 or more with steps >= 1, got depths "
+            f"{d0}..{d1} step {depth_step}, widths {w0}..{w1} step {width_step}"
+        )
+        raise InputError(msg)
+    archs = [
+        Architecture(d, w, activation)
+        for d in range(d0, d1 + 1, depth_step)
+        for w in range(w0, w1 + 1, width_step)
+    ]
+    return sorted(archs, key=lambda x: (x.macs_per_sample, x.depth))
+
+
+def grid(
+    target: Any,
+    a: float,
+    b: float,
+    eps: float,
+    *,
+    depths: tuple[int, int] = (1, 12),
+    widths: tuple[int, int] = (4, 56),
+    depth_step: int = 1,
+    width_step: int = 1,
+    budget_ns: float | None = None,
+    budget_core_percent: float | None = None,
+    block_size: int = 64,
+    activation: str = "tanh",
+    out_dir: str | Path = "vashrink-grid",
+    batch_size: int = 16,
+    storage: str | None = None,
+    config: Any = None,
+    timing_repeats: int = 5,
+    timing_buffer_samples: int = 48000,
+    sample_rate_hz: float = 48000.0,
+    check_samples: int = 48000,
+    bounds: bool = True,
+    progress: bool = True,
+    report: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> ShrinkResult:
+    """Train every architecture of a depth x width range (the talk's grid search), batched,
+    then score, choose, export and report exactly as :func:`shrink` does. Resumable."""
+    started = time.perf_counter()
+    tgt, a, b, eps = _check_common(
+        target, a, b, eps, activation, block_size, budget_ns, budget_core_percent, check_samples
+    )
+    archs = grid_architectures(
+        depths, widths, activation, depth_step=depth_step, width_step=width_step
+    )
+    if batch_size < 1:
+        msg = f"batch size must be >= 1, got {batch_size}"
+        raise InputError(msg)
+    cfg = _default_config(config)
+    from .info import lanes as simd_lanes
+
+    bnd = None
+    if bounds:
+        from .bounds import compute_bounds
+
+        bnd = compute_bounds(tgt, a, b, eps, activation=activation)
+    fp = _fingerprint(
+        tgt, a, b, activation, cfg, {"check_samples": check_samples, "block_size": block_size}
+    )
+    out = prepare_out_dir(out_dir, "grid", fp)
+    lanes = simd_lanes("float32")
+    band = bnd.band if bnd is not None else ()
+    study = open_study(
+        storage or f"sqlite:///{out / 'study.db'}", f"vashrink-grid-{fingerprint_id(fp)}"
+    )
+    evaluate = _Evaluator(
+        tgt,
+        a,
+        b,
+        cfg,
+        out,
+        lanes=lanes,
+        block_size=block_size,
+        band=band,
+        timing_repeats=timing_repeats,
+        timing_buffer_samples=timing_buffer_samples,
+        sample_rate_hz=sample_rate_hz,
+        check_samples=check_samples,
+        progress=progress,
+    )
+    scores = run_grid(study, archs, evaluate, batch_size=batch_size, log=log)
+    wanted = {x.label for x in archs}
+    scores = {k: v for k, v in scores.items() if k in wanted}
+    return _finish(
+        "grid",
+        scores,
+        tgt,
+        a,
+        b,
+        eps,
+        out=out,
+        activation=activation,
+        lanes=lanes,
+        block_size=block_size,
+        budget_ns=budget_ns,
+        budget_core_percent=budget_core_percent,
+        bounds=bnd,
+        band=band,
+        check_samples=check_samples,
+        make_report=report,
+        started=started,
+    )

@@ -1,0 +1,75 @@
+"""``vashrink train`` end to end on a tiny configuration: table, JSON, saved models, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vashrink._rundir import load_model
+from vashrink.cli import main
+
+TINY = ["train", "--target", "tanh(2*x)", "--range", "-1", "1", "--epochs", "20",
+        "--samples", "64", "--grid", "200", "--no-progress"]
+
+
+def test_train_saves_models_and_results_that_match_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    code = main([*TINY, "--arch", "1x2", "2x3", "--out", str(out), "--json"])
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    stored = json.loads((out / "results.json").read_text())
+    assert printed == stored
+    assert [r["architecture"] for r in stored["results"]] == ["1x2", "2x3"]
+    assert stored["interrupted"] is False
+    for row in stored["results"]:
+        model = load_model(out / row["model_path"])
+        x = np.linspace(-1, 1, 200)
+        with torch.no_grad():
+            y = model(torch.from_numpy(x).float()[:, None]).double().numpy()[:, 0]
+        assert row["mse"] == pytest.approx(float(np.mean((y - np.tanh(2 * x)) ** 2)), rel=1e-9)
+        assert row["epochs"] == 20 and len(row["loss_curve"]) == len(row["curve_epochs"])
+
+
+def test_train_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*TINY, "--arch", "1x2", "--activation", "relu"]) == 0
+    text = capsys.readouterr().out
+    assert "1x2" in text and "relu" in text and "grid MSE" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--arch", "6by44"], "is not DEPTHxWIDTH"),
+        (["--arch", "0x4"], "depth must be a whole number"),
+        (["--arch", "1x2", "--lr", "-1"], "lr must be finite and > 0"),
+        (["--arch", "1x2", "--max-memory-mb", "0.001"], "MiB"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*TINY, *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_expression_without_range_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["train", "--target", "x", "--arch", "1x2", "--no-progress"])
+    assert code == 2
+    assert "give the input range" in capsys.readouterr().err
+
+
+def test_foreign_out_directory_is_not_overwritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "mine.txt").write_text("keep me")
+    assert main([*TINY, "--arch", "1x2", "--out", str(tmp_path)]) == 2
+    assert "non-empty directory" in capsys.readouterr().err
+    assert (tmp_path / "mine.txt").read_text() == "keep me"

@@ -1,0 +1,318 @@
+"""`vashrink shrink` and `vashrink grid` end to end on tiny configurations (seconds)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vashrink.cli import main
+
+TINY = ["--epochs", "40", "--samples", "200", "--repeats", "2", "--no-progress"]
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.slow
+def test_shrink_end_to_end_exports_the_cheapest_model_meeting_eps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_dir = tmp_path / "run"
+    eps = 3e-2
+    code, out, err = run_cli(
+        [
+            "shrink",
+            "tanh(2*x)",
+            "--range",
+            "-1",
+            "1",
+            "--eps",
+            str(eps),
+            "--out",
+            str(out_dir),
+            "--trials",
+            "4",
+            "--batch-size",
+            "2",
+            "--json",
+            *TINY,
+        ],
+        capsys,
+    )
+    assert "Traceback" not in err
+    result = json.loads(out)
+    cands = result["candidates"]
+    assert len(cands) == 4
+    meeting = [c for c in cands if c["max_abs_error"] <= eps]
+    assert code == (0 if meeting else 1) and result["met"] == bool(meeting)
+    if meeting:
+        assert result["winner"]["label"] == min(meeting, key=lambda c: c["ns_per_sample"])["label"]
+    for c in cands:
+        assert c["ns_per_sample"] > 0 and c["ns_per_sample_block"] > 0
+        assert c["lane_score"] == c["depth"] * -(-c["width"] // c["lanes"])
+    for name in (
+        "report.html",
+        "heatmap.png",
+        "pareto.png",
+        "lanes.png",
+        "winner_error.png",
+        "model.json",
+        "model.onnx",
+        "model.h",
+        "study.db",
+        "result.json",
+    ):
+        assert (out_dir / name).is_file(), name
+    assert len(list((out_dir / "models").glob("*.pt"))) == 4
+
+    # the exported RTNeural file is the winner, and its float64 error matches the reported one
+    from vashrink.export import from_rtneural
+
+    model = from_rtneural(out_dir / "model.json").double()
+    x = np.linspace(-1.0, 1.0, 48000)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x).view(-1, 1)).view(-1).numpy()
+    err64 = float(np.max(np.abs(y - np.tanh(2 * x))))
+    assert err64 == pytest.approx(result["winner"]["max_abs_error"], rel=1e-3, abs=1e-5)
+
+    # re-running the same command resumes: nothing is retrained, same winner
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out_dir / "models").glob("*.pt")}
+    code2, out2, _ = run_cli(
+        [
+            "shrink",
+            "tanh(2*x)",
+            "--range",
+            "-1",
+            "1",
+            "--eps",
+            str(eps),
+            "--out",
+            str(out_dir),
+            "--trials",
+            "4",
+            "--batch-size",
+            "2",
+            "--json",
+            *TINY,
+        ],
+        capsys,
+    )
+    assert code2 == code and json.loads(out2)["winner"]["label"] == result["winner"]["label"]
+    assert {p.name: p.stat().st_mtime_ns for p in (out_dir / "models").glob("*.pt")} == stamps
+
+
+@pytest.mark.slow
+def test_resume_after_killing_a_run_keeps_finished_candidates(tmp_path: Path) -> None:
+    out_dir = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "vashrink.cli",
+        "shrink",
+        "tanh(2*x)",
+        "--range",
+        "-1",
+        "1",
+        "--eps",
+        "1e-9",
+        "--out",
+        str(out_dir),
+        "--trials",
+        "4",
+        "--batch-size",
+        "1",
+        "--epochs",
+        "80",
+        "--samples",
+        "200",
+        "--repeats",
+        "2",
+        "--no-progress",
+        "--json",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    models = out_dir / "models"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and len(list(models.glob("*.pt"))) < 2:
+        time.sleep(0.05)
+    assert len(list(models.glob("*.pt"))) >= 2, "no candidate finished within 10 minutes"
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    import optuna
+
+    from vashrink.search import completed_scores
+
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{out_dir / 'study.db'}")
+    finished = completed_scores(study)
+    assert 1 <= len(finished) < 4
+    # a model stored by a trial still in flight may be retrained; finished ones must not be
+    before = {f"{label}.pt": (models / f"{label}.pt").stat().st_mtime_ns for label in finished}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr  # eps 1e-9 cannot be met: closest exported
+    assert f"resuming: {len(finished)} candidate(s) already trained" in done.stderr
+    assert "interrupted by an earlier run" in done.stderr
+    result = json.loads(done.stdout)
+    assert len(result["candidates"]) == 4
+    after = {p.name: p.stat().st_mtime_ns for p in models.glob("*.pt")}
+    assert all(after[name] == stamp for name, stamp in before.items())
+    assert (out_dir / "model.json").is_file() and (out_dir / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["log(x)", "--range", "-1", "1", "--eps", "1e-3"], "not finite"),
+        (["tanh(x)", "--range", "1", "-1", "--eps", "1e-3"], "range"),
+        (["tanh(x)", "--range", "-1", "1", "--eps", "0"], "eps"),
+        (["__import__('os')", "--range", "-1", "1", "--eps", "1e-3"], ""),
+        (["tanh(x)", "--range", "-1", "1"], "missing --eps"),
+        (["--example", "tanh(x)"], "not both"),
+    ],
+)
+def test_bad_input_is_refused_before_anything_is_written(
+    args: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_dir = tmp_path / "run"
+    code, _, err = run_cli(["shrink", *args, "--out", str(out_dir), *TINY], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("vashrink shrink: error:") and needle in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out_dir.exists()
+
+
+def test_foreign_or_unwritable_out_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    base = ["shrink", "tanh(2*x)", "--range", "-1", "1", "--eps", "1e-2", *TINY]
+    code, _, err = run_cli([*base, "--out", str(foreign)], capsys)
+    assert code == 2 and "vashrink did not create" in err
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run_cli([*base, "--out", str(blocker / "sub")], capsys)
+    assert code == 2 and "cannot write to --out" in err
+
+
+def test_corrupt_study_database_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_dir = tmp_path / "run"
+    base = [
+        "shrink",
+        "tanh(2*x)",
+        "--range",
+        "-1",
+        "1",
+        "--eps",
+        "1e-2",
+        "--out",
+        str(out_dir),
+        "--trials",
+        "1",
+        *TINY,
+    ]
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"\x00garbage" * 64)
+    code, _, err = run_cli([*base, "--storage", f"sqlite:///{bad}"], capsys)
+    assert code == 2 and "cannot open the study database" in err and "Traceback" not in err
+    (out_dir / "study.db").write_bytes(b"\x00garbage" * 64)
+    code, _, err = run_cli(base, capsys)
+    assert code == 2 and "cannot open the study database" in err and "Traceback" not in err
+    assert not list((out_dir / "models").glob("*.pt"))
+
+
+@pytest.mark.slow
+def test_budget_nothing_can_meet_names_the_closest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(
+        [
+            "shrink",
+            "tanh(2*x)",
+            "--range",
+            "-1",
+            "1",
+            "--eps",
+            "1e-2",
+            "--budget-ns",
+            "0.001",
+            "--out",
+            str(tmp_path / "run"),
+            "--trials",
+            "2",
+            "--batch-size",
+            "2",
+            *TINY,
+        ],
+        capsys,
+    )
+    assert code == 1 and "Traceback" not in err
+    assert "no candidate fits the budget" in out
+    assert (tmp_path / "run" / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_grid_trains_every_architecture_and_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_dir = tmp_path / "grid"
+    code, out, err = run_cli(
+        [
+            "grid",
+            "tanh(2*x)",
+            "--range",
+            "-1",
+            "1",
+            "--eps",
+            "1e-2",
+            "--depths",
+            "1",
+            "2",
+            "--widths",
+            "4",
+            "8",
+            "--width-step",
+            "4",
+            "--out",
+            str(out_dir),
+            "--json",
+            *TINY,
+        ],
+        capsys,
+    )
+    assert "Traceback" not in err
+    result = json.loads(out)
+    assert sorted(c["label"] for c in result["candidates"]) == ["1x4", "1x8", "2x4", "2x8"]
+    assert result["kind"] == "grid" and (out_dir / "report.html").is_file()
+    code, _, err = run_cli(
+        [
+            "shrink",
+            "tanh(2*x)",
+            "--range",
+            "-1",
+            "1",
+            "--eps",
+            "1e-2",
+            "--out",
+            str(out_dir),
+            *TINY,
+        ],
+        capsys,
+    )
+    assert code == 2 and "not a shrink run" in err
