@@ -73,3 +73,33 @@ def test_foreign_out_directory_is_not_overwritten(
     assert main([*TINY, "--arch", "1x2", "--out", str(tmp_path)]) == 2
     assert "non-empty directory" in capsys.readouterr().err
     assert (tmp_path / "mine.txt").read_text() == "keep me"
+
+
+def test_ctrl_c_keeps_saved_models_and_writes_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C after the first candidate: its model stays saved, results.json lists it, exit 130."""
+    import vashrink.commands.train as command
+    from vashrink.train import TrainedModel, train_candidates
+
+    def interrupted(
+        *args: object, on_result: object = None, **kwargs: object
+    ) -> list[TrainedModel]:
+        seen: list[str] = []
+
+        def first_then_stop(res: TrainedModel) -> None:
+            assert callable(on_result)
+            on_result(res)
+            seen.append(res.architecture.label)
+            raise KeyboardInterrupt
+
+        return train_candidates(*args, on_result=first_then_stop, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(command, "train_candidates", interrupted)
+    out = tmp_path / "run"
+    assert main([*TINY, "--arch", "1x2", "3x3", "--out", str(out)]) == 130
+    stored = json.loads((out / "results.json").read_text())
+    assert stored["interrupted"] is True
+    assert [r["architecture"] for r in stored["results"]] == ["1x2"]
+    assert (out / stored["results"][0]["model_path"]).is_file()
+    assert "interrupted: kept 1" in capsys.readouterr().err
