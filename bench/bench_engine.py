@@ -165,17 +165,19 @@ def _bench(benchmark: Any, shape: str, name: str, fn: Callable[[], Any], samples
     benchmark(fn)
 
 
+# Every benchmark processes one 512-sample block per call, so times per call compare directly.
+
+
 def test_vashrink_per_sample(benchmark: Any, shape: str) -> None:
     mlp = Mlp.from_torch(model_of(shape))
-    x = timing_buffer(4800)
-    _bench(benchmark, shape, "vashrink per sample (4800)", lambda: mlp.process_samples(x), 4800)
+    x = timing_buffer(BLOCK)
+    _bench(benchmark, shape, f"vashrink per sample, {BLOCK}", lambda: mlp.process_samples(x), BLOCK)
 
 
 def test_vashrink_block(benchmark: Any, shape: str) -> None:
     mlp = Mlp.from_torch(model_of(shape))
-    x = timing_buffer(4800)
-    name = f"vashrink block {BLOCK} (4800)"
-    _bench(benchmark, shape, name, lambda: mlp.process_block(x, BLOCK), 4800)
+    x = timing_buffer(BLOCK)
+    _bench(benchmark, shape, f"vashrink block {BLOCK}", lambda: mlp.process_block(x, BLOCK), BLOCK)
 
 
 @pytest.mark.parametrize("runtime", ["torch eager", "torch.jit (frozen)", "onnxruntime"])
@@ -191,8 +193,9 @@ def test_rtneural_per_sample(benchmark: Any, shape: str) -> None:
     from vashrink.export import rtneural_document
 
     runner = rtneural.RTNeuralModel.from_json(json.dumps(rtneural_document(model_of(shape))))
-    x = timing_buffer(4800)
-    _bench(benchmark, shape, "rtneural per sample (4800)", lambda: runner.process_samples(x), 4800)
+    x = timing_buffer(BLOCK)
+    name = f"rtneural per sample, {BLOCK}"
+    _bench(benchmark, shape, name, lambda: runner.process_samples(x), BLOCK)
 
 
 if __name__ == "__main__":

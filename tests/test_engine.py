@@ -20,6 +20,7 @@ from vashrink import _engine
 from vashrink.architecture import ACTIVATIONS, Architecture
 from vashrink.engine import Mlp, random_model
 from vashrink.errors import InputError, ModelFormatError
+from vashrink.info import system_info
 from vashrink.mlp import DenseLayer, dense_layers
 
 TOL = {"float32": 1e-5, "float64": 1e-12}
@@ -211,11 +212,13 @@ def test_bad_inputs_raise_input_errors() -> None:
         Mlp.from_architecture(Architecture(1, 4), dtype="float16")
 
 
-def test_architecture_round_trips() -> None:
+def test_architecture_round_trips_and_lanes_follow_the_build() -> None:
     arch = Architecture(3, 12, "relu")
     mlp = Mlp.from_architecture(arch)
     assert mlp.architecture == arch
-    assert mlp.lanes == _engine.build_info["float32_lanes"] or mlp.lanes in (4, 8)
+    info = system_info()
+    avx2_kernels = info.isa in ("AVX2", "AVX-512") and info.fma
+    assert mlp.lanes == (8 if avx2_kernels else 4)
 
 
 def test_processing_releases_the_gil() -> None:

@@ -37,3 +37,10 @@ def test_cli_info_json(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["float32_lanes"] == vashrink.system_info().float32_lanes
     assert data["versions"]["torch"].startswith("2.13.0")
+
+
+def test_every_public_name_resolves() -> None:
+    for name in vashrink.__all__:
+        assert getattr(vashrink, name) is not None, name
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = vashrink.no_such_name  # type: ignore[attr-defined]

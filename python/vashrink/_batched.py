@@ -205,14 +205,14 @@ class BatchedGroup:
 
     # forward / backward ---------------------------------------------------------------------
     def _activate(self, z: torch.Tensor, h: torch.Tensor, slopes: torch.Tensor | None) -> None:
-        """``h = act(z)``; ``z`` and ``h`` are the same buffer except for PReLU."""
+        """``h = act(z)``; ``z`` and ``h`` are the same buffer except for PReLU. For tanh the
+        buffer holds ``2 z`` and keeps ``s = sigmoid(2 z)``: ``tanh z = 2 s - 1`` is never
+        formed, the next layer absorbs the affine map (:meth:`_tanh_bias`)."""
         act = self.activation
-        if act == "tanh":
-            h.sigmoid_().mul_(2.0).sub_(1.0)  # z holds 2 z: tanh z = 2 sigmoid(2 z) - 1
+        if act in ("tanh", "sigmoid"):
+            h.sigmoid_()
         elif act == "relu":
             h.relu_()
-        elif act == "sigmoid":
-            h.sigmoid_()
         elif act == "elu":
             torch.nn.functional.elu(h, inplace=True)
         elif act == "softmax":
@@ -221,13 +221,20 @@ class BatchedGroup:
             assert slopes is not None
             torch.where(z > 0, z, z * slopes, out=h)
 
+    @staticmethod
+    def _tanh_bias(w: torch.Tensor, b: torch.Tensor, factor: float) -> torch.Tensor:
+        """``factor * (b - 1^T W)`` ``[M, 1, out]``: with ``h = 2 s - 1``,
+        ``h @ W + b = 2 s @ W + (b - 1^T W)``, so a layer reads the stored sigmoids directly
+        (one element-wise pass per layer instead of three)."""
+        return torch.sub(b, w.sum(1, keepdim=True)).mul_(factor)
+
     def forward(self, x: torch.Tensor, *, keep: bool = False) -> torch.Tensor:
         """Outputs ``[M, N]`` for inputs ``x`` ``[N]``; ``keep`` stores activations for backward."""
         n = x.shape[0]
         m = len(self.archs)
         params = self._theta_views
         xs = x.to(self.dtype).view(1, n, 1)
-        two = 2.0 if self.activation == "tanh" else 1.0
+        tanh = self.activation == "tanh"
         h: torch.Tensor | None = None
         for layer in range(self.depth):
             w, b, s = params[layer]
@@ -237,31 +244,34 @@ class BatchedGroup:
             else:
                 hl = torch.empty(m, n, self.width, dtype=self.dtype)
                 z = torch.empty_like(hl) if s is not None else hl
-            if layer == 0:
-                torch.addcmul(b, xs, w, value=1.0, out=z)
-                if two != 1.0:
-                    z.mul_(two)
+            if layer == 0:  # tanh: z holds 2 (x w + b), exactly (scaling by 2 is exact)
+                torch.addcmul(b * 2.0 if tanh else b, xs, w, value=2.0 if tanh else 1.0, out=z)
+            elif tanh:  # 2 (h W + b) = 4 s W + 2 (b - 1^T W)
+                torch.baddbmm(self._tanh_bias(w, b, 2.0), h, w, alpha=4.0, out=z)
             else:
-                assert h is not None
-                torch.baddbmm(b, h, w, beta=two, alpha=two, out=z)
+                torch.baddbmm(b, h, w, out=z)
             self._activate(z, hl, s)
             h = hl
         assert h is not None
         w, b, _ = params[self.depth]
         out = self._out[:, :n] if keep else torch.empty(m, n, 1, dtype=self.dtype)
-        torch.baddbmm(b, h, w, out=out)
+        if tanh:
+            torch.baddbmm(self._tanh_bias(w, b, 1.0), h, w, alpha=2.0, out=out)
+        else:
+            torch.baddbmm(b, h, w, out=out)
         return out.view(m, n)
 
     def _activation_backward(self, g: torch.Tensor, layer: int, n: int,
                              slopes: torch.Tensor | None, g_slopes: torch.Tensor | None) -> None:
+        """``g`` (gradient w.r.t. the layer's output) becomes the gradient w.r.t. its input;
+        for tanh a quarter of it: ``dh/dz = 1 - h^2 = 4 s (1 - s)``, the 4 goes into the
+        products that read ``g``."""
         h = self._h[layer][:, :n]
         act = self.activation
-        if act == "tanh":
-            torch.ops.aten.tanh_backward.grad_input(g, h, grad_input=g)
+        if act in ("tanh", "sigmoid"):
+            torch.ops.aten.sigmoid_backward.grad_input(g, h, grad_input=g)
         elif act == "relu":
             torch.ops.aten.threshold_backward.grad_input(g, h, 0.0, grad_input=g)
-        elif act == "sigmoid":
-            torch.ops.aten.sigmoid_backward.grad_input(g, h, grad_input=g)
         elif act == "elu":
             torch.ops.aten.elu_backward.grad_input(g, 1.0, 1.0, 1.0, True, h, grad_input=g)
         elif act == "softmax":
@@ -275,9 +285,15 @@ class BatchedGroup:
             g.mul_(torch.where(neg, slopes, 1.0))
 
     def loss_and_grad(self, x: torch.Tensor, y: torch.Tensor, scale: float) -> torch.Tensor:
-        """Losses ``scale * sum((out - y)^2)`` per candidate ``[M]``; fills :attr:`grad`."""
+        """Losses ``scale * sum((out - y)^2)`` per candidate ``[M]``; fills :attr:`grad`.
+
+        For tanh the stored activations are ``s`` with ``h = 2 s - 1`` and the backward works
+        with ``G = g s (1 - s)`` (a quarter of the pre-activation gradient):
+        ``dW = h^T (4 G) = 8 s^T G - 4 (1^T G)``, ``db = 4 (1^T G)``, ``g_in = 4 G W^T``.
+        """
         n = x.shape[0]
         m = len(self.archs)
+        tanh = self.activation == "tanh"
         out = self.forward(x, keep=True)
         err = out - y.to(self.dtype).view(1, n)
         loss = err.square().sum(1).mul_(scale)
@@ -286,22 +302,34 @@ class BatchedGroup:
         g_out = (err * (2.0 * scale)).view(m, n, 1)
         w_out, _, _ = params[self.depth]
         gw_out, gb_out, _ = grads[self.depth]
-        torch.bmm(self._h[-1][:, :n].transpose(1, 2), g_out, out=gw_out)
+        h_last = self._h[-1][:, :n].transpose(1, 2)
         torch.sum(g_out, dim=1, keepdim=True, out=gb_out)
+        if tanh:
+            torch.baddbmm(gb_out, h_last, g_out, beta=-1.0, alpha=2.0, out=gw_out)
+        else:
+            torch.bmm(h_last, g_out, out=gw_out)
         g = self._g[0][:, :n]
         torch.mul(g_out, w_out.transpose(1, 2), out=g)
         spare = self._g[1][:, :n]
+        k = 4.0 if tanh else 1.0
         for layer in range(self.depth - 1, -1, -1):
             w, _, s = params[layer]
             gw, gb, gs = grads[layer]
             self._activation_backward(g, layer, n, s, gs)
             torch.sum(g, dim=1, keepdim=True, out=gb)
+            if tanh:
+                gb.mul_(k)
             if layer == 0:
                 xs = x.to(self.dtype).view(1, 1, n).expand(m, 1, n)
-                torch.bmm(xs, g, out=gw)
+                torch.baddbmm(gw, xs, g, beta=0.0, alpha=k, out=gw)
             else:
-                gw.copy_(torch.bmm(self._h[layer - 1][:, :n].transpose(1, 2), g, out=self._gw))
-                torch.bmm(g, w.transpose(1, 2), out=spare)
+                h_prev = self._h[layer - 1][:, :n].transpose(1, 2)
+                if tanh:
+                    torch.baddbmm(gb, h_prev, g, beta=-1.0, alpha=2.0 * k, out=self._gw)
+                else:
+                    torch.bmm(h_prev, g, out=self._gw)
+                gw.copy_(self._gw)
+                torch.baddbmm(spare, g, w.transpose(1, 2), beta=0.0, alpha=k, out=spare)
                 g, spare = spare, g
         self.grad.mul_(self.mask)
         return loss

@@ -109,7 +109,8 @@ def dense_layers(model: nn.Module) -> list[DenseLayer]:
             PReLU with a slope count that is neither 1 nor the width, non-finite weights.
     """
     if not isinstance(model, nn.Sequential):
-        msg = f"expected an nn.Sequential of Linear and activation modules, got {type(model).__name__}"
+        kind = type(model).__name__
+        msg = f"expected an nn.Sequential of Linear and activation modules, got {kind}"
         raise ModelFormatError(msg)
     modules = list(model)
     layers: list[DenseLayer] = []
@@ -126,7 +127,11 @@ def dense_layers(model: nn.Module) -> list[DenseLayer]:
             )
             raise ModelFormatError(msg)
         weight = _array(lin.weight, f"module {i} weight")
-        bias = _array(lin.bias, f"module {i} bias") if lin.bias is not None else np.zeros(lin.out_features)
+        bias = (
+            _array(lin.bias, f"module {i} bias")
+            if lin.bias is not None
+            else np.zeros(lin.out_features)
+        )
         activation, slopes = "none", None
         if i + 1 < len(modules) and not isinstance(modules[i + 1], nn.Linear):
             act = modules[i + 1]
@@ -136,7 +141,9 @@ def dense_layers(model: nn.Module) -> list[DenseLayer]:
                 if raw.size == 1:
                     raw = np.full(lin.out_features, raw[0])
                 if raw.size != lin.out_features:
-                    msg = f"module {i + 1}: PReLU has {raw.size} slopes for {lin.out_features} units"
+                    msg = (
+                        f"module {i + 1}: PReLU has {raw.size} slopes for {lin.out_features} units"
+                    )
                     raise ModelFormatError(msg)
                 slopes = raw
             i += 1

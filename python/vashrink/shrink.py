@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from ._rundir import fingerprint_id, load_model, prepare_out_dir, save_model, write_json
+from ._evaluate import Evaluator, cost_estimator
+from ._rundir import fingerprint_id, load_model, prepare_out_dir, write_json
 from .architecture import ACTIVATIONS, Architecture, lane_score
+from .bounds import Bounds, compute_bounds
 from .errors import InputError
+from .info import lanes as simd_lanes
 from .score import (
     CandidateScore,
-    check_error,
     choose,
     float32_error,
     pareto_front,
@@ -31,6 +33,7 @@ from .score import (
 )
 from .search import open_study, plan_search, run_grid, run_search
 from .target import Target, as_target, check_eps, check_range
+from .train import TrainConfig
 
 __all__ = ["EXAMPLE_EPS", "EXAMPLE_RANGE", "EXAMPLE_TARGET", "ShrinkResult", "grid", "shrink"]
 
@@ -120,7 +123,7 @@ def _check_common(
 
 
 def _fingerprint(
-    tgt: Target, a: float, b: float, activation: str, config: Any, extra: dict[str, Any]
+    tgt: Target, a: float, b: float, activation: str, config: TrainConfig, extra: dict[str, Any]
 ) -> dict[str, Any]:
     data_hash = None
     if tgt.x is not None and tgt.y is not None:
@@ -134,112 +137,6 @@ def _fingerprint(
         "train": asdict(config),
         **extra,
     }
-
-
-class _Evaluator:
-    """Trains a batch, then for each finished candidate: store, check in float32, time, score."""
-
-    def __init__(
-        self,
-        tgt: Target,
-        a: float,
-        b: float,
-        config: Any,
-        out: Path,
-        *,
-        lanes: int,
-        block_size: int,
-        band: Sequence[Architecture],
-        timing_repeats: int,
-        timing_buffer_samples: int,
-        sample_rate_hz: float,
-        check_samples: int,
-        progress: bool,
-    ) -> None:
-        self.tgt, self.a, self.b, self.config, self.out = tgt, a, b, config, out
-        self.lanes, self.block_size, self.band = lanes, block_size, set(band)
-        self.repeats, self.buffer_samples = timing_repeats, timing_buffer_samples
-        self.sample_rate_hz = sample_rate_hz
-        self.check_samples, self.progress = check_samples, progress
-
-    def score(self, trained: Any, phase: str) -> CandidateScore:
-        from .timing import time_model
-
-        arch: Architecture = trained.architecture
-        path = save_model(trained.model, arch, self.out / "models" / f"{arch.label}.pt")
-        check = check_error(trained.model, self.tgt, self.a, self.b, samples=self.check_samples)
-        timings = time_model(
-            trained.model,
-            modes=("sample", "block"),
-            block_sizes=(self.block_size,),
-            repeats=self.repeats,
-            buffer_samples=self.buffer_samples,
-            sample_rate_hz=self.sample_rate_hz,
-        )
-        per_sample = next(t for t in timings if t.mode == "sample")
-        per_block = next(t for t in timings if t.mode == "block")
-        return CandidateScore(
-            depth=arch.depth,
-            width=arch.width,
-            activation=arch.activation,
-            lanes=self.lanes,
-            max_abs_error=check.max_abs_error,
-            mse=check.mse,
-            torch_max_abs_error=float(trained.max_abs_error),
-            val_loss=float(
-                trained.val_loss if trained.val_loss is not None else trained.train_loss
-            ),
-            ns_per_sample=float(per_sample.ns_per_sample),
-            ns_per_sample_block=float(per_block.ns_per_sample),
-            block_size=self.block_size,
-            core_percent=float(per_sample.core_percent),
-            realtime_factor=float(per_sample.realtime_factor),
-            timing_noisy=bool(per_sample.noisy or per_block.noisy),
-            epochs=int(trained.epochs),
-            train_seconds=float(trained.seconds),
-            in_band=arch in self.band,
-            phase=phase,
-            model_path=str(path.relative_to(self.out)),
-        )
-
-    def __call__(
-        self, archs: Sequence[Architecture], phase: str, done: Callable[[CandidateScore], None]
-    ) -> None:
-        from .train import train_candidates
-
-        def on_result(trained: Any) -> None:
-            done(self.score(trained, phase))
-
-        train_candidates(
-            self.tgt,
-            self.a,
-            self.b,
-            list(archs),
-            self.config,
-            progress=self.progress,
-            on_result=on_result,
-        )
-
-
-def _cost_estimator(timing_kw: dict[str, Any]) -> Callable[[Architecture], float]:
-    """ns/sample of an untrained architecture (random weights), cached: cost hardly depends
-    on weight values, so proposals that cannot win are skipped before training."""
-    from .timing import time_model
-
-    cache: dict[Architecture, float] = {}
-
-    def cost(arch: Architecture) -> float:
-        if arch not in cache:
-            t = time_model(
-                arch,
-                modes=("sample",),
-                repeats=3,
-                buffer_samples=min(4800, timing_kw["buffer_samples"]),
-            )
-            cache[arch] = float(t[0].ns_per_sample)
-        return cache[arch]
-
-    return cost
 
 
 def _notes(
@@ -321,7 +218,7 @@ def _finish(
     block_size: int,
     budget_ns: float | None,
     budget_core_percent: float | None,
-    bounds: Any,
+    bounds: Bounds | None,
     band: Sequence[Architecture],
     check_samples: int,
     make_report: bool,
@@ -374,9 +271,7 @@ def _finish(
     return result
 
 
-def _default_config(config: Any) -> Any:
-    from .train import TrainConfig
-
+def _default_config(config: TrainConfig | None) -> TrainConfig:
     return config if config is not None else TrainConfig()
 
 
@@ -395,7 +290,7 @@ def shrink(
     batch_size: int = 4,
     band_trials: int = 4,
     storage: str | None = None,
-    config: Any = None,
+    config: TrainConfig | None = None,
     timing_repeats: int = 5,
     timing_buffer_samples: int = 48000,
     sample_rate_hz: float = 48000.0,
@@ -434,8 +329,6 @@ def shrink(
         )
         raise InputError(msg)
     cfg = _default_config(config)
-    from .bounds import compute_bounds
-    from .info import lanes as simd_lanes
 
     fp = _fingerprint(
         tgt, a, b, activation, cfg, {"check_samples": check_samples, "block_size": block_size}
@@ -449,7 +342,7 @@ def shrink(
         f"vashrink-shrink-{fingerprint_id(fp)}",
         seed=seed,
     )
-    evaluate = _Evaluator(
+    evaluate = Evaluator(
         tgt,
         a,
         b,
@@ -474,7 +367,7 @@ def shrink(
         eps=eps,
         trials=trials,
         batch_size=batch_size,
-        cost_of=_cost_estimator({"buffer_samples": timing_buffer_samples}),
+        cost_of=cost_estimator(min(4800, timing_buffer_samples)),
         cost_limit_ns=limit,
         log=log,
     )
@@ -540,7 +433,7 @@ def grid(
     out_dir: str | Path = "vashrink-grid",
     batch_size: int = 16,
     storage: str | None = None,
-    config: Any = None,
+    config: TrainConfig | None = None,
     timing_repeats: int = 5,
     timing_buffer_samples: int = 48000,
     sample_rate_hz: float = 48000.0,
@@ -563,12 +456,9 @@ def grid(
         msg = f"batch size must be >= 1, got {batch_size}"
         raise InputError(msg)
     cfg = _default_config(config)
-    from .info import lanes as simd_lanes
 
     bnd = None
     if bounds:
-        from .bounds import compute_bounds
-
         bnd = compute_bounds(tgt, a, b, eps, activation=activation)
     fp = _fingerprint(
         tgt, a, b, activation, cfg, {"check_samples": check_samples, "block_size": block_size}
@@ -579,7 +469,7 @@ def grid(
     study = open_study(
         storage or f"sqlite:///{out / 'study.db'}", f"vashrink-grid-{fingerprint_id(fp)}"
     )
-    evaluate = _Evaluator(
+    evaluate = Evaluator(
         tgt,
         a,
         b,

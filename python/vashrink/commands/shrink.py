@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -12,7 +12,10 @@ from ..architecture import ACTIVATIONS
 from ..errors import InputError
 from ._common import finite_float, positive_int, print_json
 
-__all__ = ["add_common_arguments", "print_summary", "register", "train_config"]
+if TYPE_CHECKING:
+    from ..train import TrainConfig
+
+__all__ = ["add_common_arguments", "print_summary", "register", "resolve_target", "train_config"]
 
 #: ``--example``: the talk's case, sized to run in a few minutes on 2 cores.
 EXAMPLE_TRIALS = 20
@@ -95,7 +98,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "as a float32 model in the C++ engine, time it per sample and per block, choose the "
             "cheapest meeting --eps (or the most accurate within a budget), export it (RTNeural "
             "JSON + snapshot, ONNX, C++ header) and write DIR/report.html. Re-running the same "
-            "command resumes. Exit code: 0 target met, 1 not met (closest exported), 2 error."
+            "command resumes. Exit code: 0 target met, 1 not met (closest exported), 2 error; "
+            "--example, a demonstration, exits 0 either way and says in its summary which it was."
         ),
     )
     p.add_argument(
@@ -116,7 +120,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=run)
 
 
-def train_config(args: argparse.Namespace, **defaults: Any) -> Any:
+def train_config(args: argparse.Namespace, **defaults: Any) -> TrainConfig:
     """A TrainConfig from ``--epochs/--samples/--lr/--polish-steps`` over ``defaults``."""
     from ..train import TrainConfig
 
@@ -234,4 +238,6 @@ def run(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
     else:
         print_summary(result, Console())
-    return 0 if result.met else 1
+    # The example is a demonstration whose eps (the talk's 1e-7) sits at the edge of float32: its
+    # summary says whether eps was met, and only a user's own run signals "not met" by exit code.
+    return 0 if result.met or args.example else 1
