@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vashrink",
         description="Size, train, time and export small neural VA models for real-time plugins.",
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"vashrink {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
