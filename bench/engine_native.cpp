@@ -3,13 +3,14 @@
 // Reports the median over repeats of wall time and of this thread's CPU time (the latter is
 // what a busy shared machine distorts least). Build and run (see docs/engine.md):
 //   g++ -O3 -march=native -std=c++17 -Icpp/include bench/engine_native.cpp -o /tmp/engine_native
-//   /tmp/engine_native [repeats]
+//   /tmp/engine_native [repeats] [shapes, e.g. 2x8,3x16 (default: all five)]
 #include <time.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <utility>
@@ -73,7 +74,10 @@ bool load_ct(TanhMlp<D, W>& m, const std::vector<std::vector<float>>& w,
 }
 
 template <int D, int W>
-void run_shape(int repeats) {
+void run_shape(int repeats, const char* only) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%dx%d", D, W);
+    if (only != nullptr && std::strstr(only, name) == nullptr) return;
     std::mt19937 rng(D * 1000 + W);
     std::vector<std::vector<float>> w, b;
     std::vector<vashrink::LayerSpec<float>> specs;
@@ -130,10 +134,11 @@ int main(int argc, char** argv) {
                 repeats);
     std::printf("| shape | run-time per sample | compile-time per sample | run-time block 512 | "
                 "compile-time block 512 | max |RT - CT| |\n|---|---|---|---|---|---|\n");
-    run_shape<6, 44>(repeats);
-    run_shape<3, 16>(repeats);
-    run_shape<2, 8>(repeats);
-    run_shape<8, 24>(repeats);
-    run_shape<4, 64>(repeats);
+    const char* only = argc > 2 ? argv[2] : nullptr;
+    run_shape<6, 44>(repeats, only);
+    run_shape<3, 16>(repeats, only);
+    run_shape<2, 8>(repeats, only);
+    run_shape<8, 24>(repeats, only);
+    run_shape<4, 64>(repeats, only);
     return 0;
 }

@@ -155,6 +155,14 @@ TRAPS: list[tuple[str, Callable[[], Doc], Callable[[Doc], None], str, int | None
         "NaN or Inf",
     ),
     (
+        "beyond float32",  # finite in float64, Inf in RTNeural's float32
+        _dense_doc,
+        _set(("layers", 0, "weights", 1, 3), 1e39),
+        "non-finite",
+        0,
+        "float32",
+    ),
+    (
         "string weight",
         _dense_doc,
         _set(("layers", 0, "weights", 0, 0, 2), "0.5"),
@@ -268,6 +276,7 @@ def test_each_trap_is_one_line_naming_layer_and_fix(
         ("not json at all", "not-json"),
         ("[" * 100_000, "not-json"),
         ("[1, 2, 3]", "not-object"),
+        ("null", "not-object"),
     ],
 )
 def test_undecodable_files_are_named_not_crashed_on(tmp_path: Path, text: str, code: str) -> None:

@@ -25,6 +25,7 @@ from vashrink.export import (
     to_cpp,
 )
 from vashrink.export.compiled import build_harness, include_dir, rtneural_flags
+from vashrink.export.cpp import namespace_for
 
 ROOT = Path(__file__).resolve().parents[1]
 GXX = shutil.which("g++")
@@ -108,6 +109,14 @@ def test_recurrent_models_need_the_rtneural_runtime(tmp_path: Path) -> None:
         to_cpp(model, tmp_path / "m.h")
     with pytest.raises(InputError, match="unknown runtime"):
         to_cpp(_mlp(), tmp_path / "m.h", runtime="onnx")
+
+
+def test_bad_header_options_are_refused_with_a_fix() -> None:
+    with pytest.raises(InputError, match="'float' or 'double'"):
+        cpp_header(_mlp(), dtype="half")
+    with pytest.raises(InputError, match=r"not a C\+\+ identifier; use letters, digits and _"):
+        cpp_header(_mlp(), namespace="2amp")
+    assert namespace_for("2-amp v2.h") == "model_2_amp_v2"
 
 
 @pytest.mark.slow

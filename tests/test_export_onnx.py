@@ -34,6 +34,10 @@ def _mlp(act: nn.Module, width: int, depth: int, n_in: int = 1, n_out: int = 1) 
             type(act)() if not isinstance(act, nn.PReLU) else nn.PReLU(width),
         ]
     mods.append(nn.Linear(width, n_out))
+    with torch.no_grad():  # slopes other than torch's initial 0.25, so ignoring them shows
+        for m in mods:
+            if isinstance(m, nn.PReLU):
+                m.weight.uniform_(-0.5, 0.5)
     return nn.Sequential(*mods).eval()
 
 

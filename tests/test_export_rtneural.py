@@ -1,5 +1,4 @@
-"""Round trips torch -> RTNeural JSON -> (reference with RTNeural's semantics | "
-"importer | runtimes)."""
+"""Round trips torch -> RTNeural JSON -> reference with RTNeural's semantics, importer, runtimes."""
 
 from __future__ import annotations
 
@@ -7,6 +6,7 @@ import itertools
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,6 +23,8 @@ from vashrink.export import (
     read_snapshot,
     reference_forward,
     snapshot_path,
+    to_cpp,
+    to_onnx,
     to_rtneural,
 )
 from vashrink.export.snapshot import torch_forward
@@ -227,6 +229,17 @@ def test_snapshot_is_written_beside_the_model_and_reproduces_it(tmp_path: Path) 
     assert not (tmp_path / "x.snapshot.json").exists()
     to_rtneural(model, tmp_path / "x.json", snapshot=False)
     assert not (tmp_path / "x.snapshot.json").exists()
+
+
+@pytest.mark.parametrize("write", [to_rtneural, to_onnx, to_cpp], ids=["json", "onnx", "cpp"])
+def test_unwritable_model_or_snapshot_path_is_a_clear_error(tmp_path: Path, write: Any) -> None:
+    model = _mlp([1, 4, 1], "tanh", seed=0)
+    missing = tmp_path / "no-such-dir" / "m.out"
+    with pytest.raises(ModelFormatError, match=r"cannot write .*no-such-dir.*directory exists"):
+        write(model, missing)
+    (tmp_path / "m.snapshot.json").mkdir()  # the model file can be written, its snapshot cannot
+    with pytest.raises(ModelFormatError, match=r"cannot write .*m\.snapshot\.json"):
+        write(model, tmp_path / "m.out")
 
 
 def test_state_dict_json_loads_into_the_given_architecture(tmp_path: Path) -> None:

@@ -7,35 +7,16 @@ from pathlib import Path
 import numpy as np
 from matplotlib.image import imread
 
-from vashrink.score import CandidateScore
+from candidates import candidate as cand
 from vashrink.shrink import ShrinkResult
 
 
-def cand(depth: int, width: int, error: float, ns: float, in_band: bool = False) -> CandidateScore:
-    return CandidateScore(
-        depth=depth,
-        width=width,
-        activation="tanh",
-        lanes=8,
-        max_abs_error=error,
-        mse=error**2 / 3,
-        torch_max_abs_error=error,
-        val_loss=error**2,
-        ns_per_sample=ns,
-        ns_per_sample_block=ns / 3,
-        block_size=64,
-        core_percent=ns * 4.8e-3,
-        realtime_factor=1e9 / 48000 / ns,
-        timing_noisy=False,
-        epochs=100,
-        train_seconds=0.5,
-        in_band=in_band,
-        phase="test",
-    )
-
-
 def result(tmp_path: Path, met: bool) -> ShrinkResult:
-    cands = (cand(1, 8, 1e-3, 10.0), cand(2, 16, 2e-5, 40.0), cand(6, 40, 1e-6, 400.0, True))
+    cands = (
+        cand(1, 8, 1e-3, 10.0),
+        cand(2, 16, 2e-5, 40.0),
+        cand(6, 40, 1e-6, 400.0, in_band=True),
+    )
     win = cands[1] if met else cands[2]
     return ShrinkResult(
         kind="shrink",
@@ -61,8 +42,6 @@ def result(tmp_path: Path, met: bool) -> ShrinkResult:
         out_dir=tmp_path,
         bounds={"lipschitz": 2.0, "pieces_taylor": 7848},
         band=("6x40", "6x44"),
-        candidate_epochs=300,
-        mac_epochs=12345,
     )
 
 
@@ -70,13 +49,16 @@ def test_report_writes_html_with_winner_figures_bounds_and_escaped_text(tmp_path
     from vashrink.report import write_report
 
     x = np.linspace(-1, 1, 101)
-    path = write_report(result(tmp_path, met=False), (x, 1e-6 * np.sin(3 * x)))
+    res = result(tmp_path, met=False)
+    path = write_report(res, (x, 1e-6 * np.sin(3 * x)))
     page = path.read_text()
     assert path == tmp_path / "report.html"
     assert "no candidate meets eps" in page and "class='miss'" in page
     assert "tanh(2*x) &lt;b&gt;" in page and "<b>tanh" not in page
     assert "pieces_taylor" in page and "7848" in page
     assert "6 x 40 tanh" in page and "% of one core" in page
+    macs = sum(c.macs_per_sample for c in res.candidates)  # 10 epochs each
+    assert f"{3 * 10} candidate-epochs, {10 * macs:.3g} MAC-epochs" in page
     for name in ("heatmap.png", "pareto.png", "lanes.png", "winner_error.png"):
         assert f"src='{name}'" in page
         img = imread(tmp_path / name)

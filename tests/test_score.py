@@ -7,33 +7,9 @@ import random
 
 import pytest
 
+from candidates import candidate as cand
 from vashrink.errors import InputError
 from vashrink.score import CandidateScore, choose, pareto_front, rank_correlation
-
-
-def cand(
-    depth: int, width: int, error: float, ns: float, *, core: float | None = None
-) -> CandidateScore:
-    return CandidateScore(
-        depth=depth,
-        width=width,
-        activation="tanh",
-        lanes=8,
-        max_abs_error=error,
-        mse=error * error / 3,
-        torch_max_abs_error=error,
-        val_loss=error * error,
-        ns_per_sample=ns,
-        ns_per_sample_block=ns / 3,
-        block_size=64,
-        core_percent=ns * 48000 / 1e9 * 100 if core is None else core,
-        realtime_factor=1e9 / 48000 / ns,
-        timing_noisy=False,
-        epochs=10,
-        train_seconds=0.1,
-        in_band=False,
-        phase="test",
-    )
 
 
 def brute_front(costs: list[float], errors: list[float]) -> set[int]:

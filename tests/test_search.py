@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from candidates import candidate
 from vashrink.architecture import Architecture, lane_score
 from vashrink.errors import StudyError
 from vashrink.score import CandidateScore
@@ -26,25 +27,14 @@ BAND = tuple(Architecture(d, w) for d in (5, 6, 7) for w in (40, 44, 48))
 
 def fake_score(arch: Architecture, phase: str) -> CandidateScore:
     """Error falls with parameters; cost is the lane score (a deterministic stand-in)."""
-    error = 10.0 / arch.n_params
     ns = 10.0 * lane_score(arch.depth, arch.width, LANES)
-    return CandidateScore(
-        depth=arch.depth,
-        width=arch.width,
+    return candidate(
+        arch.depth,
+        arch.width,
+        10.0 / arch.n_params,
+        ns,
         activation=arch.activation,
         lanes=LANES,
-        max_abs_error=error,
-        mse=error**2,
-        torch_max_abs_error=error,
-        val_loss=error**2,
-        ns_per_sample=ns,
-        ns_per_sample_block=ns / 2,
-        block_size=64,
-        core_percent=ns * 4.8e-3,
-        realtime_factor=1e9 / 48000 / ns,
-        timing_noisy=False,
-        epochs=5,
-        train_seconds=0.0,
         in_band=arch in BAND,
         phase=phase,
     )
@@ -201,14 +191,26 @@ def test_budget_skips_candidates_above_it_but_still_trains_the_cheapest(tmp_path
     trainer = FakeTrainer()
     cost = lambda a: 10.0 * lane_score(a.depth, a.width, LANES)  # noqa: E731
     scores = run_search(
-        study(tmp_path), plan, trainer, eps=1e-12, trials=8, batch_size=4, cost_of=cost,
+        study(tmp_path),
+        plan,
+        trainer,
+        eps=1e-12,
+        trials=8,
+        batch_size=4,
+        cost_of=cost,
         cost_limit_ns=25.0,
     )
     assert scores and all(c.ns_per_sample <= 25.0 for c in scores.values())
     nothing = FakeTrainer()
     (tmp_path / "x").mkdir()
     scores = run_search(
-        study(tmp_path / "x"), plan, nothing, eps=1e-12, trials=8, batch_size=4, cost_of=cost,
+        study(tmp_path / "x"),
+        plan,
+        nothing,
+        eps=1e-12,
+        trials=8,
+        batch_size=4,
+        cost_of=cost,
         cost_limit_ns=0.5,
     )
     assert nothing.trained == ["1x8"] and list(scores) == ["1x8"]

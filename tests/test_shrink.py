@@ -14,9 +14,15 @@ import numpy as np
 import pytest
 import torch
 
-from vashrink.cli import main
+from vashrink.cli import build_parser, main
+from vashrink.commands.shrink import train_config
 
 TINY = ["--epochs", "40", "--samples", "200", "--repeats", "2", "--no-progress"]
+
+
+def tanh_args(command: str, out_dir: Path, eps: str, *extra: str) -> list[str]:
+    """``vashrink COMMAND 'tanh(2*x)' --range -1 1 --eps EPS --out DIR EXTRA...``."""
+    return [command, "tanh(2*x)", "--range", "-1", "1", "--eps", eps, "--out", str(out_dir), *extra]
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -31,26 +37,8 @@ def test_shrink_end_to_end_exports_the_cheapest_model_meeting_eps(
 ) -> None:
     out_dir = tmp_path / "run"
     eps = 3e-2
-    code, out, err = run_cli(
-        [
-            "shrink",
-            "tanh(2*x)",
-            "--range",
-            "-1",
-            "1",
-            "--eps",
-            str(eps),
-            "--out",
-            str(out_dir),
-            "--trials",
-            "4",
-            "--batch-size",
-            "2",
-            "--json",
-            *TINY,
-        ],
-        capsys,
-    )
+    args = tanh_args("shrink", out_dir, str(eps), "--trials", "4", "--batch-size", "2", "--json")
+    code, out, err = run_cli([*args, *TINY], capsys)
     assert "Traceback" not in err
     result = json.loads(out)
     cands = result["candidates"]
@@ -89,26 +77,7 @@ def test_shrink_end_to_end_exports_the_cheapest_model_meeting_eps(
 
     # re-running the same command resumes: nothing is retrained, same winner
     stamps = {p.name: p.stat().st_mtime_ns for p in (out_dir / "models").glob("*.pt")}
-    code2, out2, _ = run_cli(
-        [
-            "shrink",
-            "tanh(2*x)",
-            "--range",
-            "-1",
-            "1",
-            "--eps",
-            str(eps),
-            "--out",
-            str(out_dir),
-            "--trials",
-            "4",
-            "--batch-size",
-            "2",
-            "--json",
-            *TINY,
-        ],
-        capsys,
-    )
+    code2, out2, _ = run_cli([*args, *TINY], capsys)
     assert code2 == code and json.loads(out2)["winner"]["label"] == result["winner"]["label"]
     assert {p.name: p.stat().st_mtime_ns for p in (out_dir / "models").glob("*.pt")} == stamps
 
@@ -120,27 +89,8 @@ def test_resume_after_killing_a_run_keeps_finished_candidates(tmp_path: Path) ->
         sys.executable,
         "-m",
         "vashrink.cli",
-        "shrink",
-        "tanh(2*x)",
-        "--range",
-        "-1",
-        "1",
-        "--eps",
-        "1e-9",
-        "--out",
-        str(out_dir),
-        "--trials",
-        "4",
-        "--batch-size",
-        "1",
-        "--epochs",
-        "80",
-        "--samples",
-        "200",
-        "--repeats",
-        "2",
-        "--no-progress",
-        "--json",
+        *tanh_args("shrink", out_dir, "1e-9", "--trials", "4", "--batch-size", "1"),
+        *("--epochs", "80", "--samples", "200", "--repeats", "2", "--no-progress", "--json"),
     ]
     import optuna
     from optuna.trial import TrialState
@@ -194,18 +144,19 @@ def test_resume_after_killing_a_run_keeps_finished_candidates(tmp_path: Path) ->
         (["log(x)", "--range", "-1", "1", "--eps", "1e-3"], "not finite"),
         (["tanh(x)", "--range", "1", "-1", "--eps", "1e-3"], "range"),
         (["tanh(x)", "--range", "-1", "1", "--eps", "0"], "eps"),
-        (["__import__('os')", "--range", "-1", "1", "--eps", "1e-3"], ""),
+        (["__import__('os')", "--range", "-1", "1", "--eps", "1e-3"], "not allowed"),
         (["tanh(x)", "--range", "-1", "1"], "missing --eps"),
         (["--example", "tanh(x)"], "not both"),
     ],
 )
+@pytest.mark.parametrize("command", ["shrink", "grid"])
 def test_bad_input_is_refused_before_anything_is_written(
-    args: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    command: str, args: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_dir = tmp_path / "run"
-    code, _, err = run_cli(["shrink", *args, "--out", str(out_dir), *TINY], capsys)
+    code, _, err = run_cli([command, *args, "--out", str(out_dir), *TINY], capsys)
     assert code == 2 and "Traceback" not in err
-    assert err.startswith("vashrink shrink: error:") and needle in err
+    assert err.startswith(f"vashrink {command}: error:") and needle in err
     assert len(err.strip().splitlines()) == 1
     assert not out_dir.exists()
 
@@ -216,13 +167,12 @@ def test_foreign_or_unwritable_out_is_refused(
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
-    base = ["shrink", "tanh(2*x)", "--range", "-1", "1", "--eps", "1e-2", *TINY]
-    code, _, err = run_cli([*base, "--out", str(foreign)], capsys)
+    code, _, err = run_cli([*tanh_args("shrink", foreign, "1e-2"), *TINY], capsys)
     assert code == 2 and "vashrink did not create" in err
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    code, _, err = run_cli([*base, "--out", str(blocker / "sub")], capsys)
+    code, _, err = run_cli([*tanh_args("shrink", blocker / "sub", "1e-2"), *TINY], capsys)
     assert code == 2 and "cannot write to --out" in err
 
 
@@ -230,20 +180,7 @@ def test_corrupt_study_database_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_dir = tmp_path / "run"
-    base = [
-        "shrink",
-        "tanh(2*x)",
-        "--range",
-        "-1",
-        "1",
-        "--eps",
-        "1e-2",
-        "--out",
-        str(out_dir),
-        "--trials",
-        "1",
-        *TINY,
-    ]
+    base = [*tanh_args("shrink", out_dir, "1e-2", "--trials", "1"), *TINY]
     bad = tmp_path / "bad.db"
     bad.write_bytes(b"\x00garbage" * 64)
     code, _, err = run_cli([*base, "--storage", f"sqlite:///{bad}"], capsys)
@@ -258,27 +195,8 @@ def test_corrupt_study_database_is_a_clear_error(
 def test_budget_nothing_can_meet_names_the_closest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run_cli(
-        [
-            "shrink",
-            "tanh(2*x)",
-            "--range",
-            "-1",
-            "1",
-            "--eps",
-            "1e-2",
-            "--budget-ns",
-            "0.001",
-            "--out",
-            str(tmp_path / "run"),
-            "--trials",
-            "2",
-            "--batch-size",
-            "2",
-            *TINY,
-        ],
-        capsys,
-    )
+    args = tanh_args("shrink", tmp_path / "run", "1e-2", "--budget-ns", "0.001", "--trials", "2")
+    code, out, err = run_cli([*args, "--batch-size", "2", *TINY], capsys)
     assert code == 1 and "Traceback" not in err
     assert "no candidate fits the budget" in out
     assert (tmp_path / "run" / "report.html").is_file()
@@ -289,47 +207,21 @@ def test_grid_trains_every_architecture_and_reports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_dir = tmp_path / "grid"
-    code, out, err = run_cli(
-        [
-            "grid",
-            "tanh(2*x)",
-            "--range",
-            "-1",
-            "1",
-            "--eps",
-            "1e-2",
-            "--depths",
-            "1",
-            "2",
-            "--widths",
-            "4",
-            "8",
-            "--width-step",
-            "4",
-            "--out",
-            str(out_dir),
-            "--json",
-            *TINY,
-        ],
-        capsys,
-    )
+    cells = ("--depths", "1", "2", "--widths", "4", "8", "--width-step", "4")
+    code, out, err = run_cli([*tanh_args("grid", out_dir, "1e-2", *cells, "--json"), *TINY], capsys)
     assert "Traceback" not in err
     result = json.loads(out)
     assert sorted(c["label"] for c in result["candidates"]) == ["1x4", "1x8", "2x4", "2x8"]
     assert result["kind"] == "grid" and (out_dir / "report.html").is_file()
-    code, _, err = run_cli(
-        [
-            "shrink",
-            "tanh(2*x)",
-            "--range",
-            "-1",
-            "1",
-            "--eps",
-            "1e-2",
-            "--out",
-            str(out_dir),
-            *TINY,
-        ],
-        capsys,
-    )
+    code, _, err = run_cli([*tanh_args("shrink", out_dir, "1e-2"), *TINY], capsys)
     assert code == 2 and "not a shrink run" in err
+
+
+@pytest.mark.parametrize("command", ["shrink", "grid"])
+def test_training_options_reach_the_train_config(command: str) -> None:
+    options = ["--epochs", "7", "--samples", "50", "--lr", "0.003", "--polish-steps", "2"]
+    args = build_parser().parse_args([command, "tanh(x)", *options, "--seed", "5"])
+    cfg = train_config(args, epochs=300)
+    assert (cfg.epochs, cfg.samples, cfg.lr, cfg.polish_steps, cfg.seed) == (7, 50, 0.003, 2, 5)
+    defaults = train_config(build_parser().parse_args([command, "tanh(x)"]), epochs=300)
+    assert defaults.epochs == 300 and defaults.seed == 0

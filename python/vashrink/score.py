@@ -27,6 +27,7 @@ __all__ = [
     "CandidateScore",
     "Choice",
     "ErrorCheck",
+    "check_error",
     "choose",
     "float32_error",
     "pareto_front",

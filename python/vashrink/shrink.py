@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 from ._evaluate import Evaluator, cost_estimator
 from ._rundir import fingerprint_id, load_model, prepare_out_dir, write_json
@@ -75,33 +76,72 @@ class ShrinkResult:
     report: str | None = None
     bounds: dict[str, Any] | None = None
     band: tuple[str, ...] = ()
-    candidate_epochs: int = 0
-    mac_epochs: int = 0
     seconds: float = 0.0
+
+    @property
+    def candidate_epochs(self) -> int:
+        return sum(c.epochs for c in self.candidates)
+
+    @property
+    def mac_epochs(self) -> int:
+        return sum(c.macs_per_sample * c.epochs for c in self.candidates)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
             k: v for k, v in asdict(self).items() if k not in ("candidates", "winner", "closest")
         }
         out["out_dir"] = str(self.out_dir)
+        out["candidate_epochs"] = self.candidate_epochs
+        out["mac_epochs"] = self.mac_epochs
         out["candidates"] = [c.to_dict() for c in self.candidates]
         out["winner"] = self.winner.to_dict() if self.winner else None
         out["closest"] = [c.label for c in self.closest]
         return out
 
 
-def _check_common(
+@dataclass(frozen=True)
+class _Run:
+    """The checked inputs and settings :func:`shrink` and :func:`grid` share."""
+
+    kind: str
+    tgt: Target
+    a: float
+    b: float
+    eps: float
+    activation: str
+    block_size: int
+    budget_ns: float | None
+    budget_core_percent: float | None
+    config: TrainConfig
+    lanes: int
+    timing_repeats: int
+    timing_buffer_samples: int
+    sample_rate_hz: float
+    check_samples: int
+    progress: bool
+    started: float
+
+
+def _check_run(
+    kind: str,
     target: Any,
     a: float,
     b: float,
     eps: float,
+    *,
     activation: str,
     block_size: int,
     budget_ns: float | None,
     budget_core_percent: float | None,
+    config: TrainConfig | None,
+    timing_repeats: int,
+    timing_buffer_samples: int,
+    sample_rate_hz: float,
     check_samples: int,
-) -> tuple[Target, float, float, float]:
+    progress: bool,
+) -> _Run:
     """Validate everything before any training (the same rules as bounds and train)."""
+    started = time.perf_counter()
     tgt = as_target(target)
     a, b = check_range(a, b)
     eps = check_eps(eps)
@@ -119,39 +159,80 @@ def _check_common(
             msg = f"--{name} must be a finite number above 0, got {value}"
             raise InputError(msg)
     tgt.sample(a, b, check_samples)  # refuses a target that is not finite on the range
-    return tgt, a, b, eps
+    return _Run(
+        kind=kind,
+        tgt=tgt,
+        a=a,
+        b=b,
+        eps=eps,
+        activation=activation,
+        block_size=block_size,
+        budget_ns=budget_ns,
+        budget_core_percent=budget_core_percent,
+        config=config if config is not None else TrainConfig(),
+        lanes=simd_lanes("float32"),
+        timing_repeats=timing_repeats,
+        timing_buffer_samples=timing_buffer_samples,
+        sample_rate_hz=sample_rate_hz,
+        check_samples=check_samples,
+        progress=progress,
+        started=started,
+    )
 
 
-def _fingerprint(
-    tgt: Target, a: float, b: float, activation: str, config: TrainConfig, extra: dict[str, Any]
-) -> dict[str, Any]:
+def _open_run(run: _Run, out_dir: str | Path, storage: str | None, seed: int) -> tuple[Path, Any]:
+    """Create or reopen the output directory and the study of this run (resumable)."""
+    tgt = run.tgt
     data_hash = None
     if tgt.x is not None and tgt.y is not None:
         data_hash = fingerprint_id({"x": tgt.x.tobytes().hex(), "y": tgt.y.tobytes().hex()})
-    return {
+    fp = {
         "target": tgt.name,
         "data": data_hash,
-        "a": a,
-        "b": b,
-        "activation": activation,
-        "train": asdict(config),
-        **extra,
+        "a": run.a,
+        "b": run.b,
+        "activation": run.activation,
+        "train": asdict(run.config),
+        "check_samples": run.check_samples,
+        "block_size": run.block_size,
     }
+    out = prepare_out_dir(out_dir, run.kind, fp)
+    study = open_study(
+        storage or f"sqlite:///{out / 'study.db'}",
+        f"vashrink-{run.kind}-{fingerprint_id(fp)}",
+        seed=seed,
+    )
+    return out, study
+
+
+def _evaluator(run: _Run, out: Path, band: Sequence[Architecture]) -> Evaluator:
+    return Evaluator(
+        run.tgt,
+        run.a,
+        run.b,
+        run.config,
+        out,
+        lanes=run.lanes,
+        block_size=run.block_size,
+        band=band,
+        timing_repeats=run.timing_repeats,
+        timing_buffer_samples=run.timing_buffer_samples,
+        sample_rate_hz=run.sample_rate_hz,
+        check_samples=run.check_samples,
+        progress=run.progress,
+    )
 
 
 def _notes(
-    kind: str,
+    run: _Run,
     cands: Sequence[CandidateScore],
     band: Sequence[Architecture],
-    lanes: int,
-    tgt: Target,
-    a: float,
-    b: float,
-    eps: float,
     winner: CandidateScore | None,
     met: bool,
     spearman: float | None,
 ) -> list[str]:
+    """Plain-language findings for the summary and the report."""
+    tgt, a, b, eps, lanes = run.tgt, run.a, run.b, run.eps, run.lanes
     notes: list[str] = []
     peak = float(np.max(np.abs(tgt.sample(a, b, 4097)[1])))
     spacing = float(np.spacing(np.float32(peak)))
@@ -192,10 +273,10 @@ def _notes(
     return notes
 
 
-def _export(winner: CandidateScore, out: Path) -> dict[str, str]:
+def _export(model: nn.Sequential, out: Path) -> dict[str, str]:
+    """The winner as RTNeural JSON (+ snapshot), ONNX and a C++ header in ``out``."""
     from .export import to_cpp, to_onnx, to_rtneural
 
-    model = load_model(out / winner.model_path)
     files = {
         "rtneural": to_rtneural(model, out / "model.json", snapshot=True),
         "onnx": to_onnx(model, out / "model.onnx"),
@@ -205,47 +286,38 @@ def _export(winner: CandidateScore, out: Path) -> dict[str, str]:
 
 
 def _finish(
-    kind: str,
+    run: _Run,
     scores: dict[str, CandidateScore],
-    tgt: Target,
-    a: float,
-    b: float,
-    eps: float,
-    *,
     out: Path,
-    activation: str,
-    lanes: int,
-    block_size: int,
-    budget_ns: float | None,
-    budget_core_percent: float | None,
     bounds: Bounds | None,
-    band: Sequence[Architecture],
-    check_samples: int,
     make_report: bool,
-    started: float,
 ) -> ShrinkResult:
+    """Choose, export the winner, write ``report.html`` and ``result.json``: the shared tail."""
+    band = bounds.band if bounds is not None else ()
     cands = tuple(sorted(scores.values(), key=lambda c: (c.ns_per_sample, c.max_abs_error)))
-    choice = choose(cands, eps, budget_ns=budget_ns, budget_core_percent=budget_core_percent)
+    choice = choose(
+        cands, run.eps, budget_ns=run.budget_ns, budget_core_percent=run.budget_core_percent
+    )
     front = pareto_front([c.ns_per_sample for c in cands], [c.max_abs_error for c in cands])
     rho = rank_correlation([c.lane_score for c in cands], [c.ns_per_sample for c in cands])
-    notes = _notes(kind, cands, band, lanes, tgt, a, b, eps, choice.winner, choice.met, rho)
+    notes = _notes(run, cands, band, choice.winner, choice.met, rho)
     exports: dict[str, str] = {}
     curve = None
     if choice.winner is not None:
-        exports = _export(choice.winner, out)
         model = load_model(out / choice.winner.model_path)
-        curve = float32_error(model, tgt, a, b, samples=check_samples)
+        exports = _export(model, out)
+        curve = float32_error(model, run.tgt, run.a, run.b, samples=run.check_samples)
     result = ShrinkResult(
-        kind=kind,
-        target=tgt.name,
-        a=a,
-        b=b,
-        eps=eps,
-        activation=activation,
-        lanes=lanes,
-        block_size=block_size,
-        budget_ns=budget_ns,
-        budget_core_percent=budget_core_percent,
+        kind=run.kind,
+        target=run.tgt.name,
+        a=run.a,
+        b=run.b,
+        eps=run.eps,
+        activation=run.activation,
+        lanes=run.lanes,
+        block_size=run.block_size,
+        budget_ns=run.budget_ns,
+        budget_core_percent=run.budget_core_percent,
         candidates=cands,
         pareto=tuple(cands[i].label for i in front),
         winner=choice.winner,
@@ -258,9 +330,7 @@ def _finish(
         exports=exports,
         bounds=bounds.to_dict() if bounds is not None else None,
         band=tuple(x.label for x in band),
-        candidate_epochs=sum(c.epochs for c in cands),
-        mac_epochs=sum(c.macs_per_sample * c.epochs for c in cands),
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - run.started,
     )
     if make_report:
         from .report import write_report
@@ -269,10 +339,6 @@ def _finish(
         result = replace(result, report=str(path))
     write_json(out / "result.json", result.to_dict())
     return result
-
-
-def _default_config(config: TrainConfig | None) -> TrainConfig:
-    return config if config is not None else TrainConfig()
 
 
 def shrink(
@@ -314,13 +380,27 @@ def shrink(
             one core at ``sample_rate_hz``; then the winner is the most accurate within it.
         trials: trained candidates in total (earlier runs of the same study included).
         config: a :class:`vashrink.train.TrainConfig` (default: its defaults).
+        seed: seeds Optuna's sampler (training is seeded by ``config.seed``).
 
     Raises:
         VashrinkError: bad input (before any training), an unusable ``out_dir`` or study.
     """
-    started = time.perf_counter()
-    tgt, a, b, eps = _check_common(
-        target, a, b, eps, activation, block_size, budget_ns, budget_core_percent, check_samples
+    run = _check_run(
+        "shrink",
+        target,
+        a,
+        b,
+        eps,
+        activation=activation,
+        block_size=block_size,
+        budget_ns=budget_ns,
+        budget_core_percent=budget_core_percent,
+        config=config,
+        timing_repeats=timing_repeats,
+        timing_buffer_samples=timing_buffer_samples,
+        sample_rate_hz=sample_rate_hz,
+        check_samples=check_samples,
+        progress=progress,
     )
     if trials < 1 or batch_size < 1 or band_trials < 0:
         msg = (
@@ -328,68 +408,23 @@ def shrink(
             f"got {trials}, {batch_size}, {band_trials}"
         )
         raise InputError(msg)
-    cfg = _default_config(config)
-
-    fp = _fingerprint(
-        tgt, a, b, activation, cfg, {"check_samples": check_samples, "block_size": block_size}
-    )
-    out = prepare_out_dir(out_dir, "shrink", fp)
-    bounds = compute_bounds(tgt, a, b, eps, activation=activation)
-    lanes = simd_lanes("float32")
-    plan = plan_search(bounds.band, lanes, activation, band_trials=band_trials)
-    study = open_study(
-        storage or f"sqlite:///{out / 'study.db'}",
-        f"vashrink-shrink-{fingerprint_id(fp)}",
-        seed=seed,
-    )
-    evaluate = Evaluator(
-        tgt,
-        a,
-        b,
-        cfg,
-        out,
-        lanes=lanes,
-        block_size=block_size,
-        band=bounds.band,
-        timing_repeats=timing_repeats,
-        timing_buffer_samples=timing_buffer_samples,
-        sample_rate_hz=sample_rate_hz,
-        check_samples=check_samples,
-        progress=progress,
-    )
+    out, study = _open_run(run, out_dir, storage, seed)
+    bounds = compute_bounds(run.tgt, run.a, run.b, run.eps, activation=activation)
     limit = budget_ns
     if budget_core_percent is not None:
         limit = budget_core_percent / 100.0 * 1e9 / sample_rate_hz
     scores = run_search(
         study,
-        plan,
-        evaluate,
-        eps=eps,
+        plan_search(bounds.band, run.lanes, activation, band_trials=band_trials),
+        _evaluator(run, out, bounds.band),
+        eps=run.eps,
         trials=trials,
         batch_size=batch_size,
         cost_of=cost_estimator(min(4800, timing_buffer_samples)),
         cost_limit_ns=limit,
         log=log,
     )
-    return _finish(
-        "shrink",
-        scores,
-        tgt,
-        a,
-        b,
-        eps,
-        out=out,
-        activation=activation,
-        lanes=lanes,
-        block_size=block_size,
-        budget_ns=budget_ns,
-        budget_core_percent=budget_core_percent,
-        bounds=bounds,
-        band=bounds.band,
-        check_samples=check_samples,
-        make_report=report,
-        started=started,
-    )
+    return _finish(run, scores, out, bounds, report)
 
 
 def grid_architectures(
@@ -444,10 +479,26 @@ def grid(
     log: Callable[[str], None] | None = None,
 ) -> ShrinkResult:
     """Train every architecture of a depth x width range (the talk's grid search), batched,
-    then score, choose, export and report exactly as :func:`shrink` does. Resumable."""
-    started = time.perf_counter()
-    tgt, a, b, eps = _check_common(
-        target, a, b, eps, activation, block_size, budget_ns, budget_core_percent, check_samples
+    then score, choose, export and report exactly as :func:`shrink` does. Resumable.
+
+    ``bounds=False`` skips the complexity bound (no band in the notes and the report).
+    """
+    run = _check_run(
+        "grid",
+        target,
+        a,
+        b,
+        eps,
+        activation=activation,
+        block_size=block_size,
+        budget_ns=budget_ns,
+        budget_core_percent=budget_core_percent,
+        config=config,
+        timing_repeats=timing_repeats,
+        timing_buffer_samples=timing_buffer_samples,
+        sample_rate_hz=sample_rate_hz,
+        check_samples=check_samples,
+        progress=progress,
     )
     archs = grid_architectures(
         depths, widths, activation, depth_step=depth_step, width_step=width_step
@@ -455,54 +506,9 @@ def grid(
     if batch_size < 1:
         msg = f"batch size must be >= 1, got {batch_size}"
         raise InputError(msg)
-    cfg = _default_config(config)
-
-    bnd = None
-    if bounds:
-        bnd = compute_bounds(tgt, a, b, eps, activation=activation)
-    fp = _fingerprint(
-        tgt, a, b, activation, cfg, {"check_samples": check_samples, "block_size": block_size}
-    )
-    out = prepare_out_dir(out_dir, "grid", fp)
-    lanes = simd_lanes("float32")
-    band = bnd.band if bnd is not None else ()
-    study = open_study(
-        storage or f"sqlite:///{out / 'study.db'}", f"vashrink-grid-{fingerprint_id(fp)}"
-    )
-    evaluate = Evaluator(
-        tgt,
-        a,
-        b,
-        cfg,
-        out,
-        lanes=lanes,
-        block_size=block_size,
-        band=band,
-        timing_repeats=timing_repeats,
-        timing_buffer_samples=timing_buffer_samples,
-        sample_rate_hz=sample_rate_hz,
-        check_samples=check_samples,
-        progress=progress,
-    )
+    bnd = compute_bounds(run.tgt, run.a, run.b, run.eps, activation=activation) if bounds else None
+    out, study = _open_run(run, out_dir, storage, seed=0)
+    evaluate = _evaluator(run, out, bnd.band if bnd is not None else ())
     scores = run_grid(study, archs, evaluate, batch_size=batch_size, log=log)
-    wanted = {x.label for x in archs}
-    scores = {k: v for k, v in scores.items() if k in wanted}
-    return _finish(
-        "grid",
-        scores,
-        tgt,
-        a,
-        b,
-        eps,
-        out=out,
-        activation=activation,
-        lanes=lanes,
-        block_size=block_size,
-        budget_ns=budget_ns,
-        budget_core_percent=budget_core_percent,
-        bounds=bnd,
-        band=band,
-        check_samples=check_samples,
-        make_report=report,
-        started=started,
-    )
+    wanted = {x.label for x in archs}  # the study may hold cells of an earlier, wider grid
+    return _finish(run, {k: v for k, v in scores.items() if k in wanted}, out, bnd, report)

@@ -121,7 +121,7 @@ public:
     void reset() noexcept {}
 
     /// One sample of in_size() inputs; returns out_size() outputs valid until the next call.
-    const T* forward(const T* in) noexcept {
+    VASHRINK_INLINE const T* forward(const T* in) noexcept {
         if (!loaded_) return staging_.data();
         std::copy(in, in + in_size_, staging_.begin());
         const T* x = staging_.data();
@@ -136,7 +136,7 @@ public:
     }
 
     /// One sample of a 1-input model; the first output.
-    T forward(T x) noexcept {
+    VASHRINK_INLINE T forward(T x) noexcept {
         if (!loaded_) return T(0);
         return forward(&x)[0];
     }

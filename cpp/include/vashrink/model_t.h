@@ -116,12 +116,12 @@ public:
 
     void reset() noexcept {}
 
-    const T* forward(const T* in) noexcept {
+    VASHRINK_INLINE const T* forward(const T* in) noexcept {
         std::copy(in, in + in_size, staging_);
         return run_sample(std::index_sequence_for<Layers...>{});
     }
 
-    T forward(T x) noexcept {
+    VASHRINK_INLINE T forward(T x) noexcept {
         static_assert(in_size == 1, "forward(T) is for 1-input models; use forward(const T*)");
         staging_[0] = x;
         return run_sample(std::index_sequence_for<Layers...>{})[0];

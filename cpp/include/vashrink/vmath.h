@@ -6,7 +6,9 @@
 // degree-6 polynomial in Estrin form (fitted for minimum relative error, 1.6e-8).
 // double: exp(x) = 2^n e^r with r = x - n ln 2 (Cody-Waite, ln 2 split in two), e^r its degree-13
 // Taylor polynomial (truncation <= 2e-18). tanh(x) = sign(x) (1 - t) / (1 + t) with
-// t = exp(-2|x|): never overflows, no cancellation worse than one ulp of 1.
+// t = exp(-2|x|): never overflows, no cancellation worse than one ulp of 1 (float computes it as
+// (2^-n - 2^f) / (2^-n + 2^f), one multiply shorter). A rational x P(x^2) / Q(x^2) without exp
+// was tried and rejected: its float rounding reaches 3.4e-7 near tanh = 1 (docs/engine.md).
 //
 // Maximum absolute errors against float64 references on a dense grid over [-20, 20]: float tanh
 // 1.3e-7, sigmoid 9.8e-8, elu 9.8e-8 (tests/test_engine.py asserts <= 2.4e-7, two ulp of 1);
@@ -68,11 +70,9 @@ inline constexpr float kExp2Poly[7] = {1.0f,
                                        0.0013399930903688073f,
                                        0.00015345810970757157f};
 
-/// 2^z for float z within [-126, 127]: 2^n * 2^f with n = round(z), f = z - n.
-VASHRINK_INLINE simd::Ops<float>::reg exp2_in_range(simd::Ops<float>::reg z) noexcept {
+/// 2^f for |f| <= 1/2 (the polynomial part of exp2_in_range).
+VASHRINK_INLINE simd::Ops<float>::reg exp2_reduced(simd::Ops<float>::reg f) noexcept {
     using V = simd::Ops<float>;
-    const auto n = V::round(z);
-    const auto f = V::sub(z, n);
     const auto c = [](int k) { return V::set1(kExp2Poly[k]); };
     // Estrin's scheme: the terms of Horner's rule in a dependency chain half as long.
     const auto f2 = V::mul(f, f);
@@ -80,8 +80,14 @@ VASHRINK_INLINE simd::Ops<float>::reg exp2_in_range(simd::Ops<float>::reg z) noe
     const auto p01 = V::fma(c(1), f, c(0));
     const auto p23 = V::fma(c(3), f, c(2));
     const auto p456 = V::fma(V::fma(c(6), f, c(5)), f, c(4));
-    const auto p = V::fma(p456, f4, V::fma(p23, f2, p01));
-    return V::mul(p, V::pow2(n));
+    return V::fma(p456, f4, V::fma(p23, f2, p01));
+}
+
+/// 2^z for float z within [-126, 127]: 2^n * 2^f with n = round(z), f = z - n.
+VASHRINK_INLINE simd::Ops<float>::reg exp2_in_range(simd::Ops<float>::reg z) noexcept {
+    using V = simd::Ops<float>;
+    const auto n = V::round(z);
+    return V::mul(exp2_reduced(V::sub(z, n)), V::pow2(n));
 }
 
 /// exp(x) for x already within [ExpConstants<T>::lo, hi].
@@ -114,14 +120,19 @@ template <typename T>
 VASHRINK_INLINE typename simd::Ops<T>::reg tanh(typename simd::Ops<T>::reg x) noexcept {
     using V = simd::Ops<T>;
     const auto a = V::min(V::abs(x), V::set1(ExpConstants<T>::tanh_cap));
-    typename V::reg t;
     if constexpr (std::is_same_v<T, float>) {
-        t = exp2_in_range(V::mul(a, V::set1(-2.8853900817779268f)));  // -2 log2(e)
+        // t = 2^n 2^f = e^(-2a); (1 - t) / (1 + t) = (2^-n - 2^f) / (2^-n + 2^f): the same
+        // roundings (scaling by 2^n is exact) without the multiply by 2^n on the critical path.
+        const auto z = V::mul(a, V::set1(-2.8853900817779268f));  // -2 log2(e)
+        const auto n = V::round(z);
+        const auto p = exp2_reduced(V::sub(z, n));
+        const auto s = V::pow2(V::sub(V::zero(), n));
+        return V::copysign(V::div(V::sub(s, p), V::add(s, p)), x);
     } else {
-        t = exp_in_range<T>(V::mul(a, V::set1(T(-2))));
+        const auto t = exp_in_range<T>(V::mul(a, V::set1(T(-2))));
+        const auto one = V::set1(T(1));
+        return V::copysign(V::div(V::sub(one, t), V::add(one, t)), x);
     }
-    const auto one = V::set1(T(1));
-    return V::copysign(V::div(V::sub(one, t), V::add(one, t)), x);
 }
 
 template <typename T>

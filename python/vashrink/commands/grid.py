@@ -6,8 +6,8 @@ import argparse
 
 from rich.console import Console
 
-from ._common import positive_int, print_json
-from .shrink import add_common_arguments, print_summary, resolve_target, train_config
+from ._common import positive_int
+from .shrink import add_common_arguments, common_options, resolve_target, show_result, train_config
 
 __all__ = ["register"]
 
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "Train every architecture of --depths x --widths (inclusive, with --depth-step and "
             "--width-step), then score, choose, export and report exactly as `vashrink shrink` "
             "does, so both can be compared on this machine. Resumable like shrink. "
-            "Exit code: 0 target met, 1 not met, 2 error."
+            "Exit code: 0 target met, 1 not met, 2 error; --example exits 0 either way."
         ),
     )
     p.add_argument(
@@ -63,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from ..shrink import grid
 
     tgt, a, b, eps = resolve_target(args, args.example)
-    console = Console(stderr=True)
     result = grid(
         tgt,
         a,
@@ -73,21 +72,11 @@ def run(args: argparse.Namespace) -> int:
         widths=tuple(args.widths),
         depth_step=args.depth_step,
         width_step=args.width_step,
-        budget_ns=args.budget_ns,
-        budget_core_percent=args.budget_core_percent,
-        block_size=args.block_size,
-        activation=args.activation,
         out_dir=args.out or "vashrink-grid",
         batch_size=args.batch_size,
-        storage=args.storage,
         config=train_config(args),
-        timing_repeats=args.repeats,
         bounds=not args.no_bounds,
-        progress=not (args.no_progress or args.json),
-        log=lambda text: console.print(text, highlight=False),
+        **common_options(args, Console(stderr=True)),
     )
-    if args.json:
-        print_json(result.to_dict())
-    else:
-        print_summary(result, Console())
-    return 0 if result.met else 1
+    show_result(result, args)
+    return 0 if result.met or args.example else 1

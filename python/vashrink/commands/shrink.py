@@ -15,7 +15,15 @@ from ._common import finite_float, positive_int, print_json
 if TYPE_CHECKING:
     from ..train import TrainConfig
 
-__all__ = ["add_common_arguments", "print_summary", "register", "resolve_target", "train_config"]
+__all__ = [
+    "add_common_arguments",
+    "common_options",
+    "print_summary",
+    "register",
+    "resolve_target",
+    "show_result",
+    "train_config",
+]
 
 #: ``--example``: the talk's case, sized to run in a few minutes on 2 cores.
 EXAMPLE_TRIALS = 20
@@ -80,7 +88,9 @@ def add_common_arguments(p: argparse.ArgumentParser, default_out: str) -> None:
         default=None,
         help="float64 L-BFGS steps per candidate after Adam (0: none)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="random seed of training and search (default 0)"
+    )
     p.add_argument(
         "--repeats", type=positive_int, default=5, help="timing repeats per candidate (default 5)"
     )
@@ -121,11 +131,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def train_config(args: argparse.Namespace, **defaults: Any) -> TrainConfig:
-    """A TrainConfig from ``--epochs/--samples/--lr/--polish-steps`` over ``defaults``."""
+    """A TrainConfig from ``--epochs/--samples/--lr/--polish-steps/--seed`` over ``defaults``."""
     from ..train import TrainConfig
 
     values = dict(defaults)
-    for name in ("epochs", "samples", "lr", "polish_steps"):
+    for name in ("epochs", "samples", "lr", "polish_steps", "seed"):
         value = getattr(args, name)
         if value is not None:
             values[name] = value
@@ -204,6 +214,28 @@ def print_summary(result: Any, console: Console) -> None:
     )
 
 
+def common_options(args: argparse.Namespace, console: Console) -> dict[str, Any]:
+    """Keyword arguments of :func:`vashrink.shrink.shrink` and ``grid`` from the shared options."""
+    return {
+        "budget_ns": args.budget_ns,
+        "budget_core_percent": args.budget_core_percent,
+        "block_size": args.block_size,
+        "activation": args.activation,
+        "storage": args.storage,
+        "timing_repeats": args.repeats,
+        "progress": not (args.no_progress or args.json),
+        "log": lambda text: console.print(text, highlight=False),
+    }
+
+
+def show_result(result: Any, args: argparse.Namespace) -> None:
+    """The result as JSON on stdout (``--json``) or a terminal summary."""
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print_summary(result, Console())
+
+
 def run(args: argparse.Namespace) -> int:
     from ..shrink import shrink
 
@@ -211,33 +243,19 @@ def run(args: argparse.Namespace) -> int:
     example_defaults: dict[str, Any] = {}
     if args.example:
         example_defaults = {"epochs": 300, "polish_steps": 50}
-    config = train_config(args, **example_defaults)
-    trials = args.trials or (EXAMPLE_TRIALS if args.example else 24)
-    out = args.out or (EXAMPLE_OUT if args.example else "vashrink-out")
-    console = Console(stderr=True)
     result = shrink(
         tgt,
         a,
         b,
         eps,
-        budget_ns=args.budget_ns,
-        budget_core_percent=args.budget_core_percent,
-        block_size=args.block_size,
-        activation=args.activation,
-        out_dir=out,
-        trials=trials,
+        out_dir=args.out or (EXAMPLE_OUT if args.example else "vashrink-out"),
+        trials=args.trials or (EXAMPLE_TRIALS if args.example else 24),
         batch_size=args.batch_size,
-        storage=args.storage,
-        config=config,
-        timing_repeats=args.repeats,
+        config=train_config(args, **example_defaults),
         seed=args.seed,
-        progress=not (args.no_progress or args.json),
-        log=lambda text: console.print(text, highlight=False),
+        **common_options(args, Console(stderr=True)),
     )
-    if args.json:
-        print_json(result.to_dict())
-    else:
-        print_summary(result, Console())
+    show_result(result, args)
     # The example is a demonstration whose eps (the talk's 1e-7) sits at the edge of float32: its
     # summary says whether eps was met, and only a user's own run signals "not met" by exit code.
     return 0 if result.met or args.example else 1

@@ -14,9 +14,9 @@ from typing import Any
 
 from ..errors import ModelFormatError
 from .reference import reference_forward
-from .rtneural import read_document
+from .rtneural import parse_file
 from .snapshot import read_snapshot, snapshot_path
-from .validate import Finding, RtModel, parse_document
+from .validate import Finding, RtModel
 
 __all__ = ["CheckReport", "check_rtneural"]
 
@@ -111,11 +111,7 @@ def check_rtneural(path: str | Path, snapshot: str | Path | None = None) -> Chec
         snapshot: a snapshot to run; default ``<model>.snapshot.json`` when it exists.
     """
     p = Path(path)
-    doc, findings = read_document(p)
-    model = None
-    if doc is not None:
-        model, more = parse_document(doc)
-        findings = findings + more
+    model, findings = parse_file(p)
     snap_path = Path(snapshot) if snapshot is not None else snapshot_path(p)
     use_snapshot = snapshot is not None or snap_path.is_file()
     err: float | None = None

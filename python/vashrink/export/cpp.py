@@ -21,8 +21,8 @@ from ..errors import InputError, ModelFormatError
 from ..mlp import DenseLayer
 from .recurrent import GruLayer
 from .rtneural import rtneural_document
-from .snapshot import Snapshot, make_snapshot, snapshot_path, write_snapshot
-from .spec import ModelSpec, spec_of
+from .snapshot import Snapshot, make_snapshot, write_export
+from .spec import ModelSpec, prelu_slopes, spec_of
 
 __all__ = ["RUNTIMES", "cpp_header", "namespace_for", "to_cpp"]
 
@@ -126,8 +126,7 @@ def _engine_header(spec: ModelSpec, dtype: str, ns: str, snapshot: Snapshot) -> 
         arrays.append(_array(f"layer{i}_bias", d.bias, dtype))
         slopes = ""
         if d.activation == "prelu":
-            values = d.prelu_slopes if d.prelu_slopes is not None else np.full(d.out_size, 0.25)
-            arrays.append(_array(f"layer{i}_slopes", values, dtype))
+            arrays.append(_array(f"layer{i}_slopes", prelu_slopes(d), dtype))
             slopes = f", layer{i}_slopes"
         loads.append(f"model.layer<{i}>().load(layer{i}_weight, layer{i}_bias{slopes})")
     load_body = "\n        && ".join(loads)
@@ -224,7 +223,10 @@ def cpp_header(
         msg = f"dtype must be 'float' or 'double', got {dtype!r}"
         raise InputError(msg)
     if not re.fullmatch(r"[A-Za-z_]\w*", namespace):
-        msg = f"namespace {namespace!r} is not a C++ identifier"
+        msg = (
+            f"namespace {namespace!r} is not a C++ identifier; use letters, digits and _, "
+            "not starting with a digit"
+        )
         raise InputError(msg)
     spec = spec_of(model)
     snap = snapshot if snapshot is not None else make_snapshot(model)
@@ -267,11 +269,4 @@ def to_cpp(
     text = cpp_header(
         model, runtime=runtime, dtype=dtype, namespace=namespace or namespace_for(p), snapshot=snap
     )
-    try:
-        p.write_text(text)
-    except OSError as exc:
-        msg = f"cannot write {p}: {exc.strerror or exc}; check the directory exists and is writable"
-        raise ModelFormatError(msg) from None
-    if snapshot:
-        write_snapshot(snapshot_path(p), snap)
-    return p
+    return write_export(p, text, snap if snapshot else None)

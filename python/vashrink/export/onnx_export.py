@@ -18,8 +18,8 @@ from torch import nn
 
 from ..errors import ModelFormatError
 from .recurrent import GruLayer, LstmLayer
-from .snapshot import make_snapshot, snapshot_path, write_snapshot
-from .spec import ModelSpec, spec_of
+from .snapshot import make_snapshot, write_export
+from .spec import ModelSpec, prelu_slopes, spec_of
 
 __all__ = ["OPSET", "onnx_model", "run_onnx", "to_onnx"]
 
@@ -105,12 +105,8 @@ def onnx_model(model: nn.Module | ModelSpec, *, stateful: bool = False) -> onnx.
         x = g.node("MatMul", [x, g.const(f"dense{i}_kernel", layer.weight.T)], f"dense{i}_matmul")
         x = g.node("Add", [x, g.const(f"dense{i}_bias", layer.bias)], f"dense{i}_out")
         if layer.activation == "prelu":
-            slopes = (
-                layer.prelu_slopes
-                if layer.prelu_slopes is not None
-                else np.full(layer.out_size, 0.25)
-            )
-            x = g.node("PRelu", [x, g.const(f"dense{i}_slopes", slopes)], f"dense{i}_prelu")
+            slopes = g.const(f"dense{i}_slopes", prelu_slopes(layer))
+            x = g.node("PRelu", [x, slopes], f"dense{i}_prelu")
         elif layer.activation == "elu":
             x = g.node("Elu", [x], f"dense{i}_elu", alpha=1.0)
         elif layer.activation == "softmax":
@@ -142,16 +138,8 @@ def to_onnx(
 
     ``stateful``: see :func:`onnx_model` (GRU/LSTM state inputs and outputs).
     """
-    p = Path(path)
-    proto = onnx_model(model, stateful=stateful)
-    try:
-        p.write_bytes(proto.SerializeToString())
-    except OSError as exc:
-        msg = f"cannot write {p}: {exc.strerror or exc}; check the directory exists and is writable"
-        raise ModelFormatError(msg) from None
-    if snapshot:
-        write_snapshot(snapshot_path(p), make_snapshot(model))
-    return p
+    content = onnx_model(model, stateful=stateful).SerializeToString()
+    return write_export(Path(path), content, make_snapshot(model) if snapshot else None)
 
 
 def run_onnx(path: str | Path, inputs: np.ndarray, *, recurrent: bool = False) -> np.ndarray:

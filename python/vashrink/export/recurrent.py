@@ -21,17 +21,12 @@ __all__ = ["GruLayer", "LstmLayer", "RecurrentLayer", "RecurrentModel", "recurre
 
 
 @dataclass(frozen=True)
-class GruLayer:
-    """A GRU in torch layout: gates r, z, n; ``weight_ih`` ``[3h][in]``, ``weight_hh`` ``[3h][h]``.
-
-    ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, ``h' = (1 - z) n + z h`` (torch's
-    definition, identical to Keras' ``reset_after=True``), float64.
-    """
+class _RecurrentWeights:
+    """Input and recurrent kernels in torch layout, ``[gates * hidden][in]`` and
+    ``[gates * hidden][hidden]``, float64."""
 
     weight_ih: np.ndarray
     weight_hh: np.ndarray
-    bias_ih: np.ndarray
-    bias_hh: np.ndarray
 
     @property
     def in_size(self) -> int:
@@ -43,20 +38,22 @@ class GruLayer:
 
 
 @dataclass(frozen=True)
-class LstmLayer:
+class GruLayer(_RecurrentWeights):
+    """A GRU in torch layout: gates r, z, n; ``weight_ih`` ``[3h][in]``, ``weight_hh`` ``[3h][h]``.
+
+    ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, ``h' = (1 - z) n + z h`` (torch's
+    definition, identical to Keras' ``reset_after=True``), float64.
+    """
+
+    bias_ih: np.ndarray
+    bias_hh: np.ndarray
+
+
+@dataclass(frozen=True)
+class LstmLayer(_RecurrentWeights):
     """An LSTM in torch layout: gates i, f, g, o; one bias ``b = b_ih + b_hh``, float64."""
 
-    weight_ih: np.ndarray
-    weight_hh: np.ndarray
     bias: np.ndarray
-
-    @property
-    def in_size(self) -> int:
-        return int(self.weight_ih.shape[1])
-
-    @property
-    def hidden_size(self) -> int:
-        return int(self.weight_hh.shape[1])
 
 
 RecurrentLayer = GruLayer | LstmLayer

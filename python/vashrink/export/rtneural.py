@@ -19,13 +19,14 @@ from torch import nn
 from ..errors import ModelFormatError
 from ..mlp import DenseLayer
 from .recurrent import GruLayer, LstmLayer
-from .snapshot import make_snapshot, snapshot_path, write_snapshot
-from .spec import ModelSpec, spec_of, spec_to_torch
+from .snapshot import make_snapshot, write_export
+from .spec import ModelSpec, prelu_slopes, spec_of, spec_to_torch
 from .validate import Finding, RtLayer, RtModel, parse_document
 
 __all__ = [
     "from_rtneural",
     "load_rtneural",
+    "parse_file",
     "read_document",
     "rtneural_document",
     "rtneural_to_spec",
@@ -59,12 +60,8 @@ def _dense_entries(layer: DenseLayer) -> list[dict[str, Any]]:
         }
     ]
     if layer.activation == "prelu":
-        slopes = (
-            layer.prelu_slopes if layer.prelu_slopes is not None else np.full(layer.out_size, 0.25)
-        )
-        entries.append(
-            {"type": "prelu", "shape": [None, layer.out_size], "weights": [[slopes.tolist()]]}
-        )
+        slopes = prelu_slopes(layer).tolist()
+        entries.append({"type": "prelu", "shape": [None, layer.out_size], "weights": [[slopes]]})
     return entries
 
 
@@ -96,17 +93,8 @@ def to_rtneural(model: nn.Module | ModelSpec, path: str | Path, *, snapshot: boo
     Returns:
         The path written.
     """
-    p = Path(path)
-    doc = rtneural_document(model)
-    try:
-        text = json.dumps(doc, allow_nan=False)
-        p.write_text(text)
-    except OSError as exc:
-        msg = f"cannot write {p}: {exc.strerror or exc}; check the directory exists and is writable"
-        raise ModelFormatError(msg) from None
-    if snapshot:
-        write_snapshot(snapshot_path(p), make_snapshot(model))
-    return p
+    text = json.dumps(rtneural_document(model), allow_nan=False)
+    return write_export(Path(path), text, make_snapshot(model) if snapshot else None)
 
 
 def _reject_constant(name: str) -> float:
@@ -118,7 +106,8 @@ class _NanLiteral(ValueError):
 
 
 def read_document(path: str | Path) -> tuple[Any, list[Finding]]:
-    """Decode a JSON file; on failure the document is None and a finding says why."""
+    """Decode a JSON file; on failure the document is None and a finding says why (a file
+    holding JSON ``null`` decodes to None with no finding)."""
     p = Path(path)
     try:
         if p.stat().st_size > _MAX_FILE_BYTES:
@@ -159,6 +148,14 @@ def read_document(path: str | Path) -> tuple[Any, list[Finding]]:
         return None, [Finding("error", "not-json", message)]
 
 
+def parse_file(path: str | Path) -> tuple[RtModel | None, list[Finding]]:
+    """Decode and validate a file; the model is None when it cannot be read or parsed."""
+    doc, findings = read_document(path)
+    if findings:  # not decodable; a decoded ``null`` goes on to be refused by parse_document
+        return None, findings
+    return parse_document(doc)
+
+
 def _first_error(path: Path, findings: list[Finding]) -> str:
     errors = [f for f in findings if f.severity == "error"]
     first = errors[0].line() if errors else "invalid model"
@@ -169,11 +166,7 @@ def _first_error(path: Path, findings: list[Finding]) -> str:
 def load_rtneural(path: str | Path) -> RtModel:
     """Read and validate an RTNeural JSON file (raises :class:`ModelFormatError`)."""
     p = Path(path)
-    doc, findings = read_document(p)
-    model = None
-    if doc is not None:
-        model, more = parse_document(doc)
-        findings = findings + more
+    model, findings = parse_file(p)
     if model is None:
         raise ModelFormatError(_first_error(p, findings))
     skipped = [f for f in findings if f.code == "type-unverified"]

@@ -28,7 +28,14 @@ from torch import nn
 from ..errors import ModelFormatError
 from .spec import ModelSpec, spec_of, spec_to_torch
 
-__all__ = ["Snapshot", "make_snapshot", "read_snapshot", "snapshot_path", "write_snapshot"]
+__all__ = [
+    "Snapshot",
+    "make_snapshot",
+    "read_snapshot",
+    "snapshot_path",
+    "write_export",
+    "write_snapshot",
+]
 
 _FORMAT = "vashrink-snapshot"
 _MAX_VALUES = 10_000_000
@@ -134,9 +141,30 @@ def make_snapshot(model: nn.Module | ModelSpec, inputs: np.ndarray | None = None
 
 
 def write_snapshot(path: str | Path, snapshot: Snapshot) -> Path:
+    """Write ``snapshot`` as strict JSON (the format above) to ``path``."""
     p = Path(path)
     p.write_text(json.dumps(snapshot.to_dict(), allow_nan=False))
     return p
+
+
+def write_export(path: Path, content: str | bytes, snapshot: Snapshot | None) -> Path:
+    """Write an exported model file, and ``snapshot`` beside it when one is given.
+
+    Raises:
+        ModelFormatError: the file cannot be written (the message names it and what to check).
+    """
+    try:
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        if snapshot is not None:
+            write_snapshot(snapshot_path(path), snapshot)
+    except OSError as exc:
+        where, reason = exc.filename or path, exc.strerror or exc
+        msg = f"cannot write {where}: {reason}; check the directory exists and is writable"
+        raise ModelFormatError(msg) from None
+    return path
 
 
 def _table(value: Any, what: str) -> np.ndarray:
@@ -185,12 +213,18 @@ def read_snapshot(path: str | Path) -> Snapshot:
         msg = f"snapshot {p} is not valid JSON ({str(exc)[:80]}); re-export the model"
         raise ModelFormatError(msg) from None
     if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
-        msg = f'{p} is not a vashrink snapshot (no "format": "{_FORMAT}")'
+        msg = (
+            f'{p} is not a vashrink snapshot (no "format": "{_FORMAT}"); give the '
+            "<model>.snapshot.json a vashrink export wrote"
+        )
         raise ModelFormatError(msg)
     inputs = _table(doc.get("inputs"), "inputs")
     outputs = _table(doc.get("outputs"), "outputs")
     if inputs.shape[0] != outputs.shape[0]:
-        msg = f"snapshot has {inputs.shape[0]} input rows but {outputs.shape[0]} output rows"
+        msg = (
+            f"snapshot has {inputs.shape[0]} input rows but {outputs.shape[0]} output rows; "
+            "re-export the model"
+        )
         raise ModelFormatError(msg)
     return Snapshot(
         inputs,

@@ -17,7 +17,7 @@ from ..errors import ModelFormatError
 from ..mlp import DenseLayer, dense_layers
 from .recurrent import GruLayer, RecurrentLayer, RecurrentModel, recurrent_layer
 
-__all__ = ["ModelSpec", "spec_of", "spec_to_torch"]
+__all__ = ["ModelSpec", "prelu_slopes", "spec_of", "spec_to_torch"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,13 @@ class ModelSpec:
     @property
     def is_recurrent(self) -> bool:
         return self.recurrent is not None
+
+
+def prelu_slopes(layer: DenseLayer) -> np.ndarray:
+    """The PReLU slopes of ``layer``, or torch's initial 0.25 per unit when it carries none."""
+    if layer.prelu_slopes is not None:
+        return layer.prelu_slopes
+    return np.full(layer.out_size, 0.25)
 
 
 def spec_of(model: nn.Module | ModelSpec) -> ModelSpec:
@@ -76,12 +83,7 @@ def _dense_to_torch(layers: tuple[DenseLayer, ...], dtype: torch.dtype) -> nn.Se
         }.get(layer.activation)
         if layer.activation == "prelu":
             prelu = nn.PReLU(layer.out_size, dtype=dtype)
-            slopes = (
-                layer.prelu_slopes
-                if layer.prelu_slopes is not None
-                else np.full(layer.out_size, 0.25)
-            )
-            prelu.weight = _param(slopes, dtype)
+            prelu.weight = _param(prelu_slopes(layer), dtype)
             act = prelu
         if act is not None:
             modules.append(act)

@@ -47,7 +47,7 @@ def _nested(value: Any, shape: tuple[int, ...], key: str) -> np.ndarray:
     except OverflowError:
         arr = np.full(shape, np.inf)
     if not np.isfinite(arr).all():
-        msg = f"{key}: holds NaN or Inf; the model cannot run"
+        msg = f"{key}: holds NaN or Inf; the model cannot run: retrain it or fix the weights"
         raise ModelFormatError(msg)
     return arr
 

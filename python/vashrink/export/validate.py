@@ -104,6 +104,7 @@ def _is_number(v: Any) -> bool:
 
 
 Problem = tuple[str, str]  # (code, message)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _vector(value: Any, n: int, what: str) -> np.ndarray | Problem:
@@ -121,10 +122,11 @@ def _vector(value: Any, n: int, what: str) -> np.ndarray | Problem:
         arr = np.array(value, dtype=np.float64)
     except OverflowError:
         arr = np.array([np.inf])
-    if not np.isfinite(arr).all():
+    # RTNeural (and our engine) run float32: a value beyond float32's range becomes Inf there.
+    if not np.isfinite(arr).all() or (np.abs(arr) > _FLOAT32_MAX).any():
         return (
             "non-finite",
-            f"{what} holds NaN or Inf (or a number too large for a float); retrain or "
+            f"{what} holds NaN or Inf (or a number too large for float32); retrain or "
             "clip the weights",
         )
     return arr
