@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vashrink._batched import BatchedGroup
 from vashrink.architecture import Architecture
 from vashrink.mlp import build_mlp
 from vashrink.train import TrainConfig, train_candidates
@@ -213,6 +214,24 @@ def test_per_model_loop_depth6_all_widths(benchmark: Any) -> None:
     benchmark.group = "train: depth 6, widths 1..50, 5 epochs"
     torch.set_num_threads(1)
     benchmark.pedantic(per_model_loop, args=(archs, 5), rounds=3, iterations=1)
+
+
+def test_batched_step_depth33_widths_41_48(benchmark: Any) -> None:
+    """One training step (forward, backward, Adam) of the group that dominates the grid's
+    time: 8 candidates 41..48 wide (padded to 48), depth 33, 1,000 samples."""
+    torch.set_num_threads(1)
+    group = BatchedGroup([Architecture(33, w) for w in range(41, 49)], seed=0, n_samples=SAMPLES)
+    x = torch.linspace(-1, 1, SAMPLES)
+    y = torch.tanh(2 * x)
+    steps = iter(range(1, 1_000_000))
+
+    def step() -> None:
+        group.loss_and_grad(x, y, 1.0 / SAMPLES)
+        group.adam_step(1e-3, next(steps))
+
+    step()
+    benchmark.group = "train: one batched step"
+    benchmark.pedantic(step, rounds=9, iterations=1)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ products).
 Forward and backward are written out by hand (``baddbmm`` / ``bmm`` plus torch's fused
 activation-backward kernels) into preallocated buffers: no autograd graph, no per-step
 allocation of activations. Layout: a layer computes ``h @ W + b`` with ``W`` as ``[in, out]``.
+tanh layers store ``s = sigmoid(2 z)`` (``tanh z = 2 s - 1``) and the next layer absorbs the
+affine map, so each layer costs one element-wise pass forward and one backward.
 
 Shape:
     inputs ``x``: ``[N]`` (shared by all candidates), targets ``y``: ``[N]``,

@@ -135,8 +135,8 @@ def run(args: argparse.Namespace) -> int:
 def _print_table(title: str, timings: list[Timing], args: argparse.Namespace) -> None:
     table = Table(title=f"{title}, {args.dtype}")
     for col in ("backend", "mode", "block", "ns/sample", "min-max", "spread", "x RT", "% core"):
-        justify = "left" if col in ("backend", "mode") else "right"
-        table.add_column(col, justify=justify, no_wrap=True)
+        left = col in ("backend", "mode")
+        table.add_column(col, justify="left" if left else "right", no_wrap=True)
     for t in timings:
         table.add_row(
             t.backend,
