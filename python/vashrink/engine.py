@@ -23,7 +23,7 @@ from torch import nn
 from ._native import engine
 from .architecture import ACTIVATIONS, Architecture
 from .errors import EngineError, InputError, ModelFormatError
-from .mlp import DenseLayer, build_mlp, dense_layers
+from .mlp import DenseLayer, architecture_of_layers, build_mlp, dense_layers
 
 __all__ = ["DTYPES", "Mlp", "as_mlp", "random_model"]
 
@@ -169,14 +169,7 @@ class Mlp:
     @property
     def architecture(self) -> Architecture | None:
         """The uniform 1-in/1-out :class:`Architecture`, or None for other shapes."""
-        hidden, out = self.layers[:-1], self.layers[-1]
-        if not hidden or hidden[0].in_size != 1 or out.out_size != 1 or out.activation != "none":
-            return None
-        widths = {layer.out_size for layer in hidden}
-        acts = {layer.activation for layer in hidden}
-        if len(widths) != 1 or len(acts) != 1:
-            return None
-        return Architecture(len(hidden), widths.pop(), acts.pop())
+        return architecture_of_layers(self.layers)
 
     def _input(self, x: Any, what: str = "x") -> np.ndarray:
         try:

@@ -8,6 +8,7 @@ plain float64 arrays, validated, for the engine and the exporters.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,13 @@ from torch import nn
 from .architecture import Architecture
 from .errors import ModelFormatError
 
-__all__ = ["DenseLayer", "architecture_of", "build_mlp", "dense_layers"]
+__all__ = [
+    "DenseLayer",
+    "architecture_of",
+    "architecture_of_layers",
+    "build_mlp",
+    "dense_layers",
+]
 
 
 @dataclass(frozen=True)
@@ -157,7 +164,11 @@ def dense_layers(model: nn.Module) -> list[DenseLayer]:
 
 def architecture_of(model: nn.Module) -> Architecture | None:
     """The :class:`Architecture` of a 1-in/1-out uniform MLP, or None if it is not one."""
-    layers = dense_layers(model)
+    return architecture_of_layers(dense_layers(model))
+
+
+def architecture_of_layers(layers: Sequence[DenseLayer]) -> Architecture | None:
+    """:func:`architecture_of` for layers already read (e.g. by the engine)."""
     hidden, out = layers[:-1], layers[-1]
     if not hidden or layers[0].in_size != 1 or out.out_size != 1 or out.activation != "none":
         return None
