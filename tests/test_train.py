@@ -340,3 +340,26 @@ def test_bad_config_is_refused(field: str, value: object) -> None:
             train_candidates("x", -1, 1, ["1x2"], TrainConfig(val_fraction=1.0), progress=False)
         else:
             TrainConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_reused_step_loss_equals_a_separate_evaluation() -> None:
+    """Full-batch runs take each check's training loss from the next step's forward pass.
+
+    A target noise far below float32 resolution leaves the data bit-identical but turns that
+    reuse off, so both runs must record the same curve and end with the same weights.
+    """
+    config = TrainConfig(epochs=40, samples=200, grid_samples=500, eval_every=5)
+    reused = train_candidates("tanh(2*x)", -1, 1, ["2x5", "3x8"], config, progress=False)
+    separate = train_candidates(
+        "tanh(2*x)",
+        -1,
+        1,
+        ["2x5", "3x8"],
+        TrainConfig(epochs=40, samples=200, grid_samples=500, eval_every=5, target_noise=1e-30),
+        progress=False,
+    )
+    for a, b in zip(reused, separate, strict=True):
+        assert len(a.loss_curve) == len(b.loss_curve) > 2
+        np.testing.assert_allclose(a.loss_curve, b.loss_curve, rtol=1e-6)
+        for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True):
+            torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
