@@ -79,11 +79,7 @@ def prepare_data(target: Target, a: float | None, b: float | None, *, samples: i
             msg = f"target {target.name!r} is a function: give the input range a, b"
             raise InputError(msg)
         lo, hi = check_range(a, b)
-        if int(samples) < 3:
-            msg = f"samples must be at least 3, got {samples}"
-            raise InputError(msg)
-        x_train = np.linspace(lo, hi, int(samples))
-        y_train = target.evaluate(x_train)
+        x_train, y_train = target.sample(lo, hi, int(samples))
         x_val = np.sort(rng.uniform(lo, hi, round(val_fraction * samples)))
         y_val = target.evaluate(x_val)
     _check_finite(x_train, y_train, target.name)
