@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vashrink.bounds import compute_bounds, greedy_pieces
+from vashrink.bound.bounds import compute_bounds, greedy_pieces
 
 pytest.importorskip("pytest_benchmark")
 

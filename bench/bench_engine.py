@@ -31,11 +31,12 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
-from vashrink import rtneural
-from vashrink.architecture import Architecture
-from vashrink.engine import Mlp, random_model
-from vashrink.mlp import dense_layers
-from vashrink.timing import time_model, timing_buffer
+from vashrink.formats.runners import runner_for
+from vashrink.model.architecture import Architecture
+from vashrink.model.mlp import dense_layers
+from vashrink.runtime import rtneural_backend as rtneural
+from vashrink.runtime.engine import Mlp, random_model
+from vashrink.runtime.timing import time_model, timing_buffer
 
 SHAPES = ("6x44", "3x16", "2x8", "8x24", "4x64")
 #: RTNeural compile-time xsimd, ns/sample, this CPU (numbers.md), for the "target" column.
@@ -126,7 +127,7 @@ def measure(shape: str, repeats: int) -> dict[str, float]:
         key = "vashrink sample" if t.mode == "sample" else f"vashrink block {t.block_size}"
         row[key] = t.ns_per_sample
     if rtneural.available():
-        (t,) = time_model(model, backend="rtneural", modes=("sample",), repeats=repeats)
+        (t,) = time_model(runner_for(model, "rtneural"), modes=("sample",), repeats=repeats)
         row[f"{t.backend} sample"] = t.ns_per_sample
     for name, fn in python_runners(model).items():
         row[f"{name} block {BLOCK}"] = _median_ns_per_sample(fn, BLOCK, repeats)
@@ -190,7 +191,7 @@ def test_python_runtime_block(benchmark: Any, shape: str, runtime: str) -> None:
 def test_rtneural_per_sample(benchmark: Any, shape: str) -> None:
     import json
 
-    from vashrink.export import rtneural_document
+    from vashrink.formats import rtneural_document
 
     runner = rtneural.RTNeuralModel.from_json(json.dumps(rtneural_document(model_of(shape))))
     x = timing_buffer(BLOCK)

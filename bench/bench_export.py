@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from vashrink import Architecture, build_mlp
-from vashrink.export import check_rtneural, compiled_runner, to_rtneural
+from vashrink.formats import check_rtneural, compiled_runner, to_rtneural
 
 pytest.importorskip("pytest_benchmark")
 
@@ -68,7 +68,7 @@ def test_compiled_header_blocks_of_64(benchmark: Any, compiled: Any) -> None:
 
 @pytest.mark.benchmark(group="compiled-6x44")
 def test_engine_mlp_per_sample(benchmark: Any) -> None:
-    from vashrink.engine import Mlp
+    from vashrink.runtime.engine import Mlp
 
     mlp = Mlp.from_torch(_talk_model(), dtype="float32")
     benchmark.pedantic(mlp.process_samples, args=(BUFFER,), rounds=15, warmup_rounds=2)

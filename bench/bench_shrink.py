@@ -26,9 +26,10 @@ from typing import Any
 
 import pytest
 
-from vashrink.architecture import Architecture
-from vashrink.shrink import ShrinkResult, grid, shrink
-from vashrink.train import TrainConfig
+from vashrink.model.architecture import Architecture
+from vashrink.search.result import ShrinkResult
+from vashrink.search.run import grid, shrink
+from vashrink.train.config import TrainConfig
 
 TARGET, A, B, EPS = "tanh(2*x)", -1.0, 1.0, 1e-7
 DEPTHS, WIDTHS = (1, 12), (4, 56)

@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from vashrink._batched import BatchedGroup
-from vashrink.architecture import Architecture
-from vashrink.mlp import build_mlp
-from vashrink.train import TrainConfig, train_candidates
+from vashrink.model.architecture import Architecture
+from vashrink.model.mlp import build_mlp
+from vashrink.train.batched import BatchedGroup
+from vashrink.train.candidates import TrainConfig, train_candidates
 
 SAMPLES = 1000
 GRID_DEPTHS = range(1, 51)

@@ -1,13 +1,15 @@
 """vashrink: size, train, time and export small neural virtual-analog models.
 
-The pipeline, one module per step: :mod:`~vashrink.bounds` (how complex is f?),
-:mod:`~vashrink.train` (batched candidate training), :mod:`~vashrink.engine` and
-:mod:`~vashrink.timing` (the C++ engine and its measured cost), :mod:`~vashrink.score`
-(lane score, Pareto front), :mod:`~vashrink.export` (RTNeural JSON, ONNX, C++) and
-:func:`shrink`, which runs them all. The compiled engine (``vashrink._engine``) is private.
+The pipeline, one subpackage per stage, each importing only earlier ones:
+:mod:`~vashrink.target` (what to learn) and :mod:`~vashrink.model` (architectures, layers, the
+model file) are shared by :mod:`~vashrink.bound` (how complex is f?), :mod:`~vashrink.train`
+(batched candidate training), :mod:`~vashrink.runtime` (the C++ engine and its measured cost),
+:mod:`~vashrink.formats` (RTNeural JSON, ONNX, C++, every way a model comes in),
+:mod:`~vashrink.search` (score, choose, :func:`shrink`, :func:`grid`, report) and
+:mod:`~vashrink.cli`. The compiled engine (``vashrink._engine``) is private.
 
-Names from the heavier modules (torch training, Optuna, ONNX) are imported on first use, so
-``import vashrink`` and ``vashrink info`` stay quick.
+Every public name is imported on first use (PEP 562), so ``import vashrink`` imports neither
+torch nor the engine and answers at once.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .architecture import ACTIVATIONS, Architecture, lane_score
 from .errors import (
     EngineError,
     ExpressionError,
@@ -25,59 +26,86 @@ from .errors import (
     TrainingError,
     VashrinkError,
 )
-from .expression import Expression, parse_expression
-from .info import SystemInfo, lanes, system_info
-from .mlp import DenseLayer, architecture_of, build_mlp, dense_layers
-from .target import Target, as_target, load_samples
 
 if TYPE_CHECKING:
-    from .bounds import Bounds, compute_bounds
-    from .engine import Mlp
-    from .export import (
+    from .bound.bounds import Bounds, compute_bounds
+    from .formats import (
         CheckReport,
-        RecurrentModel,
         check_rtneural,
         compiled_runner,
         from_rtneural,
         from_state_dict_json,
         read_snapshot,
+        runner_for,
         to_cpp,
         to_onnx,
         to_rtneural,
     )
-    from .score import CandidateScore, choose, pareto_front, rank_correlation
-    from .shrink import ShrinkResult, grid, shrink
-    from .timing import Timing, time_model
-    from .train import TrainConfig, TrainedModel, TrainingInterrupted, train_candidates
+    from .formats.load import load_model
+    from .model.architecture import ACTIVATIONS, Architecture, lane_score
+    from .model.file import ModelFile, read_model_file, write_model_file
+    from .model.layers import DenseLayer
+    from .model.mlp import architecture_of, build_mlp, dense_layers
+    from .model.recurrent import RecurrentModel
+    from .runtime.engine import Mlp
+    from .runtime.info import SystemInfo, lanes, system_info
+    from .runtime.timing import Timing, time_model, time_runner
+    from .search.result import ShrinkResult
+    from .search.run import grid, shrink
+    from .search.score import CandidateScore, choose, pareto_front, rank_correlation
+    from .target.expression import Expression, parse_expression
+    from .target.samples import Target, as_target, load_samples
+    from .train.candidates import TrainConfig, TrainedModel, TrainingInterrupted, train_candidates
 
-#: public name -> module that defines it, imported on first access (PEP 562)
+#: public name -> module that defines it, imported on first access
 _LAZY = {
-    "Bounds": "bounds",
-    "compute_bounds": "bounds",
-    "Mlp": "engine",
-    "Timing": "timing",
-    "time_model": "timing",
-    "TrainConfig": "train",
-    "TrainedModel": "train",
-    "TrainingInterrupted": "train",
-    "train_candidates": "train",
-    "CandidateScore": "score",
-    "choose": "score",
-    "pareto_front": "score",
-    "rank_correlation": "score",
-    "ShrinkResult": "shrink",
-    "grid": "shrink",
-    "shrink": "shrink",
-    "CheckReport": "export",
-    "RecurrentModel": "export",
-    "check_rtneural": "export",
-    "compiled_runner": "export",
-    "from_rtneural": "export",
-    "from_state_dict_json": "export",
-    "read_snapshot": "export",
-    "to_cpp": "export",
-    "to_onnx": "export",
-    "to_rtneural": "export",
+    "ACTIVATIONS": "model.architecture",
+    "Architecture": "model.architecture",
+    "lane_score": "model.architecture",
+    "DenseLayer": "model.layers",
+    "ModelFile": "model.file",
+    "read_model_file": "model.file",
+    "write_model_file": "model.file",
+    "architecture_of": "model.mlp",
+    "build_mlp": "model.mlp",
+    "dense_layers": "model.mlp",
+    "RecurrentModel": "model.recurrent",
+    "Expression": "target.expression",
+    "parse_expression": "target.expression",
+    "Target": "target.samples",
+    "as_target": "target.samples",
+    "load_samples": "target.samples",
+    "Bounds": "bound.bounds",
+    "compute_bounds": "bound.bounds",
+    "TrainConfig": "train.candidates",
+    "TrainedModel": "train.candidates",
+    "TrainingInterrupted": "train.candidates",
+    "train_candidates": "train.candidates",
+    "Mlp": "runtime.engine",
+    "SystemInfo": "runtime.info",
+    "lanes": "runtime.info",
+    "system_info": "runtime.info",
+    "Timing": "runtime.timing",
+    "time_model": "runtime.timing",
+    "time_runner": "runtime.timing",
+    "CheckReport": "formats",
+    "check_rtneural": "formats",
+    "compiled_runner": "formats",
+    "from_rtneural": "formats",
+    "from_state_dict_json": "formats",
+    "read_snapshot": "formats",
+    "runner_for": "formats",
+    "to_cpp": "formats",
+    "to_onnx": "formats",
+    "to_rtneural": "formats",
+    "load_model": "formats.load",
+    "CandidateScore": "search.score",
+    "choose": "search.score",
+    "pareto_front": "search.score",
+    "rank_correlation": "search.score",
+    "ShrinkResult": "search.result",
+    "grid": "search.run",
+    "shrink": "search.run",
 }
 
 
@@ -89,6 +117,10 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 __all__ = [
@@ -103,6 +135,7 @@ __all__ = [
     "ExpressionError",
     "InputError",
     "Mlp",
+    "ModelFile",
     "ModelFormatError",
     "RecurrentModel",
     "ShrinkResult",
@@ -115,6 +148,7 @@ __all__ = [
     "TrainingError",
     "TrainingInterrupted",
     "VashrinkError",
+    "__version__",
     "architecture_of",
     "as_target",
     "build_mlp",
@@ -128,18 +162,23 @@ __all__ = [
     "grid",
     "lane_score",
     "lanes",
+    "load_model",
     "load_samples",
     "pareto_front",
     "parse_expression",
     "rank_correlation",
+    "read_model_file",
     "read_snapshot",
+    "runner_for",
     "shrink",
     "system_info",
     "time_model",
+    "time_runner",
     "to_cpp",
     "to_onnx",
     "to_rtneural",
     "train_candidates",
+    "write_model_file",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

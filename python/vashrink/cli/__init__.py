@@ -1,0 +1,59 @@
+"""The ``vashrink`` command: a thin layer that parses arguments and calls library functions.
+
+Each sub-command lives in ``vashrink.cli.<name>`` with ``register(subparsers)``; a
+:class:`~vashrink.errors.VashrinkError` becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from ..errors import VashrinkError
+
+__all__ = ["main"]
+
+#: Sub-command modules in the order ``--help`` lists them.
+COMMANDS = ("shrink", "bounds", "train", "grid", "time", "export", "check", "info")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vashrink",
+        description="Size, train, time and export small neural VA models for real-time plugins.",
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"vashrink {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"vashrink.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code (0 ok, 1 target not met, 2 error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args.handler(args)
+    except VashrinkError as exc:
+        print(f"vashrink {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"vashrink {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: not an error of ours; silence the final flush.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    return int(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

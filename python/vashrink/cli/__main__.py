@@ -1,0 +1,7 @@
+"""``python -m vashrink.cli``: the same as the ``vashrink`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,47 @@
+"""``vashrink check MODEL.json``: validate an RTNeural JSON file (exit 0 valid, 1 invalid)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .common import print_json
+
+__all__ = ["register", "run"]
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "check",
+        help="validate an RTNeural JSON model against every trap RTNeural falls into",
+        description=(
+            "Strict validator for RTNeural JSON files. Prints one line per finding (layer index "
+            "and fix). Runs <model>.snapshot.json (or --snapshot) when present. Exit 0 "
+            "valid, 1 invalid, 2 a usage error (e.g. a missing file)."
+        ),
+    )
+    p.add_argument("model", type=Path, help="RTNeural .json model file")
+    p.add_argument("--snapshot", type=Path, default=None, help="snapshot file to run and compare")
+    p.add_argument("--json", action="store_true", help="print findings as JSON")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 1)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..formats.check import check_rtneural
+
+    for path, what in ((args.model, "model file"), (args.snapshot, "snapshot file")):
+        if path is not None and not path.is_file():
+            msg = f"{what} {path} does not exist; give the path of an RTNeural .json file"
+            raise InputError(msg)
+    report = check_rtneural(args.model, args.snapshot)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        for line in report.lines():
+            print(line)
+    if not report.valid or (args.strict and report.warnings):
+        return 1
+    return 0

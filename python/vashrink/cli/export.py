@@ -1,0 +1,98 @@
+"""``vashrink export MODEL --to out.json|out.onnx|out.h``: write a model for a plugin runtime."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..model.architecture import ACTIVATIONS, Architecture
+from ..model.file import SUFFIX
+from ..runtime.compiled import RUNTIMES
+from .common import print_json
+
+__all__ = ["register", "run"]
+
+_FORMATS = {".json": "rtneural", ".onnx": "onnx", ".h": "cpp", ".hpp": "cpp"}
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "export",
+        help="export a model as RTNeural JSON, ONNX or a C++ header (with a snapshot)",
+        description=(
+            "Export MODEL (a vashrink model file written by train/shrink/grid, an RTNeural JSON, "
+            "a state dict as JSON or .pt with --architecture, or a torch.save'd nn.Sequential / "
+            "vashrink.RecurrentModel) to RTNeural JSON, ONNX, a plugin C++ header or a vashrink "
+            "model file, chosen by the suffix of --to. A snapshot of test inputs and expected "
+            "outputs is written beside it. A .pt holding a whole module is unpickled: only "
+            "export files you trust."
+        ),
+    )
+    p.add_argument("model", type=Path,
+                   help="model file (.vashrink.json, RTNeural .json, state-dict .json/.pt, .pt)")
+    p.add_argument("--to", type=Path, required=True, dest="out",
+                   help="output: .json (RTNeural), .onnx, .h, or .vashrink.json")
+    p.add_argument(
+        "--runtime", choices=RUNTIMES, default="vashrink", help="C++ target (default vashrink)"
+    )
+    p.add_argument("--dtype", choices=("float", "double"), default="float", help="C++ sample type")
+    p.add_argument(
+        "--architecture",
+        default=None,
+        help="DxW: MODEL is a state_dict (.pt or JSON-dumped) of this 1-in/1-out MLP",
+    )
+    p.add_argument("--activation", choices=ACTIVATIONS, default="tanh", help="with --architecture")
+    p.add_argument(
+        "--stateful",
+        action="store_true",
+        help="ONNX of a GRU/LSTM: add state inputs h0/c0, outputs hn/cn",
+    )
+    p.add_argument("--no-snapshot", action="store_true", help="do not write <out>.snapshot.json")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..formats.cpp import to_cpp
+    from ..formats.load import load_model
+    from ..formats.onnx_export import to_onnx
+    from ..formats.rtneural_json import to_rtneural
+    from ..formats.snapshot import snapshot_path
+    from ..model.file import write_model_file
+    from ..model.spec import spec_to_torch
+
+    fmt = "vashrink" if args.out.name.endswith(SUFFIX) else _FORMATS.get(args.out.suffix.lower())
+    if fmt is None:
+        msg = (
+            f"cannot tell the format of {args.out}: use a .json (RTNeural), .onnx or .h "
+            "(C++) file name"
+        )
+        raise InputError(msg)
+    arch = Architecture.parse(args.architecture, args.activation) if args.architecture else None
+    loaded = load_model(args.model, arch)
+    model = spec_to_torch(loaded.spec)
+    snapshot = not args.no_snapshot
+    if fmt == "vashrink":
+        path = write_model_file(args.out, loaded.spec, dtype=loaded.dtype,
+                                provenance={**loaded.provenance, "exported_from": str(args.model)})
+        snapshot = False
+    elif fmt == "rtneural":
+        path = to_rtneural(model, args.out, snapshot=snapshot)
+    elif fmt == "onnx":
+        path = to_onnx(model, args.out, stateful=args.stateful, snapshot=snapshot)
+    else:
+        path = to_cpp(model, args.out, runtime=args.runtime, dtype=args.dtype, snapshot=snapshot)
+    result = {
+        "format": fmt if fmt != "cpp" else f"cpp-{args.runtime}",
+        "path": str(path),
+        "snapshot": str(snapshot_path(path)) if snapshot else None,
+    }
+    if args.json:
+        print_json(result)
+    else:
+        print(f"wrote {result['path']} ({result['format']})")
+        if result["snapshot"]:
+            print(f"wrote {result['snapshot']} (test inputs and expected outputs)")
+    return 0

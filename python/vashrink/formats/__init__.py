@@ -1,0 +1,56 @@
+"""Export and import: RTNeural JSON, PyTorch state_dict JSON, ONNX and plugin C++ headers.
+
+Every export can be checked: a snapshot of inputs and expected outputs is written beside it,
+and ``check_rtneural`` validates RTNeural files against every trap RTNeural falls into.
+"""
+
+from __future__ import annotations
+
+from ..model.layers import GruLayer, LstmLayer
+from ..model.recurrent import RecurrentModel
+from ..model.spec import ModelSpec, spec_of, spec_to_torch
+from ..runtime.compiled import CompiledModel
+from .check import CheckReport, check_rtneural
+from .cpp import cpp_header, to_cpp
+from .load import load_model_file
+from .onnx_export import onnx_model, run_onnx, to_onnx
+from .reference import reference_forward
+from .rtmodel import Finding
+from .rtneural_json import from_rtneural, load_rtneural, rtneural_document, to_rtneural
+from .runners import BACKENDS, compiled_runner, rtneural_runner, runner_for
+from .snapshot import Snapshot, make_snapshot, read_snapshot, snapshot_path, write_snapshot
+from .statedict import from_state_dict_json
+
+__all__ = [
+    "BACKENDS",
+    "CheckReport",
+    "CompiledModel",
+    "Finding",
+    "GruLayer",
+    "LstmLayer",
+    "ModelSpec",
+    "RecurrentModel",
+    "Snapshot",
+    "check_rtneural",
+    "compiled_runner",
+    "cpp_header",
+    "from_rtneural",
+    "from_state_dict_json",
+    "load_model_file",
+    "load_rtneural",
+    "make_snapshot",
+    "onnx_model",
+    "read_snapshot",
+    "reference_forward",
+    "rtneural_document",
+    "rtneural_runner",
+    "run_onnx",
+    "runner_for",
+    "snapshot_path",
+    "spec_of",
+    "spec_to_torch",
+    "to_cpp",
+    "to_onnx",
+    "to_rtneural",
+    "write_snapshot",
+]

@@ -1,0 +1,131 @@
+"""``vashrink check``: a strict validator for RTNeural JSON files, ours or anyone's.
+
+Every trap RTNeural falls into silently (or by crashing) is reported as one line naming the
+layer and the fix. With a snapshot (``<model>.snapshot.json`` beside the file, or given
+explicitly) the model is also run by a float64 reference with RTNeural's semantics and compared,
+which is the only way to verify the layout of square kernels and recurrent gate order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelFormatError
+from .reference import reference_forward
+from .rtmodel import Finding, RtModel
+from .rtneural_json import parse_file
+from .snapshot import read_snapshot, snapshot_path
+
+__all__ = ["CheckReport", "check_rtneural"]
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Findings for one file; ``valid`` when none is an error."""
+
+    path: str
+    findings: tuple[Finding, ...]
+    snapshot: str | None = None
+    snapshot_max_abs_error: float | None = None
+    n_layers: int | None = None
+    n_params: int | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "warning")
+
+    def lines(self) -> list[str]:
+        """One line per finding, then a verdict line."""
+        out = [f.line() for f in self.findings]
+        if self.valid and self.n_layers is None:
+            out.append(f"{self.path}: valid as far as vashrink verifies (conv2d models are not)")
+        elif self.valid:
+            detail = f"{self.n_layers} layers, {self.n_params} parameters"
+            unverified = sum(f.code == "type-unverified" for f in self.findings)
+            if unverified:
+                detail += f", {unverified} more layers not verified"
+            if self.snapshot_max_abs_error is not None:
+                detail += f", snapshot matches (max |error| {self.snapshot_max_abs_error:.3g})"
+            out.append(f"{self.path}: valid ({detail})")
+        else:
+            out.append(
+                f"{self.path}: INVALID ({len(self.errors)} errors, {len(self.warnings)} warnings)"
+            )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "valid": self.valid,
+            "findings": [f.to_dict() for f in self.findings],
+            "snapshot": self.snapshot,
+            "snapshot_max_abs_error": self.snapshot_max_abs_error,
+            "n_layers": self.n_layers,
+            "n_params": self.n_params,
+        }
+
+
+def _check_snapshot(model: RtModel, path: Path) -> tuple[list[Finding], float | None]:
+    try:
+        snap = read_snapshot(path)
+    except ModelFormatError as exc:
+        return [Finding("error", "snapshot-invalid", str(exc))], None
+    out_size = model.layers[-1].out_size if model.layers else model.in_size
+    if snap.inputs.shape[1] != model.in_size or snap.outputs.shape[1] != out_size:
+        message = (
+            f"snapshot {path.name} is for {snap.inputs.shape[1]} "
+            f"inputs/{snap.outputs.shape[1]} outputs "
+            f"but the model has {model.in_size}/{out_size}; give the snapshot written "
+            "with this model"
+        )
+        return [Finding("error", "snapshot-mismatch", message)], None
+    actual = reference_forward(model, snap.inputs)
+    err = snap.max_abs_error(actual)
+    if snap.matches(actual):
+        return [], err
+    worst_row = int(abs(actual.reshape(snap.outputs.shape) - snap.outputs).max(axis=1).argmax())
+    message = (
+        f"outputs differ from snapshot {path.name} (max |error| {err:.3g} at row {worst_row}, "
+        f"tolerance {snap.atol:.2g}): a square kernel in PyTorch layout [out][in] or "
+        "GRU/LSTM gates "
+        "in torch order are the usual causes; transpose/reorder them or re-export"
+    )
+    return [Finding("error", "snapshot-mismatch", message)], err
+
+
+def check_rtneural(path: str | Path, snapshot: str | Path | None = None) -> CheckReport:
+    """Validate an RTNeural JSON file; never raises for a bad file.
+
+    Args:
+        path: the model file.
+        snapshot: a snapshot to run; default ``<model>.snapshot.json`` when it exists.
+    """
+    p = Path(path)
+    model, findings = parse_file(p)
+    snap_path = Path(snapshot) if snapshot is not None else snapshot_path(p)
+    use_snapshot = snapshot is not None or snap_path.is_file()
+    err: float | None = None
+    if model is not None and use_snapshot:
+        snap_findings, err = _check_snapshot(model, snap_path)
+        if not snap_findings:
+            findings = [f for f in findings if f.code != "kernel-square"]
+        findings = findings + snap_findings
+    n_params = sum(int(a.size) for layer in model.layers for a in layer.weights) if model else None
+    return CheckReport(
+        str(p),
+        tuple(findings),
+        str(snap_path) if use_snapshot else None,
+        err,
+        len(model.layers) if model else None,
+        n_params,
+    )

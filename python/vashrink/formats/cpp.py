@@ -1,0 +1,274 @@
+"""Plugin C++ headers with the weights embedded: no model file to ship, sizes at compile time.
+
+``runtime="vashrink"`` instantiates the engine's compile-time ``vashrink::ModelT`` (MLPs;
+``docs/engine.md``) and embeds the weights in torch layout ``[out][in]``; ``runtime="rtneural"``
+declares an ``RTNeural::ModelT`` alias (MLPs and GRU/LSTM models) and embeds the RTNeural JSON,
+loaded by RTNeural's own parser. Both headers also embed the first rows of the snapshot and a
+``self_test`` that runs them, so a plugin can prove at start-up that it computes what torch did.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import InputError, ModelFormatError
+from ..model.layers import DenseLayer, GruLayer
+from ..model.spec import ModelSpec, prelu_slopes, spec_of
+from ..runtime.compiled import RUNTIMES
+from .rtneural_json import rtneural_document
+from .snapshot import Snapshot, make_snapshot, write_export
+
+if TYPE_CHECKING:
+    from torch import nn
+
+__all__ = ["RUNTIMES", "cpp_header", "namespace_for", "to_cpp"]
+
+_SELF_TEST_ROWS = 16
+_ENGINE_ACT = {
+    "none": "none",
+    "tanh": "tanh",
+    "relu": "relu",
+    "sigmoid": "sigmoid",
+    "elu": "elu",
+    "softmax": "softmax",
+    "prelu": "prelu",
+}
+_RT_ACT = {
+    "tanh": "TanhActivationT",
+    "relu": "ReLuActivationT",
+    "sigmoid": "SigmoidActivationT",
+    "elu": "ELuActivationT",
+    "softmax": "SoftmaxActivationT",
+    "prelu": "PReLUActivationT",
+}
+
+
+def namespace_for(path: str | Path) -> str:
+    """A C++ identifier from a file name: ``amp-v2.h`` -> ``amp_v2``."""
+    name = re.sub(r"\W", "_", Path(path).stem)
+    if not name or name[0].isdigit():
+        name = "model_" + name
+    return name
+
+
+def _literal(v: float, dtype: str) -> str:
+    x = float(np.float32(v)) if dtype == "float" else float(v)
+    text = f"{x:.9g}" if dtype == "float" else f"{x:.17g}"
+    if not any(c in text for c in ".en"):
+        text += ".0"
+    return text + ("f" if dtype == "float" else "")
+
+
+def _array(name: str, values: np.ndarray, dtype: str) -> str:
+    flat = np.asarray(values, dtype=np.float64).reshape(-1)
+    items = [_literal(v, dtype) for v in flat]
+    rows = [", ".join(items[i : i + 8]) for i in range(0, len(items), 8)]
+    body = ",\n    ".join(rows)
+    return f"alignas(32) inline constexpr {dtype} {name}[{flat.size}] = {{\n    {body}}};\n"
+
+
+def _self_test(snapshot: Snapshot, dtype: str, in_size: int, out_size: int, forward: str) -> str:
+    n = min(_SELF_TEST_ROWS, snapshot.inputs.shape[0])
+    return (
+        f"inline constexpr int test_rows = {n};\n"
+        + _array("test_inputs", snapshot.inputs[:n], dtype)
+        + _array("test_outputs", snapshot.outputs[:n], dtype)
+        + f"""
+/** Runs the first snapshot rows (from a reset state) and compares with torch's float64
+    outputs within atol + rtol * |expected|; resets the model again. Not for the audio thread. */
+inline bool self_test(Model& model, double atol = {snapshot.atol!r},
+                      double rtol = {snapshot.rtol!r}) noexcept
+{{
+    model.reset();
+    bool ok = true;
+    alignas(32) {dtype} input[{in_size}];
+    for (int row = 0; row < test_rows; ++row)
+    {{
+        for (int i = 0; i < {in_size}; ++i)
+            input[i] = test_inputs[row * {in_size} + i];
+        const {dtype}* y = {forward};
+        for (int o = 0; o < {out_size}; ++o)
+        {{
+            const double expected = test_outputs[row * {out_size} + o];
+            const double err = static_cast<double>(y[o]) - expected;
+            if (!(err <= atol + rtol * (expected < 0 ? -expected : expected)
+                  && -err <= atol + rtol * (expected < 0 ? -expected : expected)))
+                ok = false;
+        }}
+    }}
+    model.reset();
+    return ok;
+}}
+"""
+    )
+
+
+def _engine_header(spec: ModelSpec, dtype: str, ns: str, snapshot: Snapshot) -> str:
+    if spec.recurrent is not None:
+        msg = (
+            "the vashrink engine runs memoryless MLPs; export GRU/LSTM models with "
+            "runtime='rtneural'"
+        )
+        raise ModelFormatError(msg)
+    types = ",\n    ".join(
+        f"vashrink::DenseT<{dtype}, {d.in_size}, {d.out_size}, "
+        f"vashrink::Activation::{_ENGINE_ACT[d.activation]}>"
+        for d in spec.dense
+    )
+    arrays = []
+    loads = []
+    for i, d in enumerate(spec.dense):
+        arrays.append(_array(f"layer{i}_weight", d.weight, dtype))
+        arrays.append(_array(f"layer{i}_bias", d.bias, dtype))
+        slopes = ""
+        if d.activation == "prelu":
+            arrays.append(_array(f"layer{i}_slopes", prelu_slopes(d), dtype))
+            slopes = f", layer{i}_slopes"
+        loads.append(f"model.layer<{i}>().load(layer{i}_weight, layer{i}_bias{slopes})")
+    load_body = "\n        && ".join(loads)
+    forward = "model.forward(input)"
+    return f"""#include <vashrink/model_t.h>
+
+namespace {ns}
+{{
+/** The model's compile-time type: construct once (e.g. a plugin member), then load(). */
+using Model = vashrink::ModelT<{dtype},
+    {types}>;
+
+inline constexpr int in_size = {spec.in_size};
+inline constexpr int out_size = {spec.out_size};
+
+// Weights in torch layout [out][in], row-major.
+{"".join(arrays)}
+/** Copies the embedded weights into ``model``; false if the engine refused them. */
+inline bool load(Model& model) noexcept
+{{
+    return {load_body};
+}}
+
+{_self_test(snapshot, dtype, spec.in_size, spec.out_size, forward)}}} // namespace {ns}
+"""
+
+
+def _rtneural_types(spec: ModelSpec, dtype: str) -> list[str]:
+    types: list[str] = []
+    if spec.recurrent is not None:
+        cls = "GRULayerT" if isinstance(spec.recurrent, GruLayer) else "LSTMLayerT"
+        types.append(
+            f"RTNeural::{cls}<{dtype}, {spec.recurrent.in_size}, {spec.recurrent.hidden_size}>"
+        )
+    for d in spec.dense:
+        types.append(f"RTNeural::DenseT<{dtype}, {d.in_size}, {d.out_size}>")
+        if d.activation != "none":
+            types.append(f"RTNeural::{_RT_ACT[d.activation]}<{dtype}, {d.out_size}>")
+    return types
+
+
+def _string_chunks(text: str) -> Iterable[str]:
+    """Raw string literal pieces under MSVC's 16 KB limit per literal."""
+    for i in range(0, len(text), 12000):
+        yield f'R"vashrink_json({text[i : i + 12000]})vashrink_json"'
+
+
+def _rtneural_header(spec: ModelSpec, dtype: str, ns: str, snapshot: Snapshot) -> str:
+    types = ",\n    ".join(_rtneural_types(spec, dtype))
+    text = json.dumps(rtneural_document(spec), allow_nan=False)
+    chunks = "\n    ".join(_string_chunks(text))
+    forward = "(model.forward(input), model.getOutputs())"
+    return f"""#include <RTNeural/RTNeural.h>
+
+namespace {ns}
+{{
+/** RTNeural's compile-time model for this file (sizes must match the JSON, or RTNeural would
+    silently leave weights at zero: they do, by construction, and self_test() proves it). */
+using ModelT = RTNeural::ModelT<{dtype}, {spec.in_size}, {spec.out_size},
+    {types}>;
+using Model = ModelT;
+
+inline constexpr int in_size = {spec.in_size};
+inline constexpr int out_size = {spec.out_size};
+
+/** The RTNeural JSON model, embedded (no file to ship). */
+inline constexpr const char* model_json =
+    {chunks};
+
+/** Loads the embedded weights with RTNeural's parser (allocates: call off the audio thread). */
+inline void load(ModelT& model)
+{{
+    model.parseJson(nlohmann::json::parse(model_json), false);
+    model.reset();
+}}
+
+{_self_test(snapshot, dtype, spec.in_size, spec.out_size, forward)}}} // namespace {ns}
+"""
+
+
+def cpp_header(
+    model: nn.Module | ModelSpec,
+    *,
+    runtime: str = "vashrink",
+    dtype: str = "float",
+    namespace: str = "vashrink_model",
+    snapshot: Snapshot | None = None,
+) -> str:
+    """The header text; see :func:`to_cpp`."""
+    if runtime not in RUNTIMES:
+        msg = f"unknown runtime {runtime!r}: use one of {', '.join(RUNTIMES)}"
+        raise InputError(msg)
+    if dtype not in ("float", "double"):
+        msg = f"dtype must be 'float' or 'double', got {dtype!r}"
+        raise InputError(msg)
+    if not re.fullmatch(r"[A-Za-z_]\w*", namespace):
+        msg = (
+            f"namespace {namespace!r} is not a C++ identifier; use letters, digits and _, "
+            "not starting with a digit"
+        )
+        raise InputError(msg)
+    spec = spec_of(model)
+    snap = snapshot if snapshot is not None else make_snapshot(model)
+    parts = [str(spec.in_size)]
+    if spec.recurrent is not None:
+        kind = "gru" if isinstance(spec.recurrent, GruLayer) else "lstm"
+        parts.append(f"{spec.recurrent.hidden_size} {kind}")
+    layers = " -> ".join(parts + [_describe(d) for d in spec.dense])
+    head = (
+        f"// Generated by vashrink (runtime={runtime}); do not edit.\n// Model: "
+        f"{layers}\n#pragma once\n\n"
+    )
+    body = _engine_header if runtime == "vashrink" else _rtneural_header
+    return head + body(spec, dtype, namespace, snap)
+
+
+def _describe(d: DenseLayer) -> str:
+    return f"{d.out_size}" + ("" if d.activation == "none" else f" {d.activation}")
+
+
+def to_cpp(
+    model: nn.Module | ModelSpec,
+    path: str | Path,
+    *,
+    runtime: str = "vashrink",
+    dtype: str = "float",
+    namespace: str | None = None,
+    snapshot: bool = True,
+) -> Path:
+    """Write a C++ header for ``model`` (and ``<name>.snapshot.json`` unless ``snapshot=False``).
+
+    Args:
+        runtime: ``"vashrink"`` (our engine's ``vashrink::ModelT``; MLPs only) or
+            ``"rtneural"`` (an ``RTNeural::ModelT`` alias + ``load``; MLPs, GRU, LSTM).
+        dtype: ``"float"`` or ``"double"``.
+        namespace: C++ namespace of the generated names (default: from the file name).
+    """
+    p = Path(path)
+    snap = make_snapshot(model)
+    text = cpp_header(
+        model, runtime=runtime, dtype=dtype, namespace=namespace or namespace_for(p), snapshot=snap
+    )
+    return write_export(p, text, snap if snapshot else None)

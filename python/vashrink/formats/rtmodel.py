@@ -1,0 +1,88 @@
+"""A parsed RTNeural file as arrays, and the findings of its validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "MAX_PARAMS",
+    "MAX_UNITS",
+    "RT_ACTIVATIONS",
+    "SUPPORTED",
+    "UNVERIFIED",
+    "Collector",
+    "Finding",
+    "RtLayer",
+    "RtModel",
+]
+
+#: Activations RTNeural's ``createActivation`` knows; ``""`` is none.
+RT_ACTIVATIONS = ("", "tanh", "relu", "sigmoid", "softmax", "elu")
+#: Largest layer vashrink accepts (same as the widest Architecture).
+MAX_UNITS = 65536
+#: Largest total parameter count vashrink accepts from a file.
+MAX_PARAMS = 50_000_000
+#: Layer types vashrink verifies completely.
+SUPPORTED = ("dense", "time-distributed-dense", "gru", "lstm", "prelu", "activation")
+#: Layer types RTNeural loads that vashrink does not verify.
+UNVERIFIED = ("conv1d", "conv2d", "batchnorm", "batchnorm2d")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: ``layer`` is the index in ``layers`` (None for the whole file)."""
+
+    severity: str  # "error" | "warning"
+    code: str
+    message: str
+    layer: int | None = None
+
+    def line(self) -> str:
+        where = f"layer {self.layer}: " if self.layer is not None else ""
+        return f"{self.severity}: {where}{self.message} [{self.code}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "layer": self.layer,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class RtLayer:
+    """A parsed layer in RTNeural (Keras) layout, float64.
+
+    ``weights``: dense ``(kernel[in][out], bias[out])``; gru ``(W[in][3h], U[h][3h], b[2][3h])``
+    gates z, r, h; lstm ``(W[in][4h], U[h][4h], b[4h])`` gates i, f, c, o; prelu ``(alpha[n],)``;
+    activation ``()``.
+    """
+
+    kind: str
+    in_size: int
+    out_size: int
+    activation: str
+    weights: tuple[np.ndarray, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class RtModel:
+    in_size: int
+    layers: tuple[RtLayer, ...]
+
+
+class Collector:
+    """Gathers the findings of one parse."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+
+    def error(self, code: str, message: str, layer: int | None = None) -> None:
+        self.findings.append(Finding("error", code, message, layer))
+
+    def warning(self, code: str, message: str, layer: int | None = None) -> None:
+        self.findings.append(Finding("warning", code, message, layer))

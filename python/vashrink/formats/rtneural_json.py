@@ -1,0 +1,234 @@
+"""RTNeural JSON: export torch models, import (validated) files.
+
+Export writes Keras layout (dense kernel ``[in][out]``, the transpose of ``nn.Linear.weight``),
+reorders GRU gates (torch r, z, n -> RTNeural z, r, h, keeping both bias rows) and LSTM gates
+(torch i, f, g, o is RTNeural's i, f, c, o; ``b = b_ih + b_hh``), names every dense activation
+explicitly (``""`` for none, never ``linear``) and refuses NaN (``allow_nan=False``). A
+snapshot of test inputs and expected outputs is written beside the model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from ..errors import ModelFormatError
+from ..model.layers import DenseLayer, GruLayer, LstmLayer
+from ..model.spec import ModelSpec, prelu_slopes, spec_of, spec_to_torch
+from .rtmodel import Finding, RtLayer, RtModel
+from .snapshot import make_snapshot, write_export
+from .validate import parse_document
+
+__all__ = [
+    "from_rtneural",
+    "load_rtneural",
+    "parse_file",
+    "read_document",
+    "rtneural_document",
+    "rtneural_to_spec",
+    "to_rtneural",
+]
+
+_MAX_FILE_BYTES = 1 << 30
+
+
+def _gru_to_keras(layer: GruLayer) -> list[Any]:
+    h = layer.hidden_size
+    order = np.r_[h : 2 * h, 0:h, 2 * h : 3 * h]  # torch r, z, n -> z, r, h
+    w = layer.weight_ih[order].T
+    u = layer.weight_hh[order].T
+    b = np.stack([layer.bias_ih[order], layer.bias_hh[order]])
+    return [w.tolist(), u.tolist(), b.tolist()]
+
+
+def _lstm_to_keras(layer: LstmLayer) -> list[Any]:
+    return [layer.weight_ih.T.tolist(), layer.weight_hh.T.tolist(), layer.bias.tolist()]
+
+
+def _dense_entries(layer: DenseLayer) -> list[dict[str, Any]]:
+    act = {"none": "", "prelu": ""}.get(layer.activation, layer.activation)
+    entries: list[dict[str, Any]] = [
+        {
+            "type": "dense",
+            "activation": act,
+            "shape": [None, layer.out_size],
+            "weights": [layer.weight.T.tolist(), layer.bias.tolist()],
+        }
+    ]
+    if layer.activation == "prelu":
+        slopes = prelu_slopes(layer).tolist()
+        entries.append({"type": "prelu", "shape": [None, layer.out_size], "weights": [[slopes]]})
+    return entries
+
+
+def rtneural_document(model: nn.Module | ModelSpec) -> dict[str, Any]:
+    """The RTNeural JSON document (a dict) for an MLP or :class:`RecurrentModel`."""
+    spec = spec_of(model)
+    layers: list[dict[str, Any]] = []
+    if spec.recurrent is not None:
+        rec = spec.recurrent
+        kind = "gru" if isinstance(rec, GruLayer) else "lstm"
+        weights = _gru_to_keras(rec) if isinstance(rec, GruLayer) else _lstm_to_keras(rec)
+        layers.append({"type": kind, "shape": [None, None, rec.hidden_size], "weights": weights})
+        in_shape: list[int | None] = [None, None, spec.in_size]
+    else:
+        in_shape = [None, spec.in_size]
+    for layer in spec.dense:
+        layers.extend(_dense_entries(layer))
+    return {"in_shape": in_shape, "layers": layers}
+
+
+def to_rtneural(model: nn.Module | ModelSpec, path: str | Path, *, snapshot: bool = True) -> Path:
+    """Write ``model`` as RTNeural JSON (and ``<name>.snapshot.json`` unless ``snapshot=False``).
+
+    Args:
+        model: an MLP ``nn.Sequential`` (Linear + tanh/relu/sigmoid/elu/softmax/prelu/none) or a
+            :class:`~vashrink.formats.RecurrentModel` (GRU/LSTM + dense head).
+        path: the ``.json`` file to write.
+
+    Returns:
+        The path written.
+    """
+    text = json.dumps(rtneural_document(model), allow_nan=False)
+    return write_export(Path(path), text, make_snapshot(model) if snapshot else None)
+
+
+def _reject_constant(name: str) -> float:
+    raise _NanLiteral(name)
+
+
+class _NanLiteral(ValueError):
+    pass
+
+
+def read_document(path: str | Path) -> tuple[Any, list[Finding]]:
+    """Decode a JSON file; on failure the document is None and a finding says why (a file
+    holding JSON ``null`` decodes to None with no finding)."""
+    p = Path(path)
+    try:
+        if p.stat().st_size > _MAX_FILE_BYTES:
+            return None, [
+                Finding("error", "size-absurd", f"{p} is larger than 1 GiB; not a real-time model")
+            ]
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, [
+            Finding(
+                "error",
+                "file-unreadable",
+                f"cannot read {p}: {exc.strerror or exc}; check the path",
+            )
+        ]
+    except UnicodeDecodeError:
+        return None, [
+            Finding(
+                "error", "not-json", f"{p} is not UTF-8 text; give an RTNeural .json model file"
+            )
+        ]
+    try:
+        return json.loads(text, parse_constant=_reject_constant), []
+    except _NanLiteral as exc:
+        message = (
+            f"the file holds the literal {exc.args[0]} (Python's default json.dump); "
+            "RTNeural's JSON "
+            "parser fails on it: fix the non-finite weights and write with allow_nan=False"
+        )
+        return None, [Finding("error", "nan-literal", message)]
+    except RecursionError:
+        return None, [
+            Finding("error", "not-json", "the JSON is nested too deeply to be a model file")
+        ]
+    except ValueError as exc:
+        reason = str(exc).splitlines()[0][:120]
+        message = f"not valid JSON ({reason}); the file may be truncated: export it again"
+        return None, [Finding("error", "not-json", message)]
+
+
+def parse_file(path: str | Path) -> tuple[RtModel | None, list[Finding]]:
+    """Decode and validate a file; the model is None when it cannot be read or parsed."""
+    doc, findings = read_document(path)
+    if findings:  # not decodable; a decoded ``null`` goes on to be refused by parse_document
+        return None, findings
+    return parse_document(doc)
+
+
+def _first_error(path: Path, findings: list[Finding]) -> str:
+    errors = [f for f in findings if f.severity == "error"]
+    first = errors[0].line() if errors else "invalid model"
+    more = f" (+{len(errors) - 1} more; run `vashrink check {path}`)" if len(errors) > 1 else ""
+    return f"{path}: {first}{more}"
+
+
+def load_rtneural(path: str | Path) -> RtModel:
+    """Read and validate an RTNeural JSON file (raises :class:`ModelFormatError`)."""
+    p = Path(path)
+    model, findings = parse_file(p)
+    if model is None:
+        raise ModelFormatError(_first_error(p, findings))
+    skipped = [f for f in findings if f.code == "type-unverified"]
+    if skipped:
+        msg = (
+            f"{p}: {skipped[0].line()}: vashrink imports dense, gru, lstm, prelu and activation "
+            "layers only; run this model with RTNeural itself"
+        )
+        raise ModelFormatError(msg)
+    return model
+
+
+def _gru_from_keras(layer: RtLayer) -> GruLayer:
+    w, u, b = layer.weights
+    h = layer.out_size
+    order = np.r_[h : 2 * h, 0:h, 2 * h : 3 * h]  # z, r, h -> r, z, n (the swap is its own inverse)
+    return GruLayer(w.T[order].copy(), u.T[order].copy(), b[0][order].copy(), b[1][order].copy())
+
+
+def rtneural_to_spec(model: RtModel) -> ModelSpec:
+    """Convert a parsed file to a :class:`ModelSpec`; raises if vashrink cannot represent it."""
+    layers = list(model.layers)
+    recurrent: GruLayer | LstmLayer | None = None
+    if layers and layers[0].kind in ("gru", "lstm"):
+        first = layers.pop(0)
+        if first.kind == "gru":
+            recurrent = _gru_from_keras(first)
+        else:
+            w, u, b = first.weights
+            recurrent = LstmLayer(w.T.copy(), u.T.copy(), b.copy())
+    dense: list[DenseLayer] = []
+    for offset, layer in enumerate(layers, start=len(model.layers) - len(layers)):
+        if layer.kind == "dense":
+            kernel, bias = layer.weights
+            dense.append(DenseLayer(kernel.T.copy(), bias.copy(), layer.activation or "none"))
+            continue
+        prev = dense[-1] if dense else None
+        if prev is None or prev.activation != "none" or layer.kind not in ("prelu", "activation"):
+            msg = (
+                f"layer {offset}: vashrink imports one recurrent layer first, then "
+                "dense layers each "
+                f"followed by at most one activation; a {layer.kind} here is not supported"
+            )
+            raise ModelFormatError(msg)
+        if layer.kind == "prelu":
+            dense[-1] = DenseLayer(prev.weight, prev.bias, "prelu", layer.weights[0].copy())
+        elif layer.activation:
+            dense[-1] = DenseLayer(prev.weight, prev.bias, layer.activation)
+    if not dense:
+        msg = (
+            "the model has no dense layer after its recurrent layer; vashrink needs a "
+            "dense output layer"
+        )
+        raise ModelFormatError(msg)
+    return ModelSpec(recurrent, tuple(dense))
+
+
+def from_rtneural(path: str | Path) -> nn.Module:
+    """Load an RTNeural JSON file as a float32 eval-mode torch model.
+
+    Returns an ``nn.Sequential`` MLP, or a :class:`~vashrink.formats.RecurrentModel` when the
+    file starts with a ``gru``/``lstm`` layer. Raises :class:`ModelFormatError` (naming the
+    layer and the fix) for anything ``vashrink check`` reports as an error.
+    """
+    return spec_to_torch(rtneural_to_spec(load_rtneural(path)))

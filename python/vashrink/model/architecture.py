@@ -1,0 +1,74 @@
+"""MLP architectures: one input, ``depth`` hidden layers of ``width`` units, one linear output."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from ..errors import InputError
+
+__all__ = ["ACTIVATIONS", "Architecture", "lane_score"]
+
+#: Hidden-layer activations the engine, the trainer and the exporters all support.
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "softmax", "prelu", "none")
+MAX_DEPTH = 1000
+MAX_WIDTH = 65536
+_PATTERN = re.compile(r"^\s*(\d+)\s*[xX*]\s*(\d+)\s*$")
+
+
+@dataclass(frozen=True, order=True)
+class Architecture:
+    """``depth`` hidden layers of ``width`` units with ``activation``; linear output layer."""
+
+    depth: int
+    width: int
+    activation: str = "tanh"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.depth, int) or not 1 <= self.depth <= MAX_DEPTH:
+            msg = f"depth must be a whole number from 1 to {MAX_DEPTH}, got {self.depth!r}"
+            raise InputError(msg)
+        if not isinstance(self.width, int) or not 1 <= self.width <= MAX_WIDTH:
+            msg = f"width must be a whole number from 1 to {MAX_WIDTH}, got {self.width!r}"
+            raise InputError(msg)
+        if self.activation not in ACTIVATIONS:
+            msg = f"unknown activation {self.activation!r}: use one of {', '.join(ACTIVATIONS)}"
+            raise InputError(msg)
+
+    @classmethod
+    def parse(cls, text: str, activation: str = "tanh") -> Architecture:
+        """Parse ``"6x44"`` (depth x width)."""
+        m = _PATTERN.match(text)
+        if m is None:
+            msg = f"architecture {text!r} is not DEPTHxWIDTH, e.g. 6x44"
+            raise InputError(msg)
+        return cls(int(m.group(1)), int(m.group(2)), activation)
+
+    @property
+    def n_params(self) -> int:
+        """Weights and biases: ``2W + (D-1)(W^2 + W) + W + 1`` (PReLU adds one slope a unit)."""
+        w, d = self.width, self.depth
+        extra = d * w if self.activation == "prelu" else 0
+        return 2 * w + (d - 1) * (w * w + w) + w + 1 + extra
+
+    @property
+    def macs_per_sample(self) -> int:
+        """Multiply-accumulates for one sample: ``W + (D-1) W^2 + W``."""
+        w, d = self.width, self.depth
+        return w + (d - 1) * w * w + w
+
+    @property
+    def label(self) -> str:
+        return f"{self.depth}x{self.width}"
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.activation}"
+
+
+def lane_score(depth: int, width: int, lanes: int) -> int:
+    """The talk's SIMD cost proxy ``depth * ceil(width / lanes)``; lanes are the target CPU's."""
+    if lanes < 1:
+        msg = f"lanes must be at least 1, got {lanes}"
+        raise InputError(msg)
+    return depth * math.ceil(width / lanes)

@@ -1,0 +1,63 @@
+"""Plain-language findings of a run for its summary and report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..model.architecture import Architecture, lane_score
+from .score import CandidateScore
+
+__all__ = ["summary_notes"]
+
+
+def summary_notes(
+    run: Any,
+    cands: Sequence[CandidateScore],
+    band: Sequence[Architecture],
+    winner: CandidateScore | None,
+    met: bool,
+    spearman: float | None,
+) -> list[str]:
+    """Plain-language findings for the summary and the report (``run``: the run's settings)."""
+    tgt, a, b, eps, lanes = run.tgt, run.a, run.b, run.eps, run.lanes
+    notes: list[str] = []
+    peak = float(np.max(np.abs(tgt.sample(a, b, 4097)[1])))
+    spacing = float(np.spacing(np.float32(peak)))
+    if eps < 16 * spacing:
+        notes.append(
+            f"eps = {eps:.3g} is at the edge of float32: outputs near |f| = {peak:.3g} are "
+            f"{spacing:.3g} apart and every layer adds its own rounding, so a float32 model "
+            "(RTNeural's usual type) can barely meet it; expect the best accuracy/cost "
+            "trade-off rather than a model meeting eps"
+        )
+    if band:
+        band_min = min(lane_score(x.depth, x.width, lanes) for x in band)
+        below = [c for c in cands if not c.in_band and c.lane_score < band_min]
+        inside = [c for c in cands if c.in_band]
+        for name, group in (("below the band", below), ("in the band", inside)):
+            if group:
+                best = min(group, key=lambda c: c.max_abs_error)
+                hits = sum(c.meets(eps) for c in group)
+                notes.append(
+                    f"{name}: {len(group)} trained, {hits} meet eps; most accurate {best.label} "
+                    f"(max abs error {best.max_abs_error:.3g}, {best.ns_per_sample:.1f} ns/sample)"
+                )
+        if winner is not None and winner.lane_score < band_min:
+            what = "measured winner" if met else "closest candidate"
+            notes.append(
+                f"the {what} {winner.label} (lane score {winner.lane_score}) is smaller than "
+                f"the bound's band (cheapest lane score {band_min}): the bound counts linear "
+                "pieces, a piecewise-linear (ReLU) argument, and a smooth target is approximated "
+                "by far smaller tanh nets"
+            )
+    if spearman is not None:
+        notes.append(
+            f"lane score depth*ceil(width/{lanes}) ranks the measured ns/sample with Spearman "
+            f"rho = {spearman:.2f} over {len(cands)} candidates"
+        )
+    if any(c.timing_noisy for c in cands):
+        notes.append("some timings were noisy (repeats disagree): compare close costs with care")
+    return notes

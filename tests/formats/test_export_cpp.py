@@ -1,0 +1,278 @@
+"""Generated C++ headers compile with the system compiler and reproduce the snapshot."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from vashrink import InputError, ModelFormatError
+from vashrink.cli import main
+from vashrink.formats import (
+    RecurrentModel,
+    compiled_runner,
+    cpp_header,
+    make_snapshot,
+    read_snapshot,
+    to_cpp,
+)
+from vashrink.formats.cpp import namespace_for
+from vashrink.runtime.compiled import build_harness, include_dir, rtneural_flags
+
+ROOT = Path(__file__).resolve().parents[2]
+GXX = shutil.which("g++")
+needs_gxx = pytest.mark.skipif(GXX is None, reason="no g++ on PATH")
+needs_engine_headers = pytest.mark.skipif(
+    not (ROOT / "cpp" / "include" / "vashrink" / "model_t.h").is_file(),
+    reason="engine headers (model_t.h) absent",
+)
+RTNEURAL_DIR = os.environ.get("RTNEURAL_DIR", "")
+needs_rtneural = pytest.mark.skipif(
+    not (Path(RTNEURAL_DIR) / "RTNeural" / "RTNeural.h").is_file() if RTNEURAL_DIR else True,
+    reason="set RTNEURAL_DIR to an RTNeural checkout to compile RTNeural headers",
+)
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VASHRINK_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def _mlp(seed: int = 0) -> nn.Sequential:
+    torch.manual_seed(seed)
+    model = nn.Sequential(
+        nn.Linear(1, 12),
+        nn.Tanh(),
+        nn.Linear(12, 12),
+        nn.PReLU(12),
+        nn.Linear(12, 9),
+        nn.Sigmoid(),
+        nn.Linear(9, 9),
+        nn.ELU(),
+        nn.Linear(9, 1),
+    )
+    with torch.no_grad():
+        model[3].weight.uniform_(-0.5, 0.5)
+    return model.eval()
+
+
+def _floats(header: str, name: str) -> np.ndarray:
+    m = re.search(rf"{name}\[\d+\] = \{{(.*?)\}};", header, re.S)
+    assert m is not None, name
+    return np.array([float(v.rstrip("f")) for v in m.group(1).replace("\n", " ").split(",")])
+
+
+def test_engine_header_embeds_exact_float32_weights_in_torch_layout() -> None:
+    model = _mlp()
+    header = cpp_header(model, namespace="amp")
+    assert "namespace amp" in header and "#include <vashrink/model_t.h>" in header
+    assert "vashrink::DenseT<float, 1, 12, vashrink::Activation::tanh>" in header
+    assert "vashrink::DenseT<float, 12, 12, vashrink::Activation::prelu>" in header
+    assert "vashrink::DenseT<float, 9, 1, vashrink::Activation::none>" in header
+    w2 = model[2].weight.detach().numpy()
+    np.testing.assert_array_equal(
+        _floats(header, "layer1_weight").astype(np.float32), w2.reshape(-1)
+    )
+    np.testing.assert_array_equal(
+        _floats(header, "layer1_slopes").astype(np.float32), model[3].weight.detach().numpy()
+    )
+    assert "model.layer<1>().load(layer1_weight, layer1_bias, layer1_slopes)" in header
+
+
+def test_rtneural_header_declares_modelt_with_every_layer() -> None:
+    torch.manual_seed(0)
+    model = RecurrentModel(
+        nn.LSTM(1, 6), nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 1))
+    )
+    header = cpp_header(model, runtime="rtneural", dtype="double", namespace="amp")
+    assert (
+        "using ModelT = RTNeural::ModelT<double, 1, 1,\n    RTNeural::LSTMLayerT<double, 1, 6>,\n"
+        "    RTNeural::DenseT<double, 6, 4>,\n    RTNeural::ReLuActivationT<double, 4>,\n"
+        "    RTNeural::DenseT<double, 4, 1>>;"
+    ) in header
+    assert "inline void load(ModelT& model)" in header and "NaN" not in header
+
+
+def test_recurrent_models_need_the_rtneural_runtime(tmp_path: Path) -> None:
+    model = RecurrentModel(nn.GRU(1, 4), nn.Sequential(nn.Linear(4, 1)))
+    with pytest.raises(ModelFormatError, match="runtime='rtneural'"):
+        to_cpp(model, tmp_path / "m.h")
+    with pytest.raises(InputError, match="unknown runtime"):
+        to_cpp(_mlp(), tmp_path / "m.h", runtime="onnx")
+
+
+def test_bad_header_options_are_refused_with_a_fix() -> None:
+    with pytest.raises(InputError, match="'float' or 'double'"):
+        cpp_header(_mlp(), dtype="half")
+    with pytest.raises(InputError, match=r"not a C\+\+ identifier; use letters, digits and _"):
+        cpp_header(_mlp(), namespace="2amp")
+    assert namespace_for("2-amp v2.h") == "model_2_amp_v2"
+
+
+@pytest.mark.slow
+@needs_gxx
+@needs_engine_headers
+def test_engine_header_compiles_and_reproduces_the_snapshot(tmp_path: Path) -> None:
+    model = _mlp(3)
+    path = to_cpp(model, tmp_path / "amp model.h")
+    assert "namespace amp_model" in path.read_text()
+    snap = read_snapshot(tmp_path / "amp model.snapshot.json")
+    program = build_harness(
+        path.read_text().replace("amp_model", "vashrink_compiled"),
+        flags=("-O2", "-std=c++17"),
+        executable=True,
+    )
+    stdin = f"{len(snap.inputs)}\n" + "\n".join(f"{v:.17g}" for v in snap.inputs.reshape(-1))
+    run = subprocess.run(
+        [str(program)], input=stdin, capture_output=True, text=True, timeout=60, check=True
+    )
+    lines = run.stdout.split()
+    assert lines[:2] == ["self_test", "1"]
+    out = np.array([float(v) for v in lines[2:]])
+    assert snap.matches(out), snap.max_abs_error(out)
+
+
+@pytest.mark.slow
+@needs_gxx
+@needs_engine_headers
+def test_compiled_runner_times_the_generated_code_and_caches_the_build() -> None:
+    model = _mlp(4)
+    runner = compiled_runner(model)
+    assert runner.self_test_passed and runner.backend == "compiled-vashrink"
+    snap = make_snapshot(model)
+    assert snap.matches(runner.process(snap.inputs))
+    buf = np.linspace(-1, 1, 4800)
+    per_sample = runner.time_samples(buf, repeats=3, warmup=1)
+    per_block = runner.time_blocks(buf, block_size=64, repeats=3, warmup=1)
+    assert len(per_sample) == 3 and len(per_block) == 3
+    assert all(0 < s < 10 for s in per_sample + per_block)
+    start = time.perf_counter()
+    again = compiled_runner(model)
+    assert again.path == runner.path and time.perf_counter() - start < 5.0  # no recompilation
+    with pytest.raises(InputError, match="block_size"):
+        runner.time_blocks(buf, block_size=0, repeats=1, warmup=0)
+
+
+@needs_gxx
+@needs_engine_headers
+def test_export_cli_writes_a_header(tmp_path: Path) -> None:
+    torch.save(_mlp(), tmp_path / "m.pt")
+    assert (
+        main(["export", str(tmp_path / "m.pt"), "--to", str(tmp_path / "m.h"), "--dtype", "double"])
+        == 0
+    )
+    assert "vashrink::ModelT<double," in (tmp_path / "m.h").read_text()
+    assert include_dir().is_dir()
+
+
+_RT_PROGRAM = """
+#include "dense.h"
+#include "gru.h"
+#include "lstm.h"
+#include <cstdio>
+#include <fstream>
+
+template <typename Model, typename Load, typename SelfTest>
+int run(const char* path, Load load, SelfTest self_test, int in_size) {
+    static Model model;
+    load(model);
+    std::printf("self_test %d\\n", self_test(model) ? 1 : 0);
+    model.reset();
+    std::ifstream f(path);
+    long n = 0;
+    f >> n;
+    alignas(32) float x[8];
+    for (long r = 0; r < n; ++r) {
+        for (int i = 0; i < in_size; ++i) { double v; f >> v; x[i] = (float) v; }
+        model.forward(x);
+        std::printf("%.9g\\n", (double) model.getOutputs()[0]);
+    }
+    return 0;
+}
+
+// The same file through RTNeural's run-time parser (json_parser::parseJson -> Model<float>).
+int run_runtime(const char* json_text, const char* path, int in_size) {
+    auto model = RTNeural::json_parser::parseJson<float>(nlohmann::json::parse(json_text));
+    std::printf("runtime %d\\n", model ? 1 : 0);
+    model->reset();
+    std::ifstream f(path);
+    long n = 0;
+    f >> n;
+    alignas(32) float x[8];
+    for (long r = 0; r < n; ++r) {
+        for (int i = 0; i < in_size; ++i) { double v; f >> v; x[i] = (float) v; }
+        std::printf("%.9g\\n", (double) model->forward(x));
+    }
+    return 0;
+}
+
+int main(int, char** argv) {
+    run<dense::ModelT>(argv[1], [](auto& m) { dense::load(m); },
+                       [](auto& m) { return dense::self_test(m); }, 1);
+    run<gru::ModelT>(argv[2], [](auto& m) { gru::load(m); },
+                     [](auto& m) { return gru::self_test(m); }, 1);
+    run<lstm::ModelT>(argv[3], [](auto& m) { lstm::load(m); },
+                      [](auto& m) { return lstm::self_test(m); }, 1);
+    run_runtime(dense::model_json, argv[1], 1);
+    run_runtime(gru::model_json, argv[2], 1);
+    run_runtime(lstm::model_json, argv[3], 1);
+}
+"""
+
+
+@pytest.mark.slow
+@needs_gxx
+@needs_rtneural
+def test_rtneural_headers_compile_and_reproduce_snapshots(tmp_path: Path) -> None:
+    """RTNeural's ModelT (our alias + load) and its run-time json_parser both match torch."""
+    torch.manual_seed(8)
+    models = {
+        "dense": _mlp(8),
+        "gru": RecurrentModel(
+            nn.GRU(1, 8), nn.Sequential(nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 1))
+        ),
+        "lstm": RecurrentModel(nn.LSTM(1, 8), nn.Sequential(nn.Linear(8, 1))),
+    }
+    args = []
+    for name, model in models.items():
+        to_cpp(model, tmp_path / f"{name}.h", runtime="rtneural")
+        snap = read_snapshot(tmp_path / f"{name}.snapshot.json")
+        data = tmp_path / f"{name}.txt"
+        data.write_text(
+            f"{len(snap.inputs)}\n" + "\n".join(f"{v:.17g}" for v in snap.inputs.reshape(-1))
+        )
+        args.append(str(data))
+    (tmp_path / "main.cpp").write_text(_RT_PROGRAM)
+    exe = tmp_path / "rt"
+    cmd = [
+        GXX or "g++",
+        "-O2",
+        "-std=c++17",
+        *rtneural_flags("stl"),
+        f"-I{tmp_path}",
+        str(tmp_path / "main.cpp"),
+        "-o",
+        str(exe),
+    ]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=600)
+    lines = subprocess.run(
+        [str(exe), *args], check=True, capture_output=True, text=True, timeout=60
+    ).stdout.split("\n")
+    pos = 0
+    for header in ("self_test 1", "runtime 1"):  # compile-time ModelT, then run-time Model<float>
+        for name in models:
+            snap = read_snapshot(tmp_path / f"{name}.snapshot.json")
+            assert lines[pos] == header, name
+            out = np.array([float(v) for v in lines[pos + 1 : pos + 1 + len(snap.inputs)]])
+            assert snap.matches(out), (header, name, snap.max_abs_error(out))
+            pos += 1 + len(snap.inputs)

@@ -1,0 +1,459 @@
+// Native tests of the engine headers, no framework: each CHECK prints file:line on failure and
+// the program exits 1 if any failed. tests/native/test_native.py builds it with sanitizers for
+// the portable path (-march=x86-64) and the AVX2 path (-march=x86-64-v3); by hand:
+//   g++ -std=c++17 -O1 -g -fsanitize=address,undefined -Wall -Wextra -Icpp/include
+//       tests/native/engine_test.cpp -o /tmp/engine_test && /tmp/engine_test
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vashrink/vashrink.h"
+
+namespace {
+
+using vashrink::Activation;
+using vashrink::DenseT;
+using vashrink::LayerSpec;
+
+int g_failures = 0;
+int g_checks = 0;
+std::string g_context;  // what is being tested, printed with each failure
+
+void fail(const char* file, int line, const char* what, const std::string& detail) {
+    if (++g_failures <= 40) {
+        std::fprintf(stderr, "%s:%d: CHECK failed: %s [%s]%s%s\n", file, line, what, g_context.c_str(),
+                     detail.empty() ? "" : " ", detail.c_str());
+    }
+}
+#define CHECK(...) \
+    (++g_checks, (__VA_ARGS__) ? void(0) : fail(__FILE__, __LINE__, #__VA_ARGS__, std::string()))
+#define CHECK_NEAR(a, b, tol)                                                            \
+    do {                                                                                 \
+        const double a_ = (a), b_ = (b);                                                 \
+        ++g_checks;                                                                      \
+        if (!(std::fabs(a_ - b_) <= (tol)))                                              \
+            fail(__FILE__, __LINE__, #a " ~ " #b,                                        \
+                 std::to_string(a_) + " vs " + std::to_string(b_) + ", tol " + std::to_string(tol)); \
+    } while (0)
+
+template <typename T>
+constexpr T kNaN = std::numeric_limits<T>::quiet_NaN();
+template <typename T>
+constexpr T kInf = std::numeric_limits<T>::infinity();
+
+/// Equal as bits of meaning: both NaN, or ==, and the same sign for zeros.
+template <typename T>
+bool same(T a, T b) {
+    return (std::isnan(a) && std::isnan(b)) || (a == b && std::signbit(a) == std::signbit(b));
+}
+
+constexpr Activation kAll[] = {Activation::none, Activation::tanh,    Activation::relu, Activation::sigmoid,
+                               Activation::elu,  Activation::softmax, Activation::prelu};
+
+// ---------------------------------------------------------------------------------------------
+// Weights and a plain double reference.
+
+template <typename T>
+struct Net {
+    std::vector<int> sizes;  // in, then each layer's out
+    std::vector<Activation> acts;
+    std::vector<std::vector<T>> w, b, s;
+    std::vector<LayerSpec<T>> specs() const {
+        std::vector<LayerSpec<T>> out;
+        for (std::size_t k = 0; k < acts.size(); ++k)
+            out.push_back({sizes[k], sizes[k + 1], acts[k], w[k].data(), b[k].data(), s[k].data()});
+        return out;
+    }
+};
+
+template <typename T>
+Net<T> make_net(std::vector<int> sizes, std::vector<Activation> acts, unsigned seed) {
+    Net<T> net{std::move(sizes), std::move(acts), {}, {}, {}};
+    std::mt19937 rng(seed);
+    for (std::size_t k = 0; k < net.acts.size(); ++k) {
+        const int in = net.sizes[k], out = net.sizes[k + 1];
+        std::uniform_real_distribution<double> u(-1.5 / std::sqrt(double(in)), 1.5 / std::sqrt(double(in)));
+        std::uniform_real_distribution<double> slope(-0.2, 0.5);
+        net.w.emplace_back(std::size_t(in) * out);
+        net.b.emplace_back(out);
+        net.s.emplace_back(out);
+        for (T& v : net.w.back()) v = T(u(rng));
+        for (T& v : net.b.back()) v = T(u(rng));
+        for (T& v : net.s.back()) v = T(slope(rng));
+    }
+    return net;
+}
+
+template <typename T>
+std::vector<double> reference(const Net<T>& net, const T* x) {
+    std::vector<double> a(x, x + net.sizes[0]);
+    for (std::size_t k = 0; k < net.acts.size(); ++k) {
+        const int in = net.sizes[k], out = net.sizes[k + 1];
+        std::vector<double> y(out);
+        for (int o = 0; o < out; ++o) {
+            double v = net.b[k][o];
+            for (int i = 0; i < in; ++i) v += double(net.w[k][std::size_t(o) * in + i]) * a[i];
+            switch (net.acts[k]) {
+                case Activation::tanh: v = std::tanh(v); break;
+                case Activation::relu: v = v > 0 ? v : 0; break;
+                case Activation::sigmoid: v = 1 / (1 + std::exp(-v)); break;
+                case Activation::elu: v = v > 0 ? v : std::expm1(v); break;
+                case Activation::prelu: v = v > 0 ? v : double(net.s[k][o]) * v; break;
+                default: break;
+            }
+            y[o] = v;
+        }
+        if (net.acts[k] == Activation::softmax) {
+            double m = y[0], sum = 0;
+            for (double v : y) m = v > m ? v : m;
+            for (double& v : y) sum += (v = std::exp(v - m));
+            for (double& v : y) v /= sum;
+        }
+        a = std::move(y);
+    }
+    return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compile-time model types: In -> D hidden layers of W (activation A) -> Out (activation AO).
+
+template <typename T, typename... Ls>
+struct List {};
+template <typename T, int W, int N, Activation A, int Out, Activation AO, typename Acc>
+struct Hidden;
+template <typename T, int W, Activation A, int Out, Activation AO, typename... Ls>
+struct Hidden<T, W, 0, A, Out, AO, List<T, Ls...>> {
+    using type = vashrink::ModelT<T, Ls..., DenseT<T, W, Out, AO>>;
+};
+template <typename T, int W, int N, Activation A, int Out, Activation AO, typename... Ls>
+struct Hidden<T, W, N, A, Out, AO, List<T, Ls...>> {
+    using type = typename Hidden<T, W, N - 1, A, Out, AO, List<T, Ls..., DenseT<T, W, W, A>>>::type;
+};
+template <typename T, int In, int D, int W, int Out, Activation A, Activation AO>
+using MlpT = typename Hidden<T, W, D - 1, A, Out, AO, List<T, DenseT<T, In, W, A>>>::type;
+
+template <typename M, typename T, std::size_t... I>
+bool load_ct(M& m, const Net<T>& net, std::index_sequence<I...>) {
+    return (m.template layer<I>().load(net.w[I].data(), net.b[I].data(), net.s[I].data()) && ...);
+}
+
+template <typename T>
+constexpr double kModelTol = std::is_same_v<T, float> ? 2e-5 : 1e-12;  // vs the double reference
+template <typename T>
+constexpr double kBlockTol = std::is_same_v<T, float> ? 1e-6 : 1e-13;  // block vs per sample
+
+/// Run-time vs compile-time model, per sample and block, against the reference.
+template <typename T, int In, int D, int W, int Out, Activation A, Activation AO>
+void check_shape(unsigned seed) {
+    std::vector<int> sizes{In};
+    std::vector<Activation> acts;
+    for (int d = 0; d < D; ++d) sizes.push_back(W), acts.push_back(A);
+    sizes.push_back(Out), acts.push_back(AO);
+    g_context = std::string(sizeof(T) == 4 ? "float " : "double ") + std::to_string(In) + "->" +
+                std::to_string(D) + "x" + std::to_string(W) + "->" + std::to_string(Out) + " " +
+                vashrink::activation_name(A) + "/" + vashrink::activation_name(AO);
+    const Net<T> net = make_net<T>(sizes, acts, seed);
+    const auto specs = net.specs();
+    vashrink::Model<T> rt;
+    CHECK(rt.load(specs.data(), specs.size()).ok);
+    CHECK(rt.loaded() && rt.in_size() == In && rt.out_size() == Out && rt.n_layers() == D + 1);
+    using CT = MlpT<T, In, D, W, Out, A, AO>;
+    static_assert(CT::in_size == In && CT::out_size == Out && CT::n_layers == D + 1);
+    auto ct = std::make_unique<CT>();
+    CHECK(load_ct(*ct, net, std::make_index_sequence<D + 1>{}));
+
+    constexpr int n = 150;  // not a multiple of any lane count; > ModelT::chunk
+    std::vector<T> x(std::size_t(n) * In);
+    std::mt19937 rng(seed + 1);
+    std::uniform_real_distribution<double> u(-1.5, 1.5);
+    for (T& v : x) v = T(u(rng));
+    std::vector<T> rt_s(std::size_t(n) * Out), ct_s(rt_s.size()), rt_b(rt_s.size()), ct_b(rt_s.size());
+    rt.process(x.data(), rt_s.data(), n);
+    ct->process(x.data(), ct_s.data(), n);
+    rt.process_block(x.data(), rt_b.data(), n);
+    ct->process_block(x.data(), ct_b.data(), n);
+    double err = 0, rt_ct = 0, blk = 0;
+    for (int s = 0; s < n; ++s) {
+        const std::vector<double> ref = reference(net, x.data() + std::size_t(s) * In);
+        for (int o = 0; o < Out; ++o) {
+            const std::size_t i = std::size_t(s) * Out + o;
+            err = std::max(err, std::fabs(rt_s[i] - ref[o]));
+            if (!same(rt_s[i], ct_s[i]) || !same(rt_b[i], ct_b[i])) rt_ct = 1;
+            blk = std::max(blk, std::fabs(double(rt_s[i]) - double(rt_b[i])) / std::max(1.0, std::fabs(ref[o])));
+        }
+    }
+    CHECK_NEAR(err, 0, kModelTol<T>);
+    CHECK(rt_ct == 0);  // the same kernels on the same packed weights: bit-identical
+    CHECK_NEAR(blk, 0, kBlockTol<T>);
+    const T* y1 = rt.forward(x.data());
+    const T* y2 = ct->forward(x.data());
+    for (int o = 0; o < Out; ++o) CHECK(same(y1[o], rt_s[o]) && same(y2[o], rt_s[o]));
+    if constexpr (In == 1) {
+        CHECK(same(rt.forward(x[1]), rt_s[Out]));
+        CHECK(same(ct->forward(x[1]), rt_s[Out]));
+    }
+}
+
+template <typename T, Activation A>
+void check_activation_shapes() {
+    constexpr Activation N = Activation::none;
+    check_shape<T, 1, 1, 1, 1, A, N>(1);
+    check_shape<T, 1, 2, 3, 1, A, A>(2);  // the one-output path with every activation
+    check_shape<T, 2, 3, 9, 1, A, N>(3);
+    check_shape<T, 3, 4, 17, 2, A, A>(4);
+    check_shape<T, 1, 1, 17, 1, A, N>(5);
+    check_shape<T, 5, 2, 9, 3, A, A>(6);
+    check_shape<T, 1, 2, 44, 1, A, N>(7);  // 4-register tiles, unrolled dot product with a tail
+}
+
+// ---------------------------------------------------------------------------------------------
+// Non-finite inputs (vmath.h states the semantics).
+
+template <typename T, Activation A>
+T act1(T x, T slope) {
+    using V = vashrink::simd::Ops<T>;
+    alignas(64) T buf[V::lanes];
+    for (T& v : buf) v = T(0.5);  // the neighbours stay finite: lanes are independent
+    buf[V::lanes - 1] = x;
+    V::store(buf, vashrink::activate<T, A>(V::load(buf), V::set1(slope)));
+    CHECK(std::isfinite(buf[0]));
+    return buf[V::lanes - 1];
+}
+
+template <typename T>
+T exp1(T x) {
+    using V = vashrink::simd::Ops<T>;
+    return V::hsum(vashrink::simd::Ops<T>::keep_first(vashrink::vmath::exp<T>(V::set1(x)), 1));
+}
+
+template <typename T>
+void check_nonfinite_activations() {
+    g_context = sizeof(T) == 4 ? "float activations" : "double activations";
+    const T nan = kNaN<T>, inf = kInf<T>;
+    for (T x : {nan, -nan}) {
+        CHECK(std::isnan(act1<T, Activation::tanh>(x, 0)));
+        CHECK(std::isnan(act1<T, Activation::sigmoid>(x, 0)));
+        CHECK(std::isnan(act1<T, Activation::elu>(x, 0)));
+        CHECK(std::isnan(act1<T, Activation::relu>(x, 0)));
+        CHECK(std::isnan(act1<T, Activation::prelu>(x, T(0.25))));
+        CHECK(std::isnan(act1<T, Activation::none>(x, 0)));
+        CHECK(std::isnan(exp1<T>(x)));
+    }
+    CHECK(act1<T, Activation::tanh>(inf, 0) == 1 && act1<T, Activation::tanh>(-inf, 0) == -1);
+    CHECK(act1<T, Activation::tanh>(T(1e30), 0) == 1 && act1<T, Activation::tanh>(T(-1e30), 0) == -1);
+    CHECK(act1<T, Activation::sigmoid>(inf, 0) == 1 && act1<T, Activation::sigmoid>(-inf, 0) == 0);
+    CHECK(act1<T, Activation::sigmoid>(T(1e30), 0) == 1 && act1<T, Activation::sigmoid>(T(-1e30), 0) == 0);
+    CHECK(act1<T, Activation::elu>(inf, 0) == inf && act1<T, Activation::elu>(-inf, 0) == -1);
+    CHECK(act1<T, Activation::relu>(inf, 0) == inf && act1<T, Activation::relu>(-inf, 0) == 0);
+    CHECK(act1<T, Activation::prelu>(inf, T(0.25)) == inf);
+    CHECK(act1<T, Activation::prelu>(-inf, T(0.25)) == -inf);
+    CHECK(act1<T, Activation::prelu>(-inf, T(-0.5)) == inf);
+    CHECK(std::isnan(act1<T, Activation::prelu>(-inf, T(0))));  // 0 * -inf, as documented
+    CHECK(exp1<T>(-inf) == 0 && exp1<T>(inf) == inf && exp1<T>(0) == 1);
+    CHECK(act1<T, Activation::tanh>(T(0), 0) == 0 && act1<T, Activation::relu>(T(-3), 0) == 0);
+
+    // Accuracy on a dense grid (tests/test_engine.py states the same bounds).
+    const double budget = std::is_same_v<T, float> ? 2.4e-7 : 1e-15;
+    double e_tanh = 0, e_sig = 0, e_elu = 0;
+    for (int i = -200000; i <= 200000; ++i) {
+        const T x = T(i * 1e-4);
+        const long double xl = x;
+        e_tanh = std::max(e_tanh, double(std::fabs(act1<T, Activation::tanh>(x, 0) - std::tanh(xl))));
+        e_sig = std::max(e_sig, double(std::fabs(act1<T, Activation::sigmoid>(x, 0) - 1 / (1 + std::exp(-xl)))));
+        e_elu = std::max(e_elu, double(std::fabs(act1<T, Activation::elu>(x, 0) - (xl > 0 ? xl : std::expm1(xl)))));
+    }
+    CHECK_NEAR(e_tanh, 0, budget);
+    CHECK_NEAR(e_sig, 0, budget);
+    CHECK_NEAR(e_elu, 0, budget);
+}
+
+/// out[] of every mode for one input sample repeated `n` times.
+template <typename T>
+void run_modes(vashrink::Model<T>& m, const std::vector<T>& x1, std::vector<T>& per_sample, std::vector<T>& block) {
+    const int n = 11;
+    std::vector<T> x;
+    for (int s = 0; s < n; ++s) x.insert(x.end(), x1.begin(), x1.end());
+    per_sample.assign(std::size_t(n) * m.out_size(), T(7));
+    block.assign(per_sample.size(), T(7));
+    m.process(x.data(), per_sample.data(), n);
+    m.process_block(x.data(), block.data(), n);
+}
+
+template <typename T>
+void check_nonfinite_models() {
+    const T nan = kNaN<T>, inf = kInf<T>;
+    for (Activation a : kAll) {
+        for (const std::vector<int>& sizes : {std::vector<int>{1, 5, 9, 1}, std::vector<int>{2, 9, 3}}) {
+            g_context = std::string(sizeof(T) == 4 ? "float" : "double") + " non-finite model, " +
+                        vashrink::activation_name(a) + ", " + std::to_string(sizes.size() - 1) + " layers";
+            std::vector<Activation> acts(sizes.size() - 1, a);
+            acts.back() = sizes.back() == 1 ? Activation::none : a;
+            const Net<T> net = make_net<T>(sizes, acts, 11);
+            const auto specs = net.specs();
+            vashrink::Model<T> m;
+            CHECK(m.load(specs.data(), specs.size()).ok);
+            std::vector<T> ys, yb;
+            std::vector<T> x(sizes[0], T(0.3));
+            x[0] = nan;  // NaN in -> NaN out, every output, both modes
+            run_modes(m, x, ys, yb);
+            for (std::size_t i = 0; i < ys.size(); ++i) CHECK(std::isnan(ys[i]) && std::isnan(yb[i]));
+            for (T v : {inf, -inf}) {  // IEEE per layer; the two modes agree
+                x[0] = v;
+                run_modes(m, x, ys, yb);
+                for (std::size_t i = 0; i < ys.size(); ++i) {
+                    CHECK(std::isnan(ys[i]) == std::isnan(yb[i]));
+                    if (!std::isnan(ys[i])) CHECK_NEAR(ys[i], yb[i], kBlockTol<T> * std::max(1.0, std::fabs(double(ys[i]))));
+                }
+            }
+        }
+    }
+    // A padded unit of the hidden layer sees inf * 0 = NaN; the next layer must ignore it.
+    g_context = sizeof(T) == 4 ? "float inf through padding" : "double inf through padding";
+    Net<T> net = make_net<T>({1, 5, 1}, {Activation::tanh, Activation::none}, 12);
+    for (T& w : net.w[0]) w = std::fabs(w) + T(0.1);
+    const auto specs = net.specs();
+    vashrink::Model<T> m;
+    CHECK(m.load(specs.data(), specs.size()).ok);
+    auto ct = std::make_unique<MlpT<T, 1, 1, 5, 1, Activation::tanh, Activation::none>>();
+    CHECK(load_ct(*ct, net, std::make_index_sequence<2>{}));
+    for (T v : {inf, -inf}) {
+        double expect = net.b[1][0];
+        for (int i = 0; i < 5; ++i) expect += net.w[1][i] * (v > 0 ? 1.0 : -1.0);
+        std::vector<T> ys, yb;
+        run_modes(m, {v}, ys, yb);
+        CHECK_NEAR(m.forward(v), expect, kModelTol<T>);
+        CHECK_NEAR(ct->forward(v), expect, kModelTol<T>);
+        CHECK_NEAR(ys[3], expect, kModelTol<T>);
+        CHECK_NEAR(yb[3], expect, kModelTol<T>);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load failures leave the model empty, and an empty model is safe to call.
+
+template <typename T>
+void check_empty(vashrink::Model<T>& m) {
+    CHECK(!m.loaded() && m.in_size() == 0 && m.out_size() == 0 && m.n_layers() == 0 && m.chunk() == 0);
+    const T x[4] = {1, 2, 3, 4};
+    const T* y = m.forward(x);
+    CHECK(y != nullptr);
+    for (int i = 0; i < vashrink::Model<T>::lanes; ++i) CHECK(y[i] == 0);
+    CHECK(m.forward(T(0.5)) == 0);
+    T out[4] = {9, 9, 9, 9};
+    m.process(x, out, 4);
+    m.process_block(x, out, 4);
+    for (T v : out) CHECK(v == 9);
+    m.reset();
+}
+
+template <typename T>
+void check_load_failures() {
+    g_context = sizeof(T) == 4 ? "float load failures" : "double load failures";
+    const Net<T> good = make_net<T>({2, 9, 3}, {Activation::tanh, Activation::prelu}, 21);
+    vashrink::Model<T> m;
+    check_empty(m);  // default-constructed
+    CHECK(!m.load(nullptr, 3).ok);
+    check_empty(m);
+    const std::vector<T> nan_w(18, kNaN<T>), inf_b(9, kInf<T>);
+    using Edit = void (*)(std::vector<LayerSpec<T>>&, const std::vector<T>&, const std::vector<T>&);
+    const Edit edits[] = {
+        [](auto& s, auto&, auto&) { s[0].in_size = 0; },
+        [](auto& s, auto&, auto&) { s[1].out_size = 0; },
+        [](auto& s, auto&, auto&) { s[0].out_size = -3; },
+        [](auto& s, auto&, auto&) { s[1].in_size = 8; },  // does not chain
+        [](auto& s, auto&, auto&) { s[0].in_size = vashrink::Model<T>::max_units + 1; },
+        [](auto& s, auto&, auto&) { s[1].activation = static_cast<Activation>(42); },
+        [](auto& s, auto&, auto&) { s[0].activation = static_cast<Activation>(-1); },
+        [](auto& s, auto&, auto&) { s[0].weight = nullptr; },
+        [](auto& s, auto&, auto&) { s[1].bias = nullptr; },
+        [](auto& s, auto&, auto&) { s[1].prelu_slopes = nullptr; },
+        [](auto& s, auto& w, auto&) { s[0].weight = w.data(); },
+        [](auto& s, auto&, auto& b) { s[0].bias = b.data(); },
+        [](auto& s, auto& w, auto&) { s[1].prelu_slopes = w.data(); },
+    };
+    for (const Edit& edit : edits) {
+        std::vector<LayerSpec<T>> specs = good.specs();
+        CHECK(m.load(specs.data(), specs.size()).ok);  // loaded, then a failed reload
+        CHECK(m.loaded() && m.in_size() == 2 && m.out_size() == 3);
+        edit(specs, nan_w, inf_b);
+        const vashrink::Status st = m.load(specs.data(), specs.size());
+        CHECK(!st.ok && !st.message.empty());
+        check_empty(m);
+    }
+    const auto specs = good.specs();
+    CHECK(!m.load(specs.data(), 0).ok);
+    check_empty(m);
+    CHECK(m.load(specs.data(), specs.size()).ok);  // usable again
+    const T x[2] = {T(0.1), T(-0.2)};
+    const std::vector<double> ref = reference(good, x);
+    for (int o = 0; o < 3; ++o) CHECK_NEAR(m.forward(x)[o], ref[o], kModelTol<T>);
+
+    Activation a = Activation::tanh;
+    CHECK(!vashrink::activation_from_name("gelu", a) && a == Activation::tanh);
+    CHECK(!vashrink::activation_from_name("Tanh", a) && !vashrink::activation_from_name(nullptr, a));
+    CHECK(vashrink::activation_from_name("prelu", a) && a == Activation::prelu);
+    CHECK(std::strcmp(vashrink::activation_name(static_cast<Activation>(99)), "invalid") == 0);
+
+    DenseT<T, 3, 2, Activation::sigmoid> d;  // compile-time layer: false and zeroed
+    const T w[6] = {1, 2, 3, 4, 5, 6}, b[2] = {1, 1};
+    T bad_b[2] = {1, kNaN<T>};
+    alignas(64) T xin[8] = {1, 1, 1, 0, 0, 0, 0, 0}, y[8] = {};
+    CHECK(d.load(w, b));
+    CHECK(!d.load(w, bad_b));
+    d.forward(xin, y);
+    CHECK(y[0] == T(0.5) && y[1] == T(0.5));  // sigmoid(0): the layer is zero
+    CHECK(!d.load(nullptr, b) && !d.load(w, nullptr));
+    DenseT<T, 2, 2, Activation::prelu> p;
+    CHECK(!p.load(w, b, nullptr) && p.load(w, b, b));
+}
+
+void check_lanes() {
+    g_context = "lanes";
+    constexpr auto t = vashrink::compiled_target();
+    CHECK(t.float32_lanes == vashrink::simd::lanes_v<float> && t.float64_lanes == vashrink::simd::lanes_v<double>);
+    CHECK(vashrink::Model<float>::lanes == t.float32_lanes && vashrink::Model<double>::lanes == t.float64_lanes);
+    CHECK(t.register_bits == 32 * t.float32_lanes && t.register_bits == 64 * t.float64_lanes);
+#if defined(__AVX2__) && defined(__FMA__)
+    CHECK(t.float32_lanes == 8 && std::strcmp(t.isa, "AVX2") == 0 && t.fma);
+    CHECK(std::strcmp(t.kernels, "avx2-fma") == 0);
+#else
+    CHECK(t.float32_lanes == 4 && std::strcmp(t.kernels, "portable") == 0);
+#endif
+}
+
+}  // namespace
+
+int main() {
+    check_lanes();
+    for (Activation a : kAll) CHECK(vashrink::is_valid(a));
+    check_activation_shapes<float, Activation::none>();
+    check_activation_shapes<float, Activation::tanh>();
+    check_activation_shapes<float, Activation::relu>();
+    check_activation_shapes<float, Activation::sigmoid>();
+    check_activation_shapes<float, Activation::elu>();
+    check_activation_shapes<float, Activation::softmax>();
+    check_activation_shapes<float, Activation::prelu>();
+    check_activation_shapes<double, Activation::none>();
+    check_activation_shapes<double, Activation::tanh>();
+    check_activation_shapes<double, Activation::relu>();
+    check_activation_shapes<double, Activation::sigmoid>();
+    check_activation_shapes<double, Activation::elu>();
+    check_activation_shapes<double, Activation::softmax>();
+    check_activation_shapes<double, Activation::prelu>();
+    check_nonfinite_activations<float>();
+    check_nonfinite_activations<double>();
+    check_nonfinite_models<float>();
+    check_nonfinite_models<double>();
+    check_load_failures<float>();
+    check_load_failures<double>();
+    const auto t = vashrink::compiled_target();
+    std::printf("%s: %d checks, %d failed (%s, %s kernels, %d float lanes)\n", g_failures ? "FAIL" : "ok",
+                g_checks, g_failures, t.isa, t.kernels, t.float32_lanes);
+    return g_failures ? 1 : 0;
+}

@@ -1,0 +1,86 @@
+"""report.html and its plots, built from a result assembled by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from candidates import candidate as cand
+from matplotlib.image import imread
+
+from vashrink.search.result import ShrinkResult
+
+
+def result(tmp_path: Path, met: bool) -> ShrinkResult:
+    cands = (
+        cand(1, 8, 1e-3, 10.0),
+        cand(2, 16, 2e-5, 40.0),
+        cand(6, 40, 1e-6, 400.0, in_band=True),
+    )
+    win = cands[1] if met else cands[2]
+    return ShrinkResult(
+        kind="shrink",
+        target="tanh(2*x) <b>",
+        a=-1.0,
+        b=1.0,
+        eps=1e-4 if met else 1e-7,
+        activation="tanh",
+        lanes=8,
+        block_size=64,
+        budget_ns=None,
+        budget_core_percent=None,
+        candidates=cands,
+        pareto=("1x8", "2x16", "6x40"),
+        winner=win,
+        met=met,
+        message="no candidate meets eps = 1e-07; closest: 6x40"
+        if not met
+        else "2x16 is the cheapest",
+        closest=(win,),
+        spearman=1.0,
+        notes=("below the band: 2 trained",),
+        out_dir=tmp_path,
+        bounds={"lipschitz": 2.0, "pieces_taylor": 7848},
+        band=("6x40", "6x44"),
+    )
+
+
+def test_report_writes_html_with_winner_figures_bounds_and_escaped_text(tmp_path: Path) -> None:
+    from vashrink.search.report import write_report
+
+    x = np.linspace(-1, 1, 101)
+    res = result(tmp_path, met=False)
+    path = write_report(res, (x, 1e-6 * np.sin(3 * x)))
+    page = path.read_text()
+    assert path == tmp_path / "report.html"
+    assert "no candidate meets eps" in page and "class='miss'" in page
+    assert "tanh(2*x) &lt;b&gt;" in page and "<b>tanh" not in page
+    assert "pieces_taylor" in page and "7848" in page
+    assert "6 x 40 tanh" in page and "% of one core" in page
+    macs = sum(c.macs_per_sample for c in res.candidates)  # 10 epochs each
+    assert f"{3 * 10} candidate-epochs, {10 * macs:.3g} MAC-epochs" in page
+    for name in ("heatmap.png", "pareto.png", "lanes.png", "winner_error.png"):
+        assert f"src='{name}'" in page
+        img = imread(tmp_path / name)
+        assert img.ndim == 3 and img.shape[0] > 200 and img.shape[1] > 300
+        assert np.ptp(img[..., :3]) > 0.5  # something is drawn, not a blank canvas
+
+
+def test_heat_values_hold_log10_error_at_trained_cells_and_nan_elsewhere(tmp_path: Path) -> None:
+    from vashrink.search.report import heat_values
+
+    res = result(tmp_path, met=True)
+    img = heat_values(res.candidates, "max_abs_error", 6, 44)
+    assert img.shape == (6, 44)
+    assert img[0, 7] == np.log10(1e-3) and img[1, 15] == np.log10(2e-5) and img[5, 39] == -6.0
+    assert np.isnan(img).sum() == 6 * 44 - 3
+    mse = heat_values(res.candidates, "mse", 6, 44)
+    assert mse[0, 7] == np.log10(1e-6 / 3)
+
+
+def test_report_without_winner_curve_skips_that_plot(tmp_path: Path) -> None:
+    from vashrink.search.report import write_report
+
+    page = write_report(result(tmp_path, met=True), None).read_text()
+    assert "winner_error.png" not in page and "class='met'" in page
+    assert not (tmp_path / "winner_error.png").exists()
