@@ -59,7 +59,7 @@ def test_winner_is_cheapest_meeting_eps_not_most_accurate() -> None:
     cands = [cand(6, 44, 1e-6, 500.0), cand(2, 16, 5e-5, 30.0), cand(3, 16, 8e-6, 60.0)]
     choice = choose(cands, 1e-5)
     assert choice.met and choice.winner is not None
-    assert choice.winner.label == "3x16"
+    assert choice.winner.label == "3x16 tanh"
     assert "cheapest" in choice.message
 
 
@@ -67,27 +67,27 @@ def test_nothing_meets_eps_reports_closest_honestly() -> None:
     cands = [cand(6, 44, 1e-6, 500.0), cand(2, 16, 5e-5, 30.0)]
     choice = choose(cands, 1e-7)
     assert not choice.met
-    assert choice.winner is not None and choice.winner.label == "6x44"
-    assert "no candidate meets eps" in choice.message and "6x44" in choice.message
-    assert [c.label for c in choice.closest] == ["6x44", "2x16"]
+    assert choice.winner is not None and choice.winner.label == "6x44 tanh"
+    assert "no candidate meets eps" in choice.message and "6x44 tanh" in choice.message
+    assert [c.label for c in choice.closest] == ["6x44 tanh", "2x16 tanh"]
 
 
 def test_budget_picks_most_accurate_within_it() -> None:
     cands = [cand(6, 44, 1e-6, 500.0), cand(2, 16, 5e-5, 30.0), cand(3, 16, 8e-6, 60.0)]
-    assert choose(cands, 1e-9, budget_ns=100.0).winner.label == "3x16"  # type: ignore[union-attr]
+    assert choose(cands, 1e-9, budget_ns=100.0).winner.label == "3x16 tanh"  # type: ignore[union-attr]
     by_core = choose(cands, 1e-9, budget_core_percent=0.5)  # 60 ns = 0.288 %, 500 ns = 2.4 %
-    assert by_core.winner is not None and by_core.winner.label == "3x16"
+    assert by_core.winner is not None and by_core.winner.label == "3x16 tanh"
     assert not by_core.met  # within the budget, but 8e-6 misses eps = 1e-9: exit code 1
     assert "does not meet eps" in by_core.message
     meets = choose(cands, 1e-5, budget_core_percent=0.5)
-    assert meets.met and meets.winner is not None and meets.winner.label == "3x16"
+    assert meets.met and meets.winner is not None and meets.winner.label == "3x16 tanh"
 
 
 def test_impossible_budget_names_the_cheapest_candidate() -> None:
     cands = [cand(6, 44, 1e-6, 500.0), cand(2, 16, 5e-5, 30.0)]
     choice = choose(cands, 1e-5, budget_ns=1.0)
     assert not choice.met
-    assert choice.winner is not None and choice.winner.label == "2x16"
+    assert choice.winner is not None and choice.winner.label == "2x16 tanh"
     assert "no candidate fits the budget" in choice.message and "30" in choice.message
     with pytest.raises(InputError, match="at most one"):
         choose(cands, 1e-5, budget_ns=1.0, budget_core_percent=1.0)

@@ -159,7 +159,7 @@ def test_grid_trains_every_architecture_once_and_resumes(tmp_path: Path) -> None
         run_grid(study(tmp_path, "g"), archs, first, batch_size=4)
     second = FakeTrainer()
     scores = run_grid(study(tmp_path, "g"), archs, second, batch_size=4)
-    assert sorted(scores) == sorted(a.label for a in archs)
+    assert sorted(scores) == sorted(a.key for a in archs)
     assert sorted(second.trained) == ["2x12", "2x8"]
 
 
@@ -213,4 +213,4 @@ def test_budget_skips_candidates_above_it_but_still_trains_the_cheapest(tmp_path
         cost_of=cost,
         cost_limit_ns=0.5,
     )
-    assert nothing.trained == ["1x8"] and list(scores) == ["1x8"]
+    assert nothing.trained == ["1x8"] and list(scores) == ["1x8 tanh"]

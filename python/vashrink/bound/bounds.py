@@ -49,6 +49,7 @@ from .derivatives import (
     _second_differences,
     measure_derivatives,
 )
+from .noise import NOISE_SIGNIFICANT
 from .pieces import greedy_pieces, interpolation_pieces, taylor_pieces, taylor_step
 
 # greedy_pieces is re-exported: bench/bench_bounds.py imports it from here.
@@ -74,6 +75,7 @@ class Bounds:
     does not exist (kinks, jumps); ``lipschitz`` is ``inf`` when f jumps or f' is unbounded.
     ``params_estimate`` = 1.3 x ``pieces_basis`` ("taylor", or "greedy" when there is no M).
     ``singular_points``: where f or f' jumps (empty for smooth targets and for samples).
+    ``noise_sigma``: noise estimated in sampled targets (0 for functions and clean data).
     """
 
     target: str
@@ -100,6 +102,7 @@ class Bounds:
     arora_depth: int
     band: tuple[Architecture, ...]
     notes: tuple[str, ...]
+    noise_sigma: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the band as ``{depth, width, n_params, macs_per_sample}`` rows."""
@@ -181,12 +184,14 @@ def compute_bounds(
         f"talk's C(f, eps)), not the MSE: meeting it implies MSE <= eps^2 = {eps * eps:.3g}"
     )
     notes.extend(_float32_notes(eps, max_abs))
-    if not prof.grid.exact:
+    if not prof.grid.exact and not prof.grid.noise_sigma > NOISE_SIGNIFICANT * max_abs:
         notes.append(f"L and M come from {prof.grid.method}: typically 1e-8 relative error, more "
                      "for steep or noisy f; give an expression string for exact derivatives")
+    sigma = prof.grid.noise_sigma
     if tgt.is_sampled:
         notes.append(f"sampled target: the grid is its {len(x)} points in [{a:g}, {b:g}] "
-                     f"(--samples is ignored); M from second differences amplifies noise")
+                     "(--samples is ignored)")
+        notes.extend(_noise_notes(sigma, eps, max_abs))
     if pieces_taylor is not None and pieces_greedy < pieces_taylor:
         notes.append(
             f"a greedy fit needs {pieces_greedy} pieces, {pieces_taylor / pieces_greedy:.2f}x "
@@ -218,7 +223,7 @@ def compute_bounds(
         pieces_interpolation=pieces_interp, pieces_greedy=pieces_greedy, pieces_basis=basis,
         singular_points=tuple(float(p) for p in singular),
         params_estimate=params, arora_depth=arora_depth(n_pieces), band=band,
-        notes=tuple(notes),
+        notes=tuple(notes), noise_sigma=sigma,
     )
 
 
@@ -275,6 +280,22 @@ def _derivative_maxima(
         return lipschitz, lipschitz_at, None, None, np.empty(0)
     m2, m2_at = _refine_max(prof.d2_fn, x, d2, span)
     return lipschitz, lipschitz_at, m2, m2_at, np.empty(0)
+
+
+def _noise_notes(sigma: float, eps: float, max_abs: float) -> list[str]:
+    """What the samples' noise means for the derivatives and for eps."""
+    if sigma <= NOISE_SIGNIFICANT * max(max_abs, 1e-300):
+        return []
+    notes = [f"the samples carry noise of about sigma = {sigma:.2g} (from third differences); "
+             "L, M and the pieces come from a smoothing spline, not from the raw samples"]
+    floor = 3 * sigma
+    if eps < floor:
+        notes.append(
+            f"eps = {eps:.3g} is below the noise floor (about 3 sigma = {floor:.2g}): no model "
+            "can be checked to meet it against these samples; capture cleaner data (average "
+            "repeated sweeps) or raise eps"
+        )
+    return notes
 
 
 def _float32_notes(eps: float, max_abs: float) -> list[str]:

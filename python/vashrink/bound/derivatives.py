@@ -15,6 +15,7 @@ import torch
 from scipy.optimize import minimize_scalar
 
 from ..errors import InputError
+from .noise import NOISE_SIGNIFICANT, estimate_noise, smooth_samples
 from ..target.samples import Target, as_target, check_range
 
 __all__ = ["DerivativeProfile", "measure_derivatives"]
@@ -30,7 +31,8 @@ class DerivativeProfile:
     """f, f' and f'' on the grid of ``[a, b]``, and how the derivatives were obtained.
 
     ``method`` names it (torch float64 autograd for expressions, finite differences for
-    callables and samples); ``exact`` is True for autograd. Where f'' does not exist (kinks),
+    callables and samples, a smoothing spline for noisy samples); ``exact`` is True for
+    autograd; ``noise_sigma`` is the noise estimated in samples (0 for functions). Where f'' does not exist (kinks),
     autograd reports the one-sided value and finite differences a spike: use
     :func:`compute_bounds` to find out whether it does.
 
@@ -44,6 +46,7 @@ class DerivativeProfile:
     d2: _Array
     method: str
     exact: bool
+    noise_sigma: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -100,9 +103,20 @@ def _richardson(f: _Fn, x: _Array, h: float, a: float, b: float, order: int) -> 
 def _profile(target: Target, a: float, b: float, samples: int) -> _Profile:
     if target.is_sampled:
         x, y = _sampled_grid(target, a, b)
+        sigma = estimate_noise(y)
+        scale = max(float(np.max(np.abs(y))), 1e-300)
+        if sigma > NOISE_SIGNIFICANT * scale and len(x) >= 16:
+            s = smooth_samples(x, y, sigma)
+            grid = DerivativeProfile(
+                x, s.y, s.d1, s.d2,
+                f"a smoothing spline of the samples (noise sigma ~ {sigma:.2g} removed)",
+                exact=False, noise_sigma=sigma,
+            )
+            return _Profile(grid, None, None, None, 0)
         d1 = np.gradient(y, x, edge_order=2)
         grid = DerivativeProfile(x, y, d1, _second_differences(x, y),
-                                 "finite differences of the samples", exact=False)
+                                 "finite differences of the samples", exact=False,
+                                 noise_sigma=sigma)
         return _Profile(grid, None, None, None, 0)
     x, y = target.sample(a, b, samples)
     tfn = target.torch_fn()

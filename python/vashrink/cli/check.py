@@ -1,4 +1,8 @@
-"""``vashrink check MODEL.json``: validate an RTNeural JSON file (exit 0 valid, 1 invalid)."""
+"""``vashrink check MODEL.json``: validate an RTNeural JSON file.
+
+Exit 0 valid, 1 invalid (or a warning with ``--strict``), 2 a usage error, 3 unverified: no
+errors found, but the file holds layers vashrink does not verify (conv1d, conv2d, batchnorm2d).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,11 @@ def register(sub: Any) -> None:
         help="validate an RTNeural JSON model against every trap RTNeural falls into",
         description=(
             "Strict validator for RTNeural JSON files. Prints one line per finding (layer index "
-            "and fix). Runs <model>.snapshot.json (or --snapshot) when present. Exit 0 "
-            "valid, 1 invalid, 2 a usage error (e.g. a missing file)."
+            "and fix), then a verdict: valid, UNVERIFIED or INVALID. Runs <model>.snapshot.json "
+            "(or --snapshot) when present. Exit 0 valid, 1 invalid (or any warning with "
+            "--strict), 2 a usage error (e.g. a missing file), 3 unverified: no errors found, "
+            "but some layers are of a type vashrink does not verify (conv1d, conv2d, "
+            "batchnorm2d), so the file is not known to be valid."
         ),
     )
     p.add_argument("model", type=Path, help="RTNeural .json model file")
@@ -42,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         for line in report.lines():
             print(line)
-    if not report.valid or (args.strict and report.warnings):
+    if report.status == "invalid":
         return 1
-    return 0
+    if args.strict and any(f.code != "type-unverified" for f in report.warnings):
+        return 1
+    return 3 if report.status == "unverified" else 0

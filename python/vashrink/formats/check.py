@@ -21,9 +21,18 @@ from .snapshot import read_snapshot, snapshot_path
 __all__ = ["CheckReport", "check_rtneural"]
 
 
+#: Warnings a matching snapshot resolves (what shapes alone cannot show).
+_SNAPSHOT_RESOLVES = ("kernel-square", "gate-order")
+
+
 @dataclass(frozen=True)
 class CheckReport:
-    """Findings for one file; ``valid`` when none is an error."""
+    """Findings for one file and its verdict, :attr:`status`.
+
+    ``"valid"``: no errors and every layer verified; ``"unverified"``: no errors, but some
+    layers are of a type vashrink does not verify (conv1d, conv2d, batchnorm2d), so nothing
+    can be said about them; ``"invalid"``: at least one error.
+    """
 
     path: str
     findings: tuple[Finding, ...]
@@ -33,8 +42,15 @@ class CheckReport:
     n_params: int | None = None
 
     @property
+    def status(self) -> str:
+        if self.errors:
+            return "invalid"
+        return "unverified" if self.unverified else "valid"
+
+    @property
     def valid(self) -> bool:
-        return not any(f.severity == "error" for f in self.findings)
+        """True only when nothing is wrong and everything was verified."""
+        return self.status == "valid"
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -44,16 +60,28 @@ class CheckReport:
     def warnings(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.severity == "warning")
 
+    @property
+    def unverified(self) -> tuple[Finding, ...]:
+        """One finding per layer vashrink could not verify."""
+        return tuple(f for f in self.findings if f.code == "type-unverified")
+
+    def first_problem(self) -> Finding | None:
+        """The first error, else the first unverified layer (None when valid)."""
+        problems = self.errors or self.unverified
+        return problems[0] if problems else None
+
     def lines(self) -> list[str]:
         """One line per finding, then a verdict line."""
         out = [f.line() for f in self.findings]
-        if self.valid and self.n_layers is None:
-            out.append(f"{self.path}: valid as far as vashrink verifies (conv2d models are not)")
+        if self.status == "unverified":
+            where = ", ".join(str(f.layer) for f in self.unverified)
+            out.append(
+                f"{self.path}: UNVERIFIED (no errors found, but vashrink cannot verify "
+                f"layer{'s' * (len(self.unverified) > 1)} {where}: the file is not known to be "
+                "valid)"
+            )
         elif self.valid:
             detail = f"{self.n_layers} layers, {self.n_params} parameters"
-            unverified = sum(f.code == "type-unverified" for f in self.findings)
-            if unverified:
-                detail += f", {unverified} more layers not verified"
             if self.snapshot_max_abs_error is not None:
                 detail += f", snapshot matches (max |error| {self.snapshot_max_abs_error:.3g})"
             out.append(f"{self.path}: valid ({detail})")
@@ -66,6 +94,7 @@ class CheckReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
+            "status": self.status,
             "valid": self.valid,
             "findings": [f.to_dict() for f in self.findings],
             "snapshot": self.snapshot,
@@ -115,10 +144,16 @@ def check_rtneural(path: str | Path, snapshot: str | Path | None = None) -> Chec
     snap_path = Path(snapshot) if snapshot is not None else snapshot_path(p)
     use_snapshot = snapshot is not None or snap_path.is_file()
     err: float | None = None
-    if model is not None and use_snapshot:
+    if model is not None and use_snapshot and model.unverified:
+        message = (
+            f"snapshot {snap_path.name} not run: vashrink cannot run the layers it does not "
+            "verify; run it with RTNeural itself"
+        )
+        findings = [*findings, Finding("warning", "snapshot-not-run", message)]
+    elif model is not None and use_snapshot:
         snap_findings, err = _check_snapshot(model, snap_path)
         if not snap_findings:
-            findings = [f for f in findings if f.code != "kernel-square"]
+            findings = [f for f in findings if f.code not in _SNAPSHOT_RESOLVES]
         findings = findings + snap_findings
     n_params = sum(int(a.size) for layer in model.layers for a in layer.weights) if model else None
     return CheckReport(

@@ -79,7 +79,12 @@ def reference_forward(model: RtModel, x: np.ndarray) -> np.ndarray:
 
     Rows are independent samples for a memoryless model and consecutive time steps (from a zero
     state) when the model has a recurrent layer, as in a plugin calling ``forward`` per sample.
+    A model with layers vashrink does not verify (``model.unverified``) cannot be run.
     """
+    if model.unverified:
+        kinds = ", ".join(f"layer {i} ({kind})" for i, kind in model.unverified)
+        msg = f"vashrink cannot run {kinds}"
+        raise ValueError(msg)
     y = np.asarray(x, dtype=np.float64).reshape(-1, model.in_size)
     for layer in model.layers:
         if layer.kind == "dense":
@@ -92,6 +97,9 @@ def reference_forward(model: RtModel, x: np.ndarray) -> np.ndarray:
         elif layer.kind == "prelu":
             (alpha,) = layer.weights
             y = np.where(y >= 0, y, alpha * y)
+        elif layer.kind == "batchnorm":
+            gamma, beta, mean, var_eps = layer.weights
+            y = gamma / np.sqrt(var_eps) * (y - mean) + beta
         else:
             y = activate(layer.activation, y)
     return y

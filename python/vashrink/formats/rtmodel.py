@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "IMPORTABLE",
     "MAX_PARAMS",
     "MAX_UNITS",
     "RT_ACTIVATIONS",
@@ -26,9 +27,14 @@ MAX_UNITS = 65536
 #: Largest total parameter count vashrink accepts from a file.
 MAX_PARAMS = 50_000_000
 #: Layer types vashrink verifies completely.
-SUPPORTED = ("dense", "time-distributed-dense", "gru", "lstm", "prelu", "activation")
-#: Layer types RTNeural loads that vashrink does not verify.
-UNVERIFIED = ("conv1d", "conv2d", "batchnorm", "batchnorm2d")
+SUPPORTED = ("dense", "time-distributed-dense", "gru", "lstm", "prelu", "batchnorm", "activation")
+#: Layer types RTNeural loads that vashrink does not verify (a file holding one is "unverified").
+UNVERIFIED = ("conv1d", "conv2d", "batchnorm2d")
+#: What :func:`~vashrink.formats.from_rtneural` can import, for messages.
+IMPORTABLE = (
+    "vashrink imports dense (or time-distributed-dense) layers, each optionally followed by one "
+    "prelu or activation layer, after at most one leading gru or lstm layer"
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ class RtLayer:
 
     ``weights``: dense ``(kernel[in][out], bias[out])``; gru ``(W[in][3h], U[h][3h], b[2][3h])``
     gates z, r, h; lstm ``(W[in][4h], U[h][4h], b[4h])`` gates i, f, c, o; prelu ``(alpha[n],)``;
-    activation ``()``.
+    batchnorm ``(gamma[n], beta[n], mean[n], var[n] + epsilon)``; activation ``()``.
     """
 
     kind: str
@@ -71,8 +77,12 @@ class RtLayer:
 
 @dataclass(frozen=True)
 class RtModel:
+    """The verified layers; ``unverified`` lists ``(index in the file, type)`` of the layers of a
+    type vashrink does not verify, which are not in ``layers``: such a model cannot be run."""
+
     in_size: int
     layers: tuple[RtLayer, ...]
+    unverified: tuple[tuple[int, str], ...] = ()
 
 
 class Collector:
@@ -80,6 +90,7 @@ class Collector:
 
     def __init__(self) -> None:
         self.findings: list[Finding] = []
+        self.unverified: list[tuple[int, str]] = []
 
     def error(self, code: str, message: str, layer: int | None = None) -> None:
         self.findings.append(Finding("error", code, message, layer))

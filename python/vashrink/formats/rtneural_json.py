@@ -19,7 +19,7 @@ from torch import nn
 from ..errors import ModelFormatError
 from ..model.layers import DenseLayer, GruLayer, LstmLayer
 from ..model.spec import ModelSpec, prelu_slopes, spec_of, spec_to_torch
-from .rtmodel import Finding, RtLayer, RtModel
+from .rtmodel import IMPORTABLE, Finding, RtLayer, RtModel
 from .snapshot import make_snapshot, write_export
 from .validate import parse_document
 
@@ -114,7 +114,7 @@ def read_document(path: str | Path) -> tuple[Any, list[Finding]]:
             return None, [
                 Finding("error", "size-absurd", f"{p} is larger than 1 GiB; not a real-time model")
             ]
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # RTNeural's JSON parser skips a UTF-8 BOM
     except OSError as exc:
         return None, [
             Finding(
@@ -124,9 +124,13 @@ def read_document(path: str | Path) -> tuple[Any, list[Finding]]:
             )
         ]
     except UnicodeDecodeError:
+        utf16 = p.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
+        how = " (it is UTF-16: save it as UTF-8)" if utf16 else ""
         return None, [
             Finding(
-                "error", "not-json", f"{p} is not UTF-8 text; give an RTNeural .json model file"
+                "error",
+                "not-json",
+                f"{p} is not UTF-8 text{how}; give an RTNeural .json model file",
             )
         ]
     try:
@@ -169,11 +173,11 @@ def load_rtneural(path: str | Path) -> RtModel:
     model, findings = parse_file(p)
     if model is None:
         raise ModelFormatError(_first_error(p, findings))
-    skipped = [f for f in findings if f.code == "type-unverified"]
-    if skipped:
+    if model.unverified:
+        i, kind = model.unverified[0]
         msg = (
-            f"{p}: {skipped[0].line()}: vashrink imports dense, gru, lstm, prelu and activation "
-            "layers only; run this model with RTNeural itself"
+            f"{p}: layer {i}: {kind} layers are not supported for import ({IMPORTABLE}); run "
+            "this model with RTNeural itself"
         )
         raise ModelFormatError(msg)
     return model
@@ -205,11 +209,7 @@ def rtneural_to_spec(model: RtModel) -> ModelSpec:
             continue
         prev = dense[-1] if dense else None
         if prev is None or prev.activation != "none" or layer.kind not in ("prelu", "activation"):
-            msg = (
-                f"layer {offset}: vashrink imports one recurrent layer first, then "
-                "dense layers each "
-                f"followed by at most one activation; a {layer.kind} here is not supported"
-            )
+            msg = f"layer {offset}: a {layer.kind} here is not supported for import ({IMPORTABLE})"
             raise ModelFormatError(msg)
         if layer.kind == "prelu":
             dense[-1] = DenseLayer(prev.weight, prev.bias, "prelu", layer.weights[0].copy())

@@ -37,8 +37,9 @@ def check_rtneural_file(path: Path) -> None:
     only way to catch a square kernel in PyTorch layout).
     """
     report = check_rtneural(path)
-    if not report.valid:
-        first = report.errors[0].line()
+    problem = report.first_problem()  # an error, or a layer vashrink cannot verify
+    if problem is not None:
+        first = problem.line()
         msg = f"{path}: {first}; run `vashrink check {path}` for all findings"
         raise ModelFormatError(msg)
 

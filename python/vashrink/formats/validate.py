@@ -26,12 +26,15 @@ from .validate_fields import (
     Problem,
     _activation,
     _dims,
+    _is_number,
     _kernel,
     _matrix,
     _out_size,
-    _size,
+    _shape_size,
     _type,
+    _unverified_fields,
     _vector,
+    rt_shape_size,
 )
 
 __all__ = [
@@ -52,7 +55,7 @@ def _parse_layer(
         c.error("layer-invalid", f"a layer must be a JSON object, got {type(layer).__name__}", i)
         return None, None
     kind = _type(c, i, layer)
-    n_out = _out_size(c, i, layer)
+    n_out = _out_size(c, i, layer, kind)
     act = _activation(c, i, layer, kind or "")
     if "weights" not in layer:
         c.error(
@@ -70,9 +73,12 @@ def _parse_layer(
         )
         return None, n_out
     if kind in UNVERIFIED:
+        _unverified_fields(c, i, kind, layer)
+        c.unverified.append((i, kind))
         c.warning(
             "type-unverified",
-            f"{kind} is valid RTNeural but vashrink does not verify its weights",
+            f"RTNeural loads {kind} layers, but vashrink does not verify their weights or "
+            "sizes (nor run them against a snapshot): the file cannot be called valid",
             i,
         )
         return None, n_out
@@ -107,6 +113,8 @@ def _parse_layer(
             c.error(vec[0], f'{vec[1]}; write "weights": [[[alpha, ...]]]', i)
             return None, n_in
         return RtLayer("prelu", n_in, n_in, "", (vec,)), n_in
+    if kind == "batchnorm":
+        return _batchnorm(c, i, layer, weights, n_in), n_in
     if "activation" in layer and act == "" and layer["activation"] == "":
         c.warning(
             "activation-empty", "an activation layer with no activation does nothing; remove it", i
@@ -176,14 +184,59 @@ def _recurrent(
         return None
     if w is None or u is None:
         return None
-    if h > 1:
-        c.warning(
-            "kernel-square",
-            f"{kind} U is [{h}][{g * h}]: its gate order cannot be verified from "
-            "shapes; check with a snapshot",
+    c.warning(  # the gate order never shows in the shapes, not even for one unit
+        "gate-order",
+        f"{kind} gate order cannot be verified from shapes (U is [{h}][{g * h}]): gates in "
+        "PyTorch order load without complaint; check with a snapshot (--snapshot)",
+        i,
+    )
+    return RtLayer(kind, n_in, h, "", (w, u, b))
+
+
+def _batchnorm(
+    c: Collector, i: int, layer: dict[str, Any], weights: list[Any], n: int
+) -> RtLayer | None:
+    """RTNeural: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``; 4 arrays, or 2 (mean, var)."""
+    eps = layer.get("epsilon")
+    if "epsilon" not in layer:
+        c.error(
+            "batchnorm-epsilon",
+            'no "epsilon": RTNeural throws on a batchnorm without it; add the epsilon it was '
+            'trained with (PyTorch\'s default: "epsilon": 1e-05)',
             i,
         )
-    return RtLayer(kind, n_in, h, "", (w, u, b))
+        return None
+    if not _is_number(eps) or not np.isfinite(float(eps)) or eps < 0:
+        c.error("batchnorm-epsilon", f'"epsilon" must be a number >= 0, got {eps!r:.40}', i)
+        return None
+    if len(weights) not in (2, 4):
+        c.error(
+            "weights-count",
+            "batchnorm weights must be [gamma, beta, running_mean, running_var] (or "
+            f"[running_mean, running_var] when not affine), got {len(weights)} arrays",
+            i,
+        )
+        return None
+    names = ("gamma", "beta", "running_mean", "running_var")[4 - len(weights) :]
+    vecs = []
+    for value, name in zip(weights, names, strict=True):
+        vec = _vector(value, n, f"batchnorm {name}")
+        if isinstance(vec, tuple):
+            c.error(vec[0], f"{vec[1]}; each batchnorm array has one entry per channel", i)
+            return None
+        vecs.append(vec)
+    if len(vecs) == 2:
+        vecs = [np.ones(n), np.zeros(n), *vecs]
+    gamma, beta, mean, var = vecs
+    if not (np.float32(var) + np.float32(eps) > 0).all():
+        c.error(
+            "batchnorm-variance",
+            "running_var + epsilon is not positive for every channel: RTNeural divides by its "
+            "square root (Inf/NaN output); fix the statistics or epsilon",
+            i,
+        )
+        return None
+    return RtLayer("batchnorm", n, n, "", (gamma, beta, mean, var + float(eps)))
 
 
 def parse_document(doc: Any) -> tuple[RtModel | None, list[Finding]]:
@@ -208,30 +261,19 @@ def parse_document(doc: Any) -> tuple[RtModel | None, list[Finding]]:
         c.error(
             "in-shape-missing", 'no "in_shape": RTNeural throws; add "in_shape": [null, INPUTS]'
         )
-    elif not isinstance(in_shape, list) or not in_shape or _size(in_shape[-1]) is None:
+    elif not isinstance(in_shape, list) or not in_shape:
         c.error(
             "in-shape-invalid",
             f'"in_shape" must end in the input count, like [null, 1]; got {in_shape!r:.60}',
         )
-    elif len(in_shape) == 4:
-        c.warning(
-            "type-unverified",
-            "a 4-entry in_shape is for conv2d models, which vashrink does not verify",
-        )
-    else:
-        n_in = _size(in_shape[-1])
-        if n_in is not None and n_in > MAX_UNITS:
-            c.error(
-                "size-absurd",
-                f"in_shape declares {n_in} inputs (more than {MAX_UNITS}); fix in_shape",
-            )
-            n_in = None
+    else:  # RTNeural reads in_shape as it reads a layer's shape
+        n_in = _shape_size(c, None, in_shape, "in_shape")
     layers = doc.get("layers")
     if not isinstance(layers, list) or not layers:
         c.error("layers-missing", 'no "layers" list (or it is empty): add the model\'s layers')
         return None, c.findings
     if n_in is not None and isinstance(layers[0], dict):
-        n_in = _check_in_shape(c, layers[0], n_in)
+        n_in = _check_in_shape(c, layers[0], n_in, in_shape)
     parsed: list[RtLayer] = []
     size = n_in
     total = 0
@@ -249,10 +291,10 @@ def parse_document(doc: Any) -> tuple[RtModel | None, list[Finding]]:
             break
     if any(f.severity == "error" for f in c.findings) or n_in is None:
         return None, c.findings
-    return RtModel(n_in, tuple(parsed)), c.findings
+    return RtModel(n_in, tuple(parsed), tuple(c.unverified)), c.findings
 
 
-def _check_in_shape(c: Collector, first: dict[str, Any], n_in: int) -> int:
+def _check_in_shape(c: Collector, first: dict[str, Any], n_in: int, doc_in_shape: Any) -> int:
     """Name a wrong ``in_shape`` (instead of a kernel error) when layer 0's kernel disagrees.
 
     Returns the input size to check the layers against (the kernel's, after reporting).
@@ -265,12 +307,18 @@ def _check_in_shape(c: Collector, first: dict[str, Any], n_in: int) -> int:
         return n_in
     rows = dims[0]
     shape = first.get("shape")
-    n_out = _size(shape[-1]) if isinstance(shape, list) and shape else None
+    n_out = rt_shape_size(shape) if isinstance(shape, list) and shape else None
     gates = {"gru": 3, "lstm": 4}.get(str(first.get("type")), 1)
     if n_out is not None and dims[1] == gates * n_out and rows != n_in:
+        in_shape = doc_in_shape if isinstance(doc_in_shape, list) else []
+        how = (
+            " (RTNeural reads a 4-entry in_shape as in_shape[2] x in_shape[3])"
+            if len(in_shape) == 4
+            else ""
+        )
         c.error(
             "in-shape-mismatch",
-            f"in_shape says {n_in} inputs but layer 0's kernel has {rows} rows; set "
+            f"in_shape says {n_in} inputs{how} but layer 0's kernel has {rows} rows; set "
             f"in_shape to [null, {rows}]",
         )
         return rows if rows <= MAX_UNITS else n_in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -103,6 +104,10 @@ def _kernel(
     return arr
 
 
+#: Layer types whose ``activation`` key RTNeural's parser never reads.
+_IGNORES_ACTIVATION = ("gru", "lstm", "prelu", "batchnorm", "batchnorm2d")
+
+
 def _activation(c: Collector, i: int, layer: dict[str, Any], kind: str) -> str:
     if "activation" not in layer:
         if kind in ("dense", "activation"):
@@ -113,16 +118,18 @@ def _activation(c: Collector, i: int, layer: dict[str, Any], kind: str) -> str:
             )
         return ""
     act = layer["activation"]
-    if not isinstance(act, str):
-        c.error("activation-type", f'"activation" must be a string, got {type(act).__name__}', i)
-        return ""
-    if kind in ("gru", "lstm"):
-        if act not in ("", "tanh"):
+    if kind in _IGNORES_ACTIVATION:
+        recurrent = kind in ("gru", "lstm")
+        if act != "" and not (recurrent and act == "tanh"):
+            always = "; it always uses tanh" if recurrent else "; add an activation layer"
             c.warning(
                 "activation-ignored",
-                f"RTNeural ignores activation {act!r} on a {kind}; it always uses tanh",
+                f"RTNeural ignores activation {act!r:.30} on a {kind} layer{always}",
                 i,
             )
+        return ""
+    if not isinstance(act, str):
+        c.error("activation-type", f'"activation" must be a string, got {type(act).__name__}', i)
         return ""
     if act in RT_ACTIVATIONS:
         return act
@@ -183,7 +190,50 @@ def _type(c: Collector, i: int, layer: dict[str, Any]) -> str | None:
     return None
 
 
-def _out_size(c: Collector, i: int, layer: dict[str, Any]) -> int | None:
+def rt_shape_size(shape: list[Any]) -> int | None:
+    """The size RTNeural's parser reads from a non-empty ``shape``/``in_shape`` list.
+
+    ``shape[2] * shape[3]`` for exactly 4 entries (conv2d's features x channels), else the last
+    entry; None when that is not a positive integer (RTNeural throws on ``null``).
+    """
+    if len(shape) == 4:
+        a, b = _size(shape[2]), _size(shape[3])
+        return None if a is None or b is None else a * b
+    return _size(shape[-1])
+
+
+def _shape_size(c: Collector, i: int | None, shape: list[Any], key: str) -> int | None:
+    """:func:`rt_shape_size`, with a finding when RTNeural cannot read it or it is absurd."""
+    code = "in-shape-invalid" if key == "in_shape" else "shape-invalid"
+    n = rt_shape_size(shape)
+    if n is None and len(shape) == 4:
+        c.error(
+            code,
+            f'RTNeural reads a 4-entry "{key}" as {key}[2] x {key}[3] (conv2d features x '
+            f"channels) and throws unless both are positive integers, got {shape!r:.60}; "
+            "write [null, SIZE]",
+            i,
+        )
+    elif n is None and key == "in_shape":
+        c.error(code, f'"in_shape" must end in the input count, like [null, 1]; got {shape!r:.60}')
+    elif n is None:
+        c.error(
+            code,
+            f'the last entry of "shape" must be a positive unit count, got {shape[-1]!r:.40}',
+            i,
+        )
+    elif n > MAX_UNITS and key == "in_shape":
+        c.error("size-absurd", f"in_shape declares {n} inputs (over {MAX_UNITS}); fix in_shape")
+        return None
+    elif n > MAX_UNITS:
+        c.error(
+            "size-absurd", f"shape declares {n} units (more than {MAX_UNITS}); fix the shape", i
+        )
+        return None
+    return n
+
+
+def _out_size(c: Collector, i: int, layer: dict[str, Any], kind: str | None) -> int | None:
     if "shape" not in layer:
         c.error(
             "shape-missing",
@@ -195,17 +245,67 @@ def _out_size(c: Collector, i: int, layer: dict[str, Any]) -> int | None:
     if not isinstance(shape, list) or not shape:
         c.error("shape-invalid", f'"shape" must be a list like [null, UNITS], got {shape!r:.60}', i)
         return None
-    n = _size(shape[-1])
-    if n is None:
-        c.error(
-            "shape-invalid",
-            f'the last entry of "shape" must be a positive unit count, got {shape[-1]!r:.40}',
+    n = _shape_size(c, i, shape, "shape")
+    last = _size(shape[-1])
+    if n is not None and len(shape) == 4 and n != last and kind not in FOUR_D:
+        c.warning(
+            "shape-4d",
+            f'a 4-entry "shape" is read by RTNeural as shape[2] x shape[3] = {n} units (conv2d '
+            f"features x channels), not its last entry {last}; write [null, {n}] (or "
+            f"[null, {last}] if the layer has {last} units)",
             i,
         )
-        return None
-    if n > MAX_UNITS:
-        c.error(
-            "size-absurd", f"shape declares {n} units (more than {MAX_UNITS}); fix the shape", i
-        )
-        return None
     return n
+
+
+#: Layer types whose sizes are legitimately 4-entry (features x channels).
+FOUR_D = ("conv2d", "batchnorm2d", "activation")
+
+# Keys RTNeural's parser reads with ``.at(...)`` (it throws when one is missing); "list": an int
+# or a list ending in one (the parser takes ``.back()``), "int": a plain integer.
+_REQUIRED_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "conv1d": (("kernel_size", "list"), ("dilation", "list")),
+    "conv2d": (
+        *((key, "list") for key in ("kernel_size_time", "kernel_size_feature", "dilation")),
+        *((key, "list") for key in ("strides", "num_filters_in", "num_features_in")),
+        ("num_filters_out", "list"),
+        ("padding", "str"),
+    ),
+    "batchnorm2d": (("num_filters_in", "int"), ("num_features_in", "int"), ("epsilon", "num")),
+}
+
+
+def _field_ok(value: Any, what: str) -> bool:
+    if what == "str":
+        return isinstance(value, str)
+    if what == "num":
+        return type(value) is int or (type(value) is float and math.isfinite(value))
+    if what == "list" and isinstance(value, list):
+        return bool(value) and _size(value[-1]) is not None
+    return _size(value) is not None
+
+
+def _unverified_fields(c: Collector, i: int, kind: str, layer: dict[str, Any]) -> None:
+    """Errors for what RTNeural throws on in a layer vashrink does not otherwise verify."""
+    wanted = {"str": "a string", "num": "a finite number", "int": "a positive integer"}
+    for key, what in _REQUIRED_KEYS.get(kind, ()):
+        if key not in layer:
+            c.error("field-missing", f'no "{key}": RTNeural throws on a {kind} without it', i)
+        elif not _field_ok(layer[key], what):
+            form = wanted.get(what, "a positive integer or a list ending in one")
+            c.error(
+                "field-invalid",
+                f'"{key}" must be {form} (RTNeural throws or mis-sizes), got {layer[key]!r:.40}',
+                i,
+            )
+    if kind == "conv1d" and "groups" in layer and _size(layer["groups"]) is None:
+        got = f"{layer['groups']!r:.40}"
+        c.error("field-invalid", f'"groups" must be a positive integer, got {got}', i)
+    weights = layer.get("weights")
+    if isinstance(weights, list) and len(weights) < 2:
+        c.error(
+            "weights-count",
+            f"a {kind} needs at least 2 weight arrays (RTNeural reads weights[1]), got "
+            f"{len(weights)}",
+            i,
+        )

@@ -62,6 +62,11 @@ class Architecture:
     def label(self) -> str:
         return f"{self.depth}x{self.width}"
 
+    @property
+    def key(self) -> str:
+        """``"2x8 tanh"``: what identifies a candidate in a search over several activations."""
+        return f"{self.label} {self.activation}"
+
     def __str__(self) -> str:
         return f"{self.label} {self.activation}"
 

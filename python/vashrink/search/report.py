@@ -85,7 +85,7 @@ def plot_heatmap(
         for d, w in band_cells:
             ax.add_patch(Rectangle((w - 0.5, d - 0.5), 1, 1, fill=False, edgecolor="red", lw=0.8))
         if winner is not None:
-            d, w = (int(p) for p in winner.split("x"))
+            d, w = (int(p) for p in winner.split()[0].split("x"))
             ax.plot([w], [d], marker="*", color="white", markersize=14, markeredgecolor="black")
         ax.set_xlabel("width (units per hidden layer)")
         ax.set_ylabel("depth (hidden layers)")

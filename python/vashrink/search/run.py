@@ -388,5 +388,5 @@ def grid(
     out, study = _open_run(run, out_dir, storage, seed=0)
     evaluate = _evaluator(run, out, bnd.band if bnd is not None else ())
     scores = run_grid(study, archs, evaluate, batch_size=batch_size, log=log)
-    wanted = {x.label for x in archs}  # the study may hold cells of an earlier, wider grid
+    wanted = {x.key for x in archs}  # the study may hold cells of an earlier, wider grid
     return _finish(run, {k: v for k, v in scores.items() if k in wanted}, out, bnd, report)

@@ -102,6 +102,7 @@ class CandidateScore:
     in_band: bool
     phase: str
     model_path: str = ""
+    dtype: str = "float32"
 
     @property
     def architecture(self) -> Architecture:
@@ -109,7 +110,14 @@ class CandidateScore:
 
     @property
     def label(self) -> str:
-        return f"{self.depth}x{self.width}"
+        """``"2x8 tanh"``, with `` f64`` for a model that runs in float64."""
+        suffix = " f64" if self.dtype == "float64" else ""
+        return f"{self.depth}x{self.width} {self.activation}{suffix}"
+
+    @property
+    def key(self) -> str:
+        """The architecture's key: one study trial per depth x width x activation."""
+        return self.architecture.key
 
     @property
     def lane_score(self) -> int:

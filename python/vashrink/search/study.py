@@ -119,7 +119,7 @@ def recover_interrupted(study: Any) -> list[dict[str, int]]:
 
 
 def completed_scores(study: Any) -> dict[str, CandidateScore]:
-    """The scored candidates of finished trials, by label (first one wins for duplicates)."""
+    """The scored candidates of finished trials, by key (first one wins for duplicates)."""
     from optuna.trial import TrialState
 
     out: dict[str, CandidateScore] = {}
@@ -127,7 +127,7 @@ def completed_scores(study: Any) -> dict[str, CandidateScore]:
         data = t.user_attrs.get(SCORE_ATTR)
         if isinstance(data, dict):
             c = CandidateScore.from_dict(data)
-            out.setdefault(c.label, c)
+            out.setdefault(c.key, c)
     return out
 
 
@@ -242,15 +242,14 @@ class _Runner:
     def _train(self, trials: list[Any], archs: list[Architecture], phase: str) -> None:
         from optuna.trial import TrialState
 
-        by_label = {a.label: t for a, t in zip(archs, trials, strict=True)}
-        pending = dict(by_label)
+        pending = {a.key: t for a, t in zip(archs, trials, strict=True)}
 
         def done(score: CandidateScore) -> None:
-            trial = pending.pop(score.label, None)
+            trial = pending.pop(score.key, None)
             if trial is None:
                 return
             self._tell(trial, score)
-            self.done.setdefault(score.label, score)
+            self.done.setdefault(score.key, score)
             self.trained_now += 1
 
         try:
@@ -270,10 +269,10 @@ class _Runner:
             asks += 1
             trial = self.study.ask(self.free_space)
             arch = Architecture(trial.params["depth"], trial.params["width"], activation)
-            known = self.done.get(arch.label)
+            known = self.done.get(arch.key)
             if known is not None:
                 self._tell(trial, known)
-            elif any(a.label == arch.label for a in archs) or skip(arch):
+            elif any(a.key == arch.key for a in archs) or skip(arch):
                 self.study.tell(trial, state=TrialState.PRUNED)
             else:
                 trials.append(trial)
@@ -310,7 +309,7 @@ def run_search(
         log: receives one line per batch.
 
     Returns:
-        Every scored candidate of the study, by label.
+        Every scored candidate of the study, by key (``"2x8 tanh"``).
     """
     if trials < 1 or batch_size < 1:
         msg = f"trials and batch size must be at least 1, got {trials} and {batch_size}"
@@ -334,7 +333,7 @@ def run_search(
         return cost_of is not None and cost_limit_ns is not None and cost_of(arch) > cost_limit_ns
 
     def batches(archs: Sequence[Architecture], phase: str, stop_when_met: bool) -> None:
-        todo = [a for a in archs if a.label not in runner.done]
+        todo = [a for a in archs if a.key not in runner.done]
         fitting = [a for a in todo if not over_budget(a)]
         if len(fitting) < len(todo):
             say(f"{phase}: {len(todo) - len(fitting)} candidate(s) skipped, above the CPU budget")
@@ -389,7 +388,7 @@ def run_grid(
     depth_max = max(a.depth for a in archs)
     width_max = max(a.width for a in archs)
     runner = _Runner(study, evaluate, depth_max, width_max)
-    todo = [a for a in archs if a.label not in runner.done]
+    todo = [a for a in archs if a.key not in runner.done]
     if len(todo) < len(archs):
         say(f"resuming: {len(archs) - len(todo)} candidate(s) already trained are reused")
     for i in range(0, len(todo), batch_size):
