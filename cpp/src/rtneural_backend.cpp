@@ -4,8 +4,8 @@
 // RTNeural's parser loads vashrink's exported files.
 //
 // RTNeural's parser trusts its input: an unknown activation string adds a null layer (segfault),
-// a short bias or PReLU vector is read past its end, a wrongly cased type is skipped silently and
-// an absurd size allocates. So every file is validated here, structurally and against the sizes
+// a short bias or PReLU vector is read past its end, a wrongly cased type is skipped silently, a
+// 4-entry shape sizes the layer shape[2] * shape[3] and an absurd size allocates. So every file is validated here, structurally and against the sizes
 // RTNeural will allocate, before parseJson sees it; anything RTNeural still throws is caught.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -82,23 +82,31 @@ void check_nesting(const std::string& text) {
     }
 }
 
-/// The integer at the end of a shape array (RTNeural reads `shape.back()`).
-std::size_t last_dim(const Json& shape, const std::string& where, const char* key) {
-    if (!shape.is_array() || shape.empty())
-        fail(where, std::string("'") + key + "' must be a non-empty array like [null, 44]");
-    if (shape.size() == 4)
-        fail(where, std::string("a 4-entry '") + key + "' is a conv2d shape (RTNeural multiplies " +
-                        "its last two entries); write [null, size]");
-    const Json& last = shape.back();
-    if (!last.is_number_integer())
-        fail(where, std::string("the last entry of '") + key + "' must be an integer size, got " +
-                        last.dump());
-    const auto value = last.get<long long>();
+std::size_t positive_size(const Json& v, const std::string& where, const std::string& what) {
+    if (!v.is_number_integer())
+        fail(where, what + " must be an integer size, got " + v.dump());
+    const auto value = v.get<long long>();
     if (value < 1 || static_cast<unsigned long long>(value) > kMaxUnits)
-        fail(where, std::string("'") + key + "' size " + std::to_string(value) +
-                        " is outside 1.." + std::to_string(kMaxUnits) +
+        fail(where, what + " " + std::to_string(value) + " is outside 1.." +
+                        std::to_string(kMaxUnits) +
                         " (a real-time model this large cannot run per sample)");
     return static_cast<std::size_t>(value);
+}
+
+/// The size RTNeural reads from a shape array: `shape[2] * shape[3]` for 4 entries (conv2d's
+/// features x channels), else `shape.back()`.
+std::size_t rt_dim(const Json& shape, const std::string& where, const char* key) {
+    const std::string k = std::string("'") + key + "'";
+    if (!shape.is_array() || shape.empty())
+        fail(where, k + " must be a non-empty array like [null, 44]");
+    if (shape.size() != 4) return positive_size(shape.back(), where, k + " size");
+    const std::string four = "a 4-entry " + k + " (RTNeural reads it as [2] x [3])";
+    const std::size_t a = positive_size(shape[2], where, four + ": entry 2");
+    const std::size_t b = positive_size(shape[3], where, four + ": entry 3");
+    if (a * b > kMaxUnits)
+        fail(where, four + " has " + std::to_string(a * b) + " units, more than " +
+                        std::to_string(kMaxUnits));
+    return a * b;
 }
 
 void check_vector(const Json& v, std::size_t n, const std::string& where, const std::string& name) {
@@ -151,7 +159,7 @@ void validate(const Json& root) {
     if (!root.is_object()) fail("file", "top level must be an object with \"in_shape\" and \"layers\"");
     if (!root.contains("in_shape")) fail("file", "missing \"in_shape\" (e.g. [null, 1])");
     if (!root.contains("layers")) fail("file", "missing \"layers\"");
-    std::size_t size = last_dim(root["in_shape"], "in_shape", "in_shape");
+    std::size_t size = rt_dim(root["in_shape"], "in_shape", "in_shape");
     if (size != 1)
         fail("in_shape", "the model takes " + std::to_string(size) +
                              " inputs; vashrink runs RTNeural models with one input sample, [null, 1]");
@@ -170,16 +178,18 @@ void validate(const Json& root) {
         const auto type = layer["type"].get<std::string>();
         where += " (" + type + ")";
         const bool known = type == "dense" || type == "time-distributed-dense" || type == "gru" ||
-                           type == "lstm" || type == "prelu" || type == "activation";
+                           type == "lstm" || type == "prelu" || type == "batchnorm" ||
+                           type == "activation";
         if (!known) {
-            if (type == "conv1d" || type == "conv2d" || type == "batchnorm" || type == "batchnorm2d")
-                fail(where, "this layer type is not supported by vashrink's RTNeural wrapper");
+            if (type == "conv1d" || type == "conv2d" || type == "batchnorm2d")
+                fail(where, "this layer type is not supported by vashrink's RTNeural wrapper "
+                            "(it runs dense, gru, lstm, prelu, batchnorm and activation layers)");
             fail(where, "unknown type (RTNeural would silently skip this layer and compute something "
                         "else); types are lowercase: dense, gru, lstm, prelu, activation");
         }
         if (!layer.contains("shape"))
             fail(where, "missing \"shape\" (e.g. [null, 44]); RTNeural needs it to size the layer");
-        const std::size_t out = last_dim(layer["shape"], where, "shape");
+        const std::size_t out = rt_dim(layer["shape"], where, "shape");
         if (!layer.contains("weights") && type != "activation")
             fail(where, "missing \"weights\"");
         const Json empty = Json::array();
@@ -188,11 +198,13 @@ void validate(const Json& root) {
         const std::string units = std::to_string(size);
 
         if (type == "dense" || type == "time-distributed-dense") {
-            if (w.size() != 2) fail(where, "weights must be [kernel, bias]");
+            // RTNeural leaves the bias at zero when there is only the kernel.
+            if (w.size() != 1 && w.size() != 2)
+                fail(where, "weights must be [kernel, bias] or [kernel]");
             check_matrix(w[0], size, out, where, "kernel",
                          "the PyTorch [out][in] layout; RTNeural wants [in][out]: write "
                          "Linear.weight transposed");
-            check_vector(w[1], out, where, "bias");
+            if (w.size() == 2) check_vector(w[1], out, where, "bias");
             check_activation(layer, where, false);
         } else if (type == "gru" || type == "lstm") {
             const std::size_t gates = type == "gru" ? 3 : 4;
@@ -215,6 +227,23 @@ void validate(const Json& root) {
             if (n != 1 && n != size)
                 fail(where, "needs 1 or " + units + " slopes, got " + std::to_string(n));
             check_vector(w[0][0], n, where, "slopes");
+        } else if (type == "batchnorm") {
+            // RTNeural sizes it by its input, reads [gamma, beta, mean, var] (4 arrays) or
+            // [mean, var], and multiplies by gamma / sqrt(var + epsilon).
+            if (out != size)
+                fail(where, "shape " + std::to_string(out) + " must equal its input size " + units);
+            if (!layer.contains("epsilon") || !layer["epsilon"].is_number())
+                fail(where, "needs a numeric \"epsilon\" (RTNeural throws without it)");
+            const double eps = layer["epsilon"].get<double>();
+            if (!std::isfinite(eps) || eps < 0) fail(where, "\"epsilon\" must be a number >= 0");
+            if (w.size() != 2 && w.size() != 4)
+                fail(where, "weights must be [gamma, beta, running_mean, running_var] or "
+                            "[running_mean, running_var]");
+            for (std::size_t k = 0; k < w.size(); ++k)
+                check_vector(w[k], size, where, "batchnorm weights[" + std::to_string(k) + "]");
+            for (const Json& var : w[w.size() - 1])
+                if (!(static_cast<float>(var.get<double>()) + static_cast<float>(eps) > 0.0f))
+                    fail(where, "running_var + epsilon must be positive for every channel");
         } else {
             if (out != size)
                 fail(where, "shape " + std::to_string(out) + " must equal its input size " + units);

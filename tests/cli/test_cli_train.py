@@ -13,7 +13,7 @@ from vashrink.cli import main
 from vashrink.search.rundir import load_model
 
 TINY = ["train", "--target", "tanh(2*x)", "--range", "-1", "1", "--epochs", "20",
-        "--samples", "64", "--grid", "200", "--no-progress"]
+        "--samples", "64", "--grid", "200", "--no-progress", "--optimizer", "adam"]
 
 
 def test_train_saves_models_and_results_that_match_them(
@@ -121,3 +121,13 @@ def test_shrink_example_that_misses_eps_exits_1(
     monkeypatch.setattr(run_module, "shrink", fake_shrink)
     assert main(["shrink", "--example", "--json", "--no-progress"]) == 1
     assert calls and calls[0][3] == 1e-7  # the talk's eps
+
+
+def test_train_by_levenberg_marquardt_reaches_float64_accuracy_on_1x1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "lm"
+    assert main(["train", "--target", "tanh(2*x)", "--range", "-1", "1", "--arch", "1x1",
+                 "--no-progress", "--out", str(out), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["results"][0]
+    assert row["optimizer"] == "lm" and row["max_abs_error"] < 1e-12

@@ -474,22 +474,25 @@ def test_fuzz_byte_mutations_never_crash(tmp_path: Path, data: st.DataObject) ->
 
 
 @pytest.mark.parametrize(
-    ("name", "valid", "code"),
+    ("name", "status", "code"),
     [
-        ("dense", True, None),
-        ("gru", True, None),
-        ("lstm_1d", True, None),
-        ("bad_lstm", False, "weights-shape"),  # RTNeural's own deliberately broken file
-        ("gru_torch", False, "state-dict-json"),
+        ("dense", "valid", None),  # bias-less dense layers and stand-alone activations
+        ("gru", "valid", None),
+        ("lstm_1d", "valid", None),
+        ("bad_lstm", "invalid", "weights-shape"),  # RTNeural's own deliberately broken file
+        ("gru_torch", "invalid", "state-dict-json"),
+        ("conv", "unverified", None),  # conv1d; its batchnorm layers are verified
+        ("conv2d", "unverified", None),  # 4-entry in_shape and shapes
+        ("full_model", "unverified", None),
     ],
 )
-def test_rtneurals_own_model_files(name: str, valid: bool, code: str | None) -> None:
+def test_rtneurals_own_model_files(name: str, status: str, code: str | None) -> None:
     root = os.environ.get("RTNEURAL_DIR")
     path = Path(root or "/nonexistent") / "models" / f"{name}.json"
     if not path.is_file():
         pytest.skip("set RTNEURAL_DIR to an RTNeural checkout to check its model files")
     report = check_rtneural(path)
-    assert report.valid is valid
+    assert report.status == status, report.lines()
     if code is not None:
         assert report.errors[0].code == code
 
@@ -520,3 +523,255 @@ def test_fuzz_state_dict_and_snapshot_readers_raise_only_model_format_errors(
         from_state_dict_json(tmp_path / "sd.json", Architecture(1, 3))
     with contextlib.suppress(ModelFormatError):
         read_snapshot(tmp_path / "s.snapshot.json")
+
+
+# --- sizes as RTNeural reads them, unverified layer types, gate order, encodings ---------------
+
+
+def _exported(tmp_path: Path, shape: list[Any] | None = None, in_shape: Any = None) -> Path:
+    """A 1-4-1 export with its snapshot, then layer 0's shape or the in_shape rewritten."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(1, 4), nn.Tanh(), nn.Linear(4, 1))
+    path = to_rtneural(model, tmp_path / "m.json")
+    doc = json.loads(path.read_text())
+    if shape is not None:
+        doc["layers"][0]["shape"] = shape
+    if in_shape is not None:
+        doc["in_shape"] = in_shape
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_a_four_entry_shape_is_sized_as_rtneural_sizes_it(tmp_path: Path) -> None:
+    # RTNeural: shape[2] * shape[3] = 16 units, so it reads a 4-unit bias past its end
+    report = check_rtneural(_exported(tmp_path, shape=[None, None, 4, 4]))
+    assert report.status == "invalid" and report.snapshot is not None
+    assert report.warnings[0].code == "shape-4d" and "16 units" in report.warnings[0].message
+    assert {(f.code, f.layer) for f in report.errors} >= {("weights-shape", 0)}
+    assert "[1][16]" in report.errors[0].message
+    # 2 x 2 = 4 units: RTNeural loads it as intended, and the snapshot matches
+    report = check_rtneural(_exported(tmp_path, shape=[None, None, 2, 2]))
+    assert report.valid and [f.code for f in report.warnings] == ["shape-4d"]
+    report = check_rtneural(_exported(tmp_path, shape=[None, None, None, 4]))
+    assert [(f.code, f.layer) for f in report.errors] == [("shape-invalid", 0)]
+    assert "throws" in report.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("in_shape", "code"),
+    [
+        ([None, None, 1, 1], None),  # 1 x 1: one input, as RTNeural reads it
+        ([None, 7, 1, 1], None),  # entry 1 is never read
+        ([None, None, None, 1], "in-shape-invalid"),  # RTNeural throws on null
+        ([None, None, 1, 2], "in-shape-mismatch"),  # 2 inputs, the kernel has 1 row
+        ([None, None, 0, 1], "in-shape-invalid"),
+    ],
+)
+def test_a_four_entry_in_shape_is_read_as_rtneural_reads_it(
+    tmp_path: Path, in_shape: list[Any], code: str | None
+) -> None:
+    report = check_rtneural(_exported(tmp_path, in_shape=in_shape))
+    assert [f.code for f in report.errors] == ([code] if code else [])
+    if code is None:
+        assert report.valid and report.snapshot_max_abs_error is not None
+    if code == "in-shape-mismatch":
+        assert "in_shape[2] x in_shape[3]" in report.errors[0].message
+
+
+def test_a_four_entry_in_shape_still_verifies_layer_0(tmp_path: Path) -> None:
+    path = _exported(tmp_path, in_shape=[None, None, 1, 1])
+    doc = json.loads(path.read_text())
+    doc["layers"][0]["weights"][1] = [0.1]  # RTNeural would read 3 floats past this bias
+    path.write_text(json.dumps(doc))
+    report = check_rtneural(path)
+    assert [(f.code, f.layer) for f in report.errors] == [("weights-shape", 0)]
+
+
+def _conv_doc() -> Doc:
+    doc = _dense_doc()
+    conv = {
+        "type": "conv1d",
+        "activation": "",
+        "shape": [None, None, 8],
+        "kernel_size": [2],
+        "dilation": [1],
+        "weights": [[[[0.1] * 8] * 8] * 2, [0.0] * 8],
+    }
+    doc["layers"].insert(1, conv)
+    return doc
+
+
+def test_unverified_layer_types_are_their_own_outcome_not_valid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "conv.json"
+    path.write_text(json.dumps(_conv_doc()))
+    report = check_rtneural(path)
+    assert report.status == "unverified" and not report.valid and not report.errors
+    assert [(f.code, f.layer) for f in report.unverified] == [("type-unverified", 1)]
+    assert "UNVERIFIED" in report.lines()[-1] and "valid (" not in report.lines()[-1]
+    assert main(["check", str(path)]) == 3
+    assert "UNVERIFIED" in capsys.readouterr().out
+    assert main(["check", str(path), "--json"]) == 3
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "unverified" and data["valid"] is False
+    # a snapshot cannot be run through layers vashrink does not run
+    snapshot = make_snapshot(build_mlp(Architecture(1, 4))).to_dict()
+    (tmp_path / "conv.snapshot.json").write_text(json.dumps(snapshot))
+    assert "snapshot-not-run" in [f.code for f in check_rtneural(path).warnings]
+    with pytest.raises(ModelFormatError, match=r"layer 1: conv1d layers are not supported for"):
+        from_rtneural(path)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "code"),
+    [
+        (_delete(("layers", 1, "kernel_size")), "field-missing"),
+        (_set(("layers", 1, "dilation"), [None]), "field-invalid"),
+        (_set(("layers", 1, "groups"), "two"), "field-invalid"),
+        (_set(("layers", 1, "weights"), [[]]), "weights-count"),
+    ],
+)
+def test_what_rtneural_throws_on_in_an_unverified_layer_is_an_error(
+    tmp_path: Path, mutate: Callable[[Doc], None], code: str
+) -> None:
+    doc = _conv_doc()
+    mutate(doc)
+    path = tmp_path / "conv.json"
+    path.write_text(json.dumps(doc))
+    report = check_rtneural(path)
+    assert report.status == "invalid" and [(f.code, f.layer) for f in report.errors] == [(code, 1)]
+    assert main(["check", str(path)]) == 1
+
+
+def _batchnorm_doc(affine: bool = True, **extra: Any) -> Doc:
+    rng = np.random.default_rng(5)
+    stats = [rng.uniform(0.5, 2, 8), rng.normal(size=8), rng.normal(size=8), rng.uniform(0.1, 2, 8)]
+    layer = {
+        "type": "batchnorm",
+        "shape": [None, 8],
+        "weights": [s.tolist() for s in (stats if affine else stats[2:])],
+        **extra,
+    }
+    doc = _dense_doc()
+    doc["layers"].insert(1, layer)
+    return doc
+
+
+def test_batchnorm_without_epsilon_is_an_error_rtneural_throws_on(tmp_path: Path) -> None:
+    path = tmp_path / "bn.json"
+    path.write_text(json.dumps(_batchnorm_doc()))
+    report = check_rtneural(path)
+    assert [(f.code, f.layer) for f in report.errors] == [("batchnorm-epsilon", 1)]
+    assert main(["check", str(path)]) == 1
+
+
+def _f64(values: Any) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_batchnorm_is_verified_and_computed_as_torch_does(tmp_path: Path, affine: bool) -> None:
+    doc = _batchnorm_doc(affine, epsilon=1e-3)
+    path = tmp_path / "bn.json"
+    path.write_text(json.dumps(doc))
+    report = check_rtneural(path)
+    assert report.valid, report.lines()
+    layers = doc["layers"]
+    bn = nn.BatchNorm1d(8, eps=1e-3, affine=affine).double().eval()
+    with torch.no_grad():
+        if affine:
+            bn.weight.copy_(_f64(layers[1]["weights"][0]))
+            bn.bias.copy_(_f64(layers[1]["weights"][1]))
+        bn.running_mean.copy_(_f64(layers[1]["weights"][-2]))
+        bn.running_var.copy_(_f64(layers[1]["weights"][-1]))
+    x = torch.linspace(-1, 1, 9, dtype=torch.float64)[:, None]
+    linear = [nn.Linear(1, 8), nn.Linear(8, 4), nn.Linear(4, 1)]
+    for lin, entry in zip(linear, [layers[0], layers[2], layers[3]], strict=True):
+        lin.double()
+        with torch.no_grad():
+            lin.weight.copy_(_f64(entry["weights"][0]).T)
+            lin.bias.copy_(_f64(entry["weights"][1]))
+    net = nn.Sequential(linear[0], nn.Tanh(), bn, linear[1], nn.ReLU(), linear[2])
+    with torch.no_grad():
+        expected = net(x).numpy()
+    from vashrink.formats.reference import reference_forward
+    from vashrink.formats.rtneural_json import load_rtneural
+
+    actual = reference_forward(load_rtneural(path), x.numpy())
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-12)
+    with pytest.raises(ModelFormatError, match="batchnorm here is not supported for import"):
+        from_rtneural(path)
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_one_unit_recurrent_gate_order_warns_and_the_snapshot_catches_a_swap(
+    tmp_path: Path, kind: str
+) -> None:
+    torch.manual_seed(6)
+    rnn = nn.GRU(1, 1) if kind == "gru" else nn.LSTM(1, 1)
+    path = to_rtneural(RecurrentModel(rnn, nn.Sequential(nn.Linear(1, 1))), tmp_path / "r.json")
+    assert check_rtneural(path).valid and not check_rtneural(path).warnings  # snapshot matches
+    snap = tmp_path / "r.snapshot.json"
+    snap.rename(tmp_path / "kept.json")
+    report = check_rtneural(path)
+    assert report.valid and [(f.code, f.layer) for f in report.warnings] == [("gate-order", 0)]
+    doc = json.loads(path.read_text())
+    w, u, b = doc["layers"][0]["weights"]
+    swap = [1, 0, 2] if kind == "gru" else [1, 0, 2, 3]  # z <-> r, or i <-> f: the shapes stay
+    doc["layers"][0]["weights"] = [
+        [[row[k] for k in swap] for row in w],
+        [[row[k] for k in swap] for row in u],
+        [[row[k] for k in swap] for row in b] if kind == "gru" else [b[k] for k in swap],
+    ]
+    path.write_text(json.dumps(doc))
+    assert [f.code for f in check_rtneural(path).warnings] == ["gate-order"]
+    report = check_rtneural(path, tmp_path / "kept.json")
+    assert [f.code for f in report.errors] == ["snapshot-mismatch"]
+
+
+def test_a_utf8_byte_order_mark_is_accepted_as_rtneural_accepts_it(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(_dense_doc()).encode())
+    assert check_rtneural(path).valid
+    assert isinstance(from_rtneural(path), nn.Sequential)
+    path.write_bytes(json.dumps(_dense_doc()).encode("utf-16"))
+    (finding,) = check_rtneural(path).errors
+    assert finding.code == "not-json" and "UTF-16" in finding.message
+
+
+def test_a_conv2d_import_names_the_layer_type_and_what_is_supported(tmp_path: Path) -> None:
+    conv2d = {
+        "type": "conv2d",
+        "activation": "",
+        "shape": [None, 4, 3, 1],
+        "kernel_size_time": 1,
+        "kernel_size_feature": 1,
+        "dilation": 1,
+        "strides": 1,
+        "num_filters_in": 1,
+        "num_features_in": 3,
+        "num_filters_out": 1,
+        "padding": "valid",
+        "weights": [[[[[1.0]]]], [0.0]],
+    }
+    dense = {"type": "dense", "activation": "", "shape": [None, 1], "weights": [[[1.0]] * 3, [0.0]]}
+    path = tmp_path / "c2.json"
+    path.write_text(json.dumps({"in_shape": [None, 4, 3, 1], "layers": [conv2d, dense]}))
+    assert check_rtneural(path).status == "unverified"
+    with pytest.raises(ModelFormatError) as info:
+        from_rtneural(path)
+    message = str(info.value)
+    assert "layer 0: conv2d layers are not supported for import" in message
+    assert "vashrink imports dense" in message and "invalid model" not in message
+
+
+def test_activations_rtneural_never_reads_only_warn(tmp_path: Path) -> None:
+    doc = _dense_doc()
+    prelu = {"type": "prelu", "activation": "linear", "shape": [None, 8], "weights": [[[0.2]]]}
+    doc["layers"].insert(1, prelu)
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(doc))
+    report = check_rtneural(path)
+    assert not report.errors
+    assert ("activation-ignored", 1) in [(f.code, f.layer) for f in report.warnings]

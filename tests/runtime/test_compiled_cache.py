@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
@@ -30,7 +29,7 @@ def test_a_cache_others_can_write_is_refused(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "shared"
     (root / "compiled").mkdir(parents=True)
-    os.chmod(root / "compiled", 0o777)
+    (root / "compiled").chmod(0o777)
     monkeypatch.setenv("VASHRINK_CACHE_DIR", str(root))
     with pytest.raises(EngineError, match="others can write to it"):
         cache_dir()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +24,21 @@ from hypothesis import strategies as st
 from torch import nn
 
 from vashrink.errors import EngineError, InputError, ModelFormatError
-from vashrink.formats import RecurrentModel, read_snapshot, snapshot_path, to_rtneural
+from vashrink.formats import (
+    RecurrentModel,
+    check_rtneural,
+    load_rtneural,
+    read_snapshot,
+    snapshot_path,
+    to_rtneural,
+)
+from vashrink.formats.cpp import cpp_header
+from vashrink.formats.reference import reference_forward
+from vashrink.formats.runners import check_rtneural_file, compiled_runner, rtneural_runner
 from vashrink.model.architecture import Architecture
 from vashrink.model.mlp import build_mlp
 from vashrink.runtime import rtneural_backend as rtneural
+from vashrink.runtime.compiled import rtneural_flags
 
 needs_rtneural = pytest.mark.skipif(not rtneural.available(), reason=rtneural.why_unavailable())
 
@@ -146,10 +159,12 @@ def test_square_kernel_in_torch_layout_is_caught_by_the_snapshot(tmp_path: Path)
     path.write_text(json.dumps(doc))
 
     snap = read_snapshot(snapshot_path(path))
-    unchecked = rtneural.RTNeuralModel.from_json(path, check=False)
+    unchecked = rtneural.RTNeuralModel.from_json(path)  # structural validation only
     assert not snap.matches(unchecked.process_samples(snap.inputs[:, 0]))
     with pytest.raises(ModelFormatError, match="snapshot"):
-        rtneural.RTNeuralModel.from_json(path)
+        rtneural.RTNeuralModel.from_json(path, check=check_rtneural_file)
+    with pytest.raises(ModelFormatError, match="snapshot"):
+        rtneural_runner(path)
 
 
 @needs_rtneural
@@ -231,7 +246,32 @@ BAD_DOCUMENTS = {
     "weights-missing": (_set([*_L0, "weights"], _DELETE), r'missing "weights"'),
     "string-weight": (_set([*_L1, "weights", 1], ["0.1"]), r"where a number was expected"),
     "float32-overflow": (_set([*_L1, "weights", 1], [1e300]), r"not a finite float32"),
-    "four-entry-shape": (_set([*_L0, "shape"], [None, 1, 1, 3]), r"conv2d shape"),
+    # RTNeural sizes a layer with a 4-entry shape shape[2] * shape[3]: 9 here, not 3
+    "four-entry-shape": (_set([*_L0, "shape"], [None, None, 3, 3]), r"row 0 must be a list of 9"),
+    "four-entry-shape-null": (_set([*_L0, "shape"], [None, None, None, 3]), r"entry 2 must be"),
+    "four-entry-in-shape": (_set(["in_shape"], [None, None, 1, 2]), r"takes 2 inputs"),
+    "four-entry-in-shape-null": (_set(["in_shape"], [None, None, None, 1]), r"entry 2 must be"),
+    "dense-three-arrays": (
+        lambda d: d["layers"][0]["weights"].append([0.0] * 3),
+        r"\[kernel, bias\] or \[kernel\]",
+    ),
+    "batchnorm-without-epsilon": (
+        lambda d: d["layers"].insert(
+            1, {"type": "batchnorm", "shape": [None, 3], "weights": [[0.0] * 3, [1.0] * 3]}
+        ),
+        r'numeric "epsilon"',
+    ),
+    "batchnorm-zero-variance": (
+        lambda d: d["layers"].insert(
+            1,
+            {"type": "batchnorm", "shape": [None, 3], "epsilon": 0, "weights": [[0.0] * 3] * 2},
+        ),
+        r"running_var \+ epsilon must be positive",
+    ),
+    "conv1d": (
+        lambda d: d["layers"].insert(1, {"type": "conv1d", "shape": [None, 3], "weights": []}),
+        r"not supported by vashrink's RTNeural wrapper",
+    ),
     "absurd-size": (_set([*_L0, "shape"], [None, 10**9]), r"outside 1\.\.65536"),
     "negative-size": (_set([*_L0, "shape"], [None, -3]), r"outside"),
     "two-inputs": (_set(["in_shape"], [None, 2]), r"takes 2 inputs"),
@@ -301,7 +341,7 @@ def test_bad_file_is_refused_by_the_checker_with_its_finding(tmp_path: Path) -> 
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(doc))
     with pytest.raises(ModelFormatError, match=r"bad\.json: .*linear.*vashrink check"):
-        rtneural.RTNeuralModel.from_json(path)
+        rtneural.RTNeuralModel.from_json(path, check=check_rtneural_file)
 
 
 @needs_rtneural
@@ -315,7 +355,9 @@ _JSON_LEAVES = st.one_of(
     st.booleans(),
     st.integers(-(2**40), 2**40),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from(["", "tanh", "linear", "dense", "gru", "lstm", "prelu", "activation", "Dense"]),
+    st.sampled_from(
+        ["", "tanh", "linear", "dense", "gru", "lstm", "prelu", "activation", "Dense", "batchnorm"]
+    ),
 )
 
 
@@ -375,7 +417,7 @@ def test_timing_loops_return_seconds_per_repeat(tmp_path: Path) -> None:
 
 @needs_rtneural
 def test_rtneural_matches_vashrink_engine_on_the_same_weights(tmp_path: Path) -> None:
-    engine = pytest.importorskip("vashrink.runtime.engine", reason="vashrink.runtime.engine is not built yet")
+    engine = pytest.importorskip("vashrink.runtime.engine", reason="the engine is not built yet")
     model = _seed_mlp(Architecture(6, 44, "tanh"), 11)
     rt = rtneural.RTNeuralModel.from_json(to_rtneural(model, tmp_path / "m.json"))
     ours = engine.Mlp.from_torch(model, dtype="float32")
@@ -383,3 +425,146 @@ def test_rtneural_matches_vashrink_engine_on_the_same_weights(tmp_path: Path) ->
     np.testing.assert_allclose(
         rt.process_samples(x), ours.process_samples(x), rtol=0, atol=2 * MLP_ATOL
     )
+
+
+# --- what `vashrink check` accepts, the wrapper loads, and RTNeural computes as the reference ---
+
+
+def _write(path: Path, doc: dict[str, Any], bom: bool = False) -> Path:
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + json.dumps(doc).encode())
+    return path
+
+
+def _no_bias(doc: dict[str, Any]) -> None:
+    del doc["layers"][1]["weights"][1]
+
+
+def _batchnorm(affine: bool) -> Any:
+    rng = np.random.default_rng(7)
+    arrays = [rng.uniform(0.5, 2, 3), rng.normal(size=3), rng.normal(size=3)]
+    arrays.append(rng.uniform(0.2, 2, 3))
+    layer = {
+        "type": "batchnorm",
+        "shape": [None, 3],
+        "epsilon": 1e-3,
+        "weights": [a.tolist() for a in (arrays if affine else arrays[2:])],
+    }
+    return lambda d: d["layers"].insert(1, layer)
+
+
+ACCEPTED = {
+    "dense-without-bias": _no_bias,
+    "four-entry-shape": _set([*_L0, "shape"], [None, None, 1, 3]),  # 1 x 3 = 3 units
+    "four-entry-in-shape": _set(["in_shape"], [None, None, 1, 1]),
+    "batchnorm-affine": _batchnorm(True),
+    "batchnorm-not-affine": _batchnorm(False),
+    "activation-layer": lambda d: d["layers"].insert(
+        1, {"type": "activation", "activation": "relu", "shape": [None, 3], "weights": []}
+    ),
+    "utf8-bom": lambda d: None,
+}
+
+
+@needs_rtneural
+@pytest.mark.parametrize("case", sorted(ACCEPTED))
+def test_what_check_accepts_rtneural_loads_and_computes_like_the_reference(
+    tmp_path: Path, case: str
+) -> None:
+    doc = _doc()
+    ACCEPTED[case](doc)
+    path = _write(tmp_path / "m.json", doc, bom=case == "utf8-bom")
+    assert check_rtneural(path).status == "valid", check_rtneural(path).lines()
+    rt = rtneural_runner(path)  # vashrink check, then RTNeural's parser
+    x = np.linspace(-1.0, 1.0, 65)
+    expected = reference_forward(load_rtneural(path), x[:, None])[:, 0]
+    np.testing.assert_allclose(rt.process_samples(x), expected, rtol=0, atol=MLP_ATOL)
+
+
+@needs_rtneural
+def test_rtneurals_own_bias_less_dense_model_loads_in_the_wrapper() -> None:
+    root = Path(os.environ.get("RTNEURAL_DIR", "/nonexistent"))
+    path = root / "models" / "dense.json"
+    if not path.is_file():
+        pytest.skip("set RTNEURAL_DIR to the RTNeural checkout to load its models/dense.json")
+    doc = json.loads(path.read_text())
+    assert any(len(layer["weights"]) == 1 for layer in doc["layers"] if layer["type"] == "dense")
+    assert check_rtneural(path).valid
+    rt = rtneural_runner(path)
+    x = np.loadtxt(root / "test_data" / "dense_x_python.csv")
+    y = np.loadtxt(root / "test_data" / "dense_y_python.csv")
+    np.testing.assert_allclose(rt.process_samples(x), y, rtol=0, atol=1e-6)
+
+
+@needs_rtneural
+def test_time_backend_rtneural_gives_rtneural_the_users_own_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vashrink.cli import main
+
+    doc = _doc()  # made unlike anything vashrink would export for this model:
+    _no_bias(doc)
+    doc["layers"][0]["activation"] = ""
+    tanh = {"type": "activation", "activation": "tanh", "shape": [None, 3], "weights": []}
+    doc["layers"].insert(1, tanh)
+    path = _write(tmp_path / "user.json", doc)
+    given: list[Any] = []
+    real = rtneural.RTNeuralModel.from_json.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: Any, path_or_text: Any, **kwargs: Any) -> Any:
+        given.append(path_or_text)
+        return real(cls, path_or_text, **kwargs)
+
+    monkeypatch.setattr(rtneural.RTNeuralModel, "from_json", classmethod(spy))
+    args = ["time", str(path), "--backend", "rtneural", "--mode", "sample", "--repeats", "1"]
+    assert main([*args, "--buffer-samples", "256", "--json"]) == 0
+    assert given == [path]
+    timings = json.loads(capsys.readouterr().out)["timings"]
+    assert timings[0]["backend"].startswith("rtneural-")
+
+
+# --- generated RTNeural headers: known RTNeural limits are refused with the reason ---
+
+RTNEURAL_ROOT = Path(os.environ.get("RTNEURAL_DIR") or "/nonexistent")
+needs_rtneural_dir = pytest.mark.skipif(
+    not (RTNEURAL_ROOT / "RTNeural" / "RTNeural.h").is_file() or shutil.which("g++") is None,
+    reason="set RTNEURAL_DIR to an RTNeural checkout (and have g++) to compile RTNeural headers",
+)
+
+
+def _xsimd_or_skip() -> None:
+    try:
+        rtneural_flags("xsimd")
+    except EngineError as exc:
+        pytest.skip(str(exc))
+
+
+def _softmax_mlp(width: int) -> nn.Sequential:
+    torch.manual_seed(width)
+    return nn.Sequential(nn.Linear(1, width), nn.Softmax(dim=-1), nn.Linear(width, 1)).eval()
+
+
+def test_hints_name_rtneurals_known_limits_in_generated_headers() -> None:
+    dense_1x1 = cpp_header(nn.Sequential(nn.Linear(1, 1)), runtime="rtneural")
+    assert "DenseT<T, 1, 1>" in rtneural.compile_failure_hint(dense_1x1, xsimd=True)
+    assert rtneural.compile_failure_hint(dense_1x1, xsimd=False) == ""
+    softmax = cpp_header(_softmax_mlp(6), runtime="rtneural")
+    assert "width 6" in rtneural.self_test_failure_hint(softmax, xsimd=True)
+    assert "SoftmaxActivationT" not in rtneural.self_test_failure_hint(softmax, xsimd=False)
+
+
+@needs_rtneural_dir
+def test_compiled_rtneural_softmax_failing_its_self_test_is_refused_with_the_reason() -> None:
+    _xsimd_or_skip()
+    model = _softmax_mlp(6)  # not a multiple of any SIMD batch
+    with pytest.raises(EngineError, match=r"self_test.*SoftmaxActivationT \(width 6\).*'stl'"):
+        compiled_runner(model, runtime="rtneural", rtneural_backend="xsimd")
+    assert compiled_runner(model, runtime="rtneural", rtneural_backend="stl").self_test_passed
+
+
+@needs_rtneural_dir
+def test_compiled_rtneural_dense_1x1_on_xsimd_says_why_it_does_not_compile() -> None:
+    _xsimd_or_skip()
+    model = nn.Sequential(nn.Linear(1, 1))
+    with pytest.raises(EngineError, match=r"cannot compile DenseT<T, 1, 1>.*'eigen' or 'stl'"):
+        compiled_runner(model, runtime="rtneural", rtneural_backend="xsimd")
+    assert compiled_runner(model, runtime="rtneural", rtneural_backend="stl").self_test_passed

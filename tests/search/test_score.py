@@ -106,13 +106,13 @@ def test_float32_engine_error_matches_a_float64_reference_within_float32_roundin
 
     from vashrink.model.architecture import Architecture
     from vashrink.model.mlp import build_mlp
-    from vashrink.search.score import check_error, float32_error
+    from vashrink.search.score import check_error, engine_error
     from vashrink.target.samples import as_target
 
     torch.manual_seed(7)
     model = build_mlp(Architecture(3, 12)).eval()
     target = as_target("tanh(2*x)")
-    x, err = float32_error(model, target, -1.0, 1.0, samples=4001)
+    x, err = engine_error(model, target, -1.0, 1.0, samples=4001)
     with torch.no_grad():
         ref = model.double()(torch.from_numpy(x).view(-1, 1)).view(-1).numpy() - np.tanh(2 * x)
     model.float()

@@ -1,4 +1,4 @@
-"""The shrink search: ladder below the band, band cover, Optuna fill, resume after a kill."""
+"""The shrink search (grow width per depth, bisect, prune by cost), the grid, resume."""
 
 from __future__ import annotations
 
@@ -11,15 +11,8 @@ from candidates import candidate
 from vashrink.errors import StudyError
 from vashrink.model.architecture import Architecture, lane_score
 from vashrink.search.score import CandidateScore
-from vashrink.search.study import (
-    band_cover,
-    completed_scores,
-    ladder,
-    open_study,
-    plan_search,
-    run_grid,
-    run_search,
-)
+from vashrink.search.smallest import SearchLimits, cost_key, find_smallest, gallop_widths
+from vashrink.search.study import completed_scores, open_study, run_grid
 
 LANES = 8
 BAND = tuple(Architecture(d, w) for d in (5, 6, 7) for w in (40, 44, 48))
@@ -67,74 +60,73 @@ def study(tmp_path: Path, name: str = "s") -> object:
     return open_study(f"sqlite:///{tmp_path / 'study.db'}", name, seed=1)
 
 
-def test_ladder_is_below_the_band_in_lane_multiples_and_cost_order() -> None:
-    steps = ladder(BAND, LANES, "tanh")
-    band_min = min(lane_score(a.depth, a.width, LANES) for a in BAND)
-    scores = [lane_score(a.depth, a.width, LANES) for a in steps]
-    assert steps[0] == Architecture(1, 8)
-    assert scores == sorted(scores) and max(scores) < band_min
-    assert all(a.width % LANES == 0 for a in steps)
-    assert len(steps) == len(set(steps))
+def brute_force_cheapest(eps: float, depth_max: int, width_max: int) -> Architecture:
+    """What an exhaustive sweep finds: the cheapest (lane score, MACs) net meeting eps."""
+    meeting = [
+        Architecture(d, w) for d in range(1, depth_max + 1) for w in range(1, width_max + 1)
+        if fake_score(Architecture(d, w), "x").max_abs_error <= eps
+    ]
+    return min(meeting, key=lambda a: cost_key(a, LANES))
 
 
-def test_band_cover_spreads_over_cost_and_starts_cheapest() -> None:
-    cover = band_cover(BAND, 3, LANES)
-    costs = sorted(lane_score(a.depth, a.width, LANES) for a in BAND)
-    assert [lane_score(a.depth, a.width, LANES) for a in cover] == [costs[0], costs[4], costs[-1]]
-    assert band_cover(BAND, 1, LANES) == [Architecture(5, 40)]
-
-
-def test_search_stops_climbing_once_eps_is_met_and_trains_smallest_first(tmp_path: Path) -> None:
-    plan = plan_search(BAND, LANES, "tanh", band_trials=3)
+@pytest.mark.parametrize("n_params", [7, 25, 40, 97, 300, 900])
+def test_search_finds_what_an_exhaustive_sweep_finds_training_a_fraction(
+    tmp_path: Path, n_params: int
+) -> None:
+    eps = 10.0 / n_params  # fake error 10 / n_params: met by every net this size or larger
     trainer = FakeTrainer()
-    eps = 10.0 / Architecture(2, 16).n_params  # met by 2x16 (lane score 4) and anything larger
-    scores = run_search(
-        study(tmp_path),
-        plan,
-        trainer,
-        eps=eps,
-        trials=12,
-        batch_size=2,
-        cost_of=lambda a: 10.0 * lane_score(a.depth, a.width, LANES),
-    )
-    first = trainer.batches[0]
-    assert first == [a.label for a in plan.ladder[:2]]
-    ladder_trained = [x for x in trainer.trained if Architecture.parse(x) in plan.ladder]
-    # climbing stops in the batch that met eps: no ladder rung above lane score 4 + one batch
-    assert max(lane_score(*map(int, x.split("x")), LANES) for x in ladder_trained) <= 6
-    # band: only its cheapest member is trained for comparison once eps is met below it
-    assert [x for x in trainer.trained if Architecture.parse(x) in BAND] == ["5x40"]
-    # Optuna proposals that cannot win (no cheaper than the best meeting eps) are never trained
-    planned = [c for c in scores.values() if c.phase != "optuna"]
-    best = min(c.ns_per_sample for c in planned if c.max_abs_error <= eps)
-    assert all(c.ns_per_sample < best for c in scores.values() if c.phase == "optuna")
-    assert len(trainer.trained) == len(set(trainer.trained))
+    scores = find_smallest(study(tmp_path), trainer, eps=eps, activations=("tanh",),
+                           lanes=LANES, limits=SearchLimits(6, 32, 200))
+    best = min((c for c in scores.values() if c.max_abs_error <= eps),
+               key=lambda c: cost_key(c.architecture, LANES))
+    assert best.architecture == brute_force_cheapest(eps, 6, 32)
+    assert len(trainer.trained) == len(set(trainer.trained)) <= 60  # the sweep trains 192
+    # once a net meets eps, only cheaper nets are trained
+    best_so_far = None
+    for label in trainer.trained:
+        key = cost_key(Architecture.parse(label), LANES)
+        assert best_so_far is None or key < best_so_far, label
+        if fake_score(Architecture.parse(label), "x").max_abs_error <= eps:
+            best_so_far = key if best_so_far is None else min(best_so_far, key)
 
 
-def test_search_spends_all_trials_and_covers_band_when_eps_is_not_met(tmp_path: Path) -> None:
-    plan = plan_search(BAND, LANES, "tanh", band_trials=3)
+def test_search_stops_growing_once_eps_is_met(tmp_path: Path) -> None:
     trainer = FakeTrainer()
-    scores = run_search(
-        study(tmp_path), plan, trainer, eps=1e-12, trials=len(plan.ladder) + 6, batch_size=4
-    )
-    assert set(a.label for a in plan.ladder) <= set(trainer.trained)
-    assert set(a.label for a in plan.band_cover) <= set(trainer.trained)
-    assert len(scores) == len(plan.ladder) + 6
-    assert len(trainer.trained) == len(set(trainer.trained))
-    assert any(c.phase == "optuna" for c in scores.values())
+    find_smallest(study(tmp_path), trainer, eps=10.0 / 7, activations=("tanh",), lanes=LANES)
+    assert trainer.trained == ["1x1", "1x2"]  # 1x2 has 7 parameters; depth 2 costs more
+
+
+def test_gallop_widths_end_at_the_limit() -> None:
+    assert gallop_widths(32) == [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]
+    assert gallop_widths(5) == [1, 2, 3, 4, 5]
+
+
+def test_search_spends_its_trials_when_eps_is_not_met(tmp_path: Path) -> None:
+    trainer = FakeTrainer()
+    scores = find_smallest(study(tmp_path), trainer, eps=1e-12, activations=("tanh", "relu"),
+                           lanes=LANES, limits=SearchLimits(3, 8, 200))
+    gallop = len(gallop_widths(8))
+    assert len(scores) == 2 * 3 * gallop  # every depth, every gallop width, both activations
+    assert {c.activation for c in scores.values()} == {"tanh", "relu"}
+    capped = FakeTrainer()
+    (tmp_path / "c").mkdir()
+    find_smallest(study(tmp_path / "c"), capped, eps=1e-12, activations=("tanh",), lanes=LANES,
+                  limits=SearchLimits(6, 32, 5))
+    assert len(capped.trained) == 5
 
 
 def test_resume_after_kill_retrains_nothing_finished(tmp_path: Path) -> None:
-    plan = plan_search(BAND, LANES, "tanh", band_trials=2)
     killed = FakeTrainer(fail_after=5)
     with pytest.raises(KeyboardInterrupt):
-        run_search(study(tmp_path), plan, killed, eps=1e-12, trials=10, batch_size=4)
+        find_smallest(study(tmp_path), killed, eps=1e-12, activations=("tanh",), lanes=LANES,
+                      limits=SearchLimits(2, 8, 200))
     finished = list(completed_scores(study(tmp_path)))
     assert len(finished) == 5
     again = FakeTrainer()
-    scores = run_search(study(tmp_path), plan, again, eps=1e-12, trials=10, batch_size=4)
-    assert not set(finished) & set(again.trained)
-    assert len(scores) == 10
+    scores = find_smallest(study(tmp_path), again, eps=1e-12, activations=("tanh",),
+                           lanes=LANES, limits=SearchLimits(2, 8, 200))
+    assert not {f.split()[0] for f in finished} & set(again.trained)
+    assert len(scores) == 2 * len(gallop_widths(8))
 
 
 def test_trials_left_running_by_a_killed_process_are_failed_and_reasked(tmp_path: Path) -> None:
@@ -144,12 +136,12 @@ def test_trials_left_running_by_a_killed_process_are_failed_and_reasked(tmp_path
     s = study(tmp_path)
     s.enqueue_trial({"depth": 1, "width": 8})  # type: ignore[attr-defined]
     s.ask({"depth": IntDistribution(1, 9), "width": IntDistribution(1, 56)})  # type: ignore[attr-defined]
-    plan = plan_search(BAND, LANES, "tanh", band_trials=1)
     trainer = FakeTrainer()
-    run_search(study(tmp_path), plan, trainer, eps=1e-12, trials=3, batch_size=2)
+    find_smallest(study(tmp_path), trainer, eps=1e-12, activations=("tanh",), lanes=LANES,
+                  limits=SearchLimits(1, 8, 3))
     states = [t.state for t in study(tmp_path).get_trials()]  # type: ignore[attr-defined]
     assert TrialState.RUNNING not in states and TrialState.FAIL in states
-    assert trainer.trained[0] == "1x8"
+    assert trainer.trained[0] == "1x1"
 
 
 def test_grid_trains_every_architecture_once_and_resumes(tmp_path: Path) -> None:
@@ -187,30 +179,15 @@ def test_locked_database_is_a_study_error(tmp_path: Path) -> None:
 
 
 def test_budget_skips_candidates_above_it_but_still_trains_the_cheapest(tmp_path: Path) -> None:
-    plan = plan_search(BAND, LANES, "tanh", band_trials=2)
     trainer = FakeTrainer()
     cost = lambda a: 10.0 * lane_score(a.depth, a.width, LANES)  # noqa: E731
-    scores = run_search(
-        study(tmp_path),
-        plan,
-        trainer,
-        eps=1e-12,
-        trials=8,
-        batch_size=4,
-        cost_of=cost,
-        cost_limit_ns=25.0,
-    )
+    scores = find_smallest(study(tmp_path), trainer, eps=1e-12, activations=("tanh",),
+                           lanes=LANES, limits=SearchLimits(6, 32, 50, cost_limit_ns=25.0),
+                           cost_of=cost)
     assert scores and all(c.ns_per_sample <= 25.0 for c in scores.values())
     nothing = FakeTrainer()
     (tmp_path / "x").mkdir()
-    scores = run_search(
-        study(tmp_path / "x"),
-        plan,
-        nothing,
-        eps=1e-12,
-        trials=8,
-        batch_size=4,
-        cost_of=cost,
-        cost_limit_ns=0.5,
-    )
-    assert nothing.trained == ["1x8"] and list(scores) == ["1x8 tanh"]
+    scores = find_smallest(study(tmp_path / "x"), nothing, eps=1e-12, activations=("tanh",),
+                           lanes=LANES, limits=SearchLimits(6, 32, 50, cost_limit_ns=0.5),
+                           cost_of=cost)
+    assert nothing.trained == ["1x1"] and list(scores) == ["1x1 tanh"]

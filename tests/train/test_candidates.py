@@ -27,7 +27,7 @@ from vashrink.train.candidates import (
 from vashrink.train.data import prepare_data
 from vashrink.train.loop import Finished, run_group
 
-QUICK = TrainConfig(epochs=60, samples=200, grid_samples=500)
+QUICK = TrainConfig(optimizer="adam", epochs=60, samples=200, grid_samples=500)
 
 
 @pytest.fixture(autouse=True)
@@ -110,7 +110,7 @@ def test_padding_stays_exactly_zero_and_unused() -> None:
 
 def _run(archs: list[Architecture], epochs: int, **kw: object) -> dict[Architecture, Finished]:
     data = prepare_data(as_target("tanh(2*x)"), -1.0, 1.0, samples=128, val_fraction=0.2, seed=0)
-    config = TrainConfig(epochs=epochs)
+    config = TrainConfig(optimizer="adam", epochs=epochs)
     done: dict[Architecture, Finished] = {}
     args: dict[str, object] = dict(
         epochs=epochs, lr_at=config.lr_at, loss="mse", batch_size=None, input_noise=0.0,
@@ -184,7 +184,7 @@ def test_result_is_the_shared_float32_form_and_metrics_are_its_own() -> None:
 
 def test_raw_units_are_folded_into_the_model() -> None:
     """Inputs far from [-1, 1] and outputs far from unit scale: the saved model takes raw x."""
-    cfg = TrainConfig(epochs=300, samples=200, grid_samples=400)
+    cfg = TrainConfig(optimizer="adam", epochs=300, samples=200, grid_samples=400)
     (res,) = train_candidates("1000 + 50*tanh((x - 20)/4)", 10, 30, ["2x8"], cfg, progress=False)
     assert res.max_abs_error < 5.0  # 5 % of the 100-unit swing after 300 epochs
     with torch.no_grad():
@@ -192,7 +192,7 @@ def test_raw_units_are_folded_into_the_model() -> None:
 
 
 def test_esr_loss_is_error_to_signal_ratio() -> None:
-    cfg = TrainConfig(epochs=40, samples=100, loss="esr", val_fraction=0.0, grid_samples=100)
+    cfg = TrainConfig(optimizer="adam", epochs=40, samples=100, loss="esr", val_fraction=0.0, grid_samples=100)
     (res,) = train_candidates("x + 0.5", -1, 1, ["1x3"], cfg, progress=False)
     x = np.linspace(-1, 1, 100)
     with torch.no_grad():
@@ -210,7 +210,7 @@ def test_results_are_reproducible_and_independent_of_neighbours() -> None:
     for p, q in zip(one.model.parameters(), again.model.parameters(), strict=True):
         assert torch.equal(p, q)
     assert mixed[1].train_loss == pytest.approx(one.train_loss, rel=1e-4)
-    other_seed = train_candidates("tanh(2*x)", -1, 1, ["2x5"], TrainConfig(
+    other_seed = train_candidates("tanh(2*x)", -1, 1, ["2x5"], TrainConfig(optimizer="adam", 
         epochs=60, samples=200, grid_samples=500, seed=9), progress=False)[0]
     assert other_seed.train_loss != one.train_loss
 
@@ -220,7 +220,7 @@ def test_sampled_targets_csv_and_arrays(tmp_path: Path) -> None:
     y = x**2
     path = tmp_path / "curve.csv"
     np.savetxt(path, np.stack([x, y], 1), delimiter=",")
-    cfg = TrainConfig(epochs=150, grid_samples=300)
+    cfg = TrainConfig(optimizer="adam", epochs=150, grid_samples=300)
     from_file = train_candidates(str(path), None, None, ["1x8"], cfg, progress=False)[0]
     from_arrays = train_candidates((x, y), None, None, ["1x8"], cfg, progress=False)[0]
     assert from_file.train_loss == pytest.approx(from_arrays.train_loss, rel=1e-6)
@@ -228,7 +228,7 @@ def test_sampled_targets_csv_and_arrays(tmp_path: Path) -> None:
 
 
 def test_mini_batches_and_noise_still_learn() -> None:
-    cfg = TrainConfig(epochs=30, samples=256, batch_size=32, input_noise=1e-3, target_noise=1e-3,
+    cfg = TrainConfig(optimizer="adam", epochs=30, samples=256, batch_size=32, input_noise=1e-3, target_noise=1e-3,
                       grid_samples=300)
     (res,) = train_candidates("tanh(2*x)", -1, 1, ["2x8"], cfg, progress=False)
     assert res.mse < 1e-2
@@ -238,7 +238,7 @@ def test_mini_batches_and_noise_still_learn() -> None:
 def test_early_stopping_is_per_candidate() -> None:
     """A candidate whose validation loss stalls stops early with its best snapshot; its
     neighbour in the same batch trains on and ends as if trained alone."""
-    cfg = TrainConfig(epochs=400, samples=128, lr=1e-2, schedule="constant", patience=40,
+    cfg = TrainConfig(optimizer="adam", epochs=400, samples=128, lr=1e-2, schedule="constant", patience=40,
                       min_delta=0.02, eval_every=10, grid_samples=100)
     small, big = train_candidates("sin(4*x)", -1, 1, ["1x1", "1x12"], cfg, progress=False)
     assert small.status == "early_stopped" and small.epochs < 400
@@ -267,9 +267,9 @@ def test_on_result_sees_every_candidate_and_ctrl_c_keeps_finished_ones() -> None
 
 
 def test_lbfgs_polish_lowers_the_loss_or_is_discarded() -> None:
-    base = TrainConfig(epochs=100, samples=200, grid_samples=400)
+    base = TrainConfig(optimizer="adam", epochs=100, samples=200, grid_samples=400)
     plain = train_candidates("tanh(2*x)", -1, 1, ["2x8"], base, progress=False)[0]
-    polished = train_candidates("tanh(2*x)", -1, 1, ["2x8"], TrainConfig(
+    polished = train_candidates("tanh(2*x)", -1, 1, ["2x8"], TrainConfig(optimizer="adam", 
         epochs=100, samples=200, grid_samples=400, polish_steps=60), progress=False)[0]
     assert polished.polished
     assert polished.train_loss < plain.train_loss
@@ -337,7 +337,7 @@ def test_function_target_needs_a_range() -> None:
 def test_bad_config_is_refused(field: str, value: object) -> None:
     with pytest.raises(InputError, match=field.split("_")[0]):
         if field == "val_fraction":
-            train_candidates("x", -1, 1, ["1x2"], TrainConfig(val_fraction=1.0), progress=False)
+            train_candidates("x", -1, 1, ["1x2"], TrainConfig(optimizer="adam", val_fraction=1.0), progress=False)
         else:
             TrainConfig(**{field: value})  # type: ignore[arg-type]
 
@@ -348,14 +348,14 @@ def test_reused_step_loss_equals_a_separate_evaluation() -> None:
     A target noise far below float32 resolution leaves the data bit-identical but turns that
     reuse off, so both runs must record the same curve and end with the same weights.
     """
-    config = TrainConfig(epochs=40, samples=200, grid_samples=500, eval_every=5)
+    config = TrainConfig(optimizer="adam", epochs=40, samples=200, grid_samples=500, eval_every=5)
     reused = train_candidates("tanh(2*x)", -1, 1, ["2x5", "3x8"], config, progress=False)
     separate = train_candidates(
         "tanh(2*x)",
         -1,
         1,
         ["2x5", "3x8"],
-        TrainConfig(epochs=40, samples=200, grid_samples=500, eval_every=5, target_noise=1e-30),
+        TrainConfig(optimizer="adam", epochs=40, samples=200, grid_samples=500, eval_every=5, target_noise=1e-30),
         progress=False,
     )
     for a, b in zip(reused, separate, strict=True):

@@ -1,11 +1,16 @@
 #pragma once
 // Activations: names, and their application to one SIMD register or to a softmax group.
+// Non-finite inputs behave the same on every path (see vmath.h): NaN in -> NaN out for every
+// activation (relu and prelu included: max(0, NaN) is NaN here, unlike std::fmax), and a
+// softmax group containing a NaN or a +inf is NaN in every unit; a -inf unit gets 0.
 
+#include <cstddef>
 #include <cstring>
 
+#include "vashrink/config.h"
 #include "vashrink/vmath.h"
 
-namespace vashrink {
+namespace VASHRINK_NAMESPACE {
 
 enum class Activation : int { none = 0, tanh, relu, sigmoid, elu, softmax, prelu };
 
@@ -15,6 +20,7 @@ inline constexpr int kActivationCount = 7;
 
 /// The activation called `name`, or false if there is none (loaders turn that into an error).
 inline bool activation_from_name(const char* name, Activation& out) noexcept {
+    if (name == nullptr) return false;
     for (int i = 0; i < kActivationCount; ++i) {
         if (std::strcmp(name, kActivationNames[i]) == 0) {
             out = static_cast<Activation>(i);
@@ -42,13 +48,13 @@ VASHRINK_INLINE typename simd::Ops<T>::reg activate(typename simd::Ops<T>::reg x
     if constexpr (A == Activation::tanh) {
         return vmath::tanh<T>(x);
     } else if constexpr (A == Activation::relu) {
-        return V::max(x, V::zero());
+        return V::max(V::zero(), x);  // x second: NaN propagates (vec.h)
     } else if constexpr (A == Activation::sigmoid) {
         return vmath::sigmoid<T>(x);
     } else if constexpr (A == Activation::elu) {
         return vmath::elu<T>(x);
     } else if constexpr (A == Activation::prelu) {
-        return V::fma(slopes, V::min(x, V::zero()), V::max(x, V::zero()));
+        return V::fma(slopes, V::min(V::zero(), x), V::max(V::zero(), x));
     } else {
         (void)slopes;
         return x;
@@ -62,6 +68,7 @@ template <typename T>
 inline void softmax_columns(T* x, int n, std::size_t stride) noexcept {
     using V = simd::Ops<T>;
     auto m = V::load(x);
+    // A NaN may be dropped from the maximum, but then its own exp is NaN and so is the sum.
     for (int i = 1; i < n; ++i) m = V::max(m, V::load(x + i * stride));
     auto sum = V::zero();
     for (int i = 0; i < n; ++i) {
@@ -90,4 +97,4 @@ inline void softmax_vector(T* x, int n) noexcept {
     for (int i = 0; i < n_pad; i += L) V::store(x + i, V::mul(V::load(x + i), inv));
 }
 
-}  // namespace vashrink
+}  // namespace VASHRINK_NAMESPACE

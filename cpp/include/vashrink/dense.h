@@ -15,8 +15,9 @@
 #include <cstddef>
 
 #include "vashrink/activation.h"
+#include "vashrink/config.h"
 
-namespace vashrink::dense {
+namespace VASHRINK_NAMESPACE::dense {
 
 /// Number of T values the per-sample packed weights of an in x out layer take.
 template <typename T>
@@ -109,8 +110,10 @@ VASHRINK_INLINE void sample_tile(const T* w, const T* bias, const T* slopes, con
     }
 }
 
-/// One sample through one layer. `x` holds padded<T>(in) finite values when out == 1 (dot
-/// product over whole registers), else at least `in`; `y` receives padded<T>(out) values.
+/// One sample through one layer. `x` holds at least padded<T>(in) values when out == 1 (dot
+/// product over whole registers; entries past `in` are masked off, so they may be anything,
+/// e.g. the NaN a padded unit of the previous layer computed from an infinite input), else at
+/// least `in`; `y` receives padded<T>(out) values (entries past `out` are not meaningful).
 template <typename T, Activation A>
 VASHRINK_INLINE void forward_sample(const T* packed, const T* bias_padded,
                                     const T* slopes_padded, const T* x, int in, int out,
@@ -119,20 +122,24 @@ VASHRINK_INLINE void forward_sample(const T* packed, const T* bias_padded,
     constexpr int L = V::lanes;
     if (out == 1) {
         typename V::reg acc[4] = {V::zero(), V::zero(), V::zero(), V::zero()};
-        const int n = simd::padded<T>(in);
+        const int rem = in % L;
+        const int n = in - rem;  // inputs in whole registers
         int i = 0;
         for (; i + 4 * L <= n; i += 4 * L) {
             for (int k = 0; k < 4; ++k)
                 acc[k] = V::fma(V::load(x + i + k * L), V::load(packed + i + k * L), acc[k]);
         }
         for (; i < n; i += L) acc[0] = V::fma(V::load(x + i), V::load(packed + i), acc[0]);
+        if (rem != 0) acc[0] = V::fma(V::keep_first(V::load(x + i), rem), V::load(packed + i), acc[0]);
         // acc[1..3] are only used for n >= 4 L; adding zeros would still cost two adds of
         // latency (x + 0 is not folded: -0 + 0 = +0).
         const auto total = n >= 4 * L ? V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])) : acc[0];
         const T sum = V::hsum(total);
         const auto slope = A == Activation::prelu ? V::set1(slopes_padded[0]) : V::zero();
         auto r = activate<T, A>(V::set1(sum + bias_padded[0]), slope);
-        if constexpr (A == Activation::softmax) r = V::set1(T(1));
+        // A one-unit softmax is exp(v - v) / exp(v - v): 1, or NaN for a NaN or infinite v (as
+        // in block mode).
+        if constexpr (A == Activation::softmax) r = V::add(V::sub(r, r), V::set1(T(1)));
         V::store(y, r);
         return;
     }
@@ -289,4 +296,4 @@ inline void forward_block_rt(Activation a, const T* weight, const T* bias, const
     }
 }
 
-}  // namespace vashrink::dense
+}  // namespace VASHRINK_NAMESPACE::dense

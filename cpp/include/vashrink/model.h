@@ -2,17 +2,27 @@
 // The run-time model: an MLP whose sizes are read at load time (from Python, a file, a plugin's
 // preset). load() validates everything and allocates everything; forward/process/process_block
 // are noexcept and allocation-free.
+//
+// A model is either loaded or empty. A default-constructed model is empty; load() first empties
+// the model (the previous weights are gone even if the new ones are refused), and on any failure
+// (a validation error, or memory exhausted: load() catches std::bad_alloc) returns !ok and leaves
+// it empty: loaded() false, in_size() == out_size() == n_layers() == chunk() == 0. On an empty
+// model forward(const T*) reads nothing and returns a pointer to `lanes` zeros, forward(T)
+// returns 0, process and process_block read and write nothing. So a caller that sizes its
+// buffers from in_size()/out_size() never reads or writes past them.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "vashrink/config.h"
 #include "vashrink/dense.h"
 
-namespace vashrink {
+namespace VASHRINK_NAMESPACE {
 
 /// Result of a load: ok, or a message saying what was wrong.
 struct Status {
@@ -65,49 +75,41 @@ public:
     /// Largest number of samples one block-mode pass holds (block buffers are capped at ~1 MB).
     static constexpr int max_chunk = 256;
 
+    /// Most units per layer (as the Python side's MAX_WIDTH) and weights per layer that load()
+    /// accepts; within them no size computation overflows an int.
+    static constexpr int max_units = 1 << 16;
+    static constexpr std::size_t max_weights = std::size_t(1) << 28;
+
+    /// Validate and copy `n_layers` layers; see the top of this file for what failure leaves.
     Status load(const LayerSpec<T>* specs, std::size_t n_layers) {
-        layers_.clear();
-        loaded_ = false;
+        clear();
         if (specs == nullptr || n_layers == 0) return Status::error("the model has no layers");
         for (std::size_t k = 0; k < n_layers; ++k) {
             Status st = check(specs[k], k, k == 0 ? 0 : specs[k - 1].out_size);
             if (!st.ok) return st;
         }
-        int max_width = specs[0].in_size;
-        for (std::size_t k = 0; k < n_layers; ++k) {
-            const LayerSpec<T>& s = specs[k];
-            Layer layer;
-            layer.in = s.in_size;
-            layer.out = s.out_size;
-            layer.act = s.activation;
-            const std::size_t n_w = static_cast<std::size_t>(s.in_size) * s.out_size;
-            layer.rows.assign(s.weight, s.weight + n_w);
-            layer.bias.assign(s.bias, s.bias + s.out_size);
-            layer.bias_padded.assign(simd::padded<T>(s.out_size), T(0));
-            std::copy(s.bias, s.bias + s.out_size, layer.bias_padded.begin());
-            layer.slopes.assign(s.out_size, T(0));
-            layer.slopes_padded.assign(simd::padded<T>(s.out_size), T(0));
-            if (s.activation == Activation::prelu) {
-                std::copy(s.prelu_slopes, s.prelu_slopes + s.out_size, layer.slopes.begin());
-                std::copy(s.prelu_slopes, s.prelu_slopes + s.out_size, layer.slopes_padded.begin());
-            }
-            layer.packed.assign(dense::packed_size<T>(s.in_size, s.out_size), T(0));
-            dense::pack_sample_weights(s.weight, s.in_size, s.out_size, layer.packed.data());
-            layers_.push_back(std::move(layer));
-            max_width = std::max(max_width, s.out_size);
+        try {
+            build(specs, n_layers);
+        } catch (const std::bad_alloc&) {
+            clear();
+            return Status::error("out of memory while loading the model");
+        } catch (const std::length_error&) {
+            clear();
+            return Status::error("the model is too large to load");
         }
-        in_size_ = specs[0].in_size;
-        out_size_ = specs[n_layers - 1].out_size;
-        const std::size_t padded_width = static_cast<std::size_t>(simd::padded<T>(max_width));
-        staging_.assign(simd::padded<T>(in_size_), T(0));
-        ping_.assign(padded_width, T(0));
-        pong_.assign(padded_width, T(0));
-        const int cap = (1 << 17) / max_width / lanes * lanes;
-        chunk_ = std::max(lanes, std::min(max_chunk, cap));
-        block_ping_.assign(static_cast<std::size_t>(max_width) * chunk_, T(0));
-        block_pong_.assign(static_cast<std::size_t>(max_width) * chunk_, T(0));
-        loaded_ = true;
         return {};
+    }
+
+    /// Empty the model (frees its memory; not for the audio thread).
+    void clear() noexcept {
+        loaded_ = false;
+        layers_ = std::vector<Layer>();
+        staging_ = AlignedVector<T>();
+        ping_ = AlignedVector<T>();
+        pong_ = AlignedVector<T>();
+        block_ping_ = AlignedVector<T>();
+        block_pong_ = AlignedVector<T>();
+        in_size_ = out_size_ = chunk_ = 0;
     }
 
     bool loaded() const noexcept { return loaded_; }
@@ -122,7 +124,7 @@ public:
 
     /// One sample of in_size() inputs; returns out_size() outputs valid until the next call.
     VASHRINK_INLINE const T* forward(const T* in) noexcept {
-        if (!loaded_) return staging_.data();
+        if (!loaded_) return empty_;
         std::copy(in, in + in_size_, staging_.begin());
         const T* x = staging_.data();
         T* y = ping_.data();
@@ -173,6 +175,11 @@ private:
         if (s.in_size < 1 || s.out_size < 1)
             return Status::error(where + "sizes must be at least 1 (got " + std::to_string(s.in_size) +
                                  " -> " + std::to_string(s.out_size) + ")");
+        if (s.in_size > max_units || s.out_size > max_units)
+            return Status::error(where + "more than " + std::to_string(max_units) + " units (got " +
+                                 std::to_string(s.in_size) + " -> " + std::to_string(s.out_size) + ")");
+        if (static_cast<std::size_t>(s.in_size) * static_cast<std::size_t>(s.out_size) > max_weights)
+            return Status::error(where + "more than " + std::to_string(max_weights) + " weights");
         if (k > 0 && s.in_size != previous_out)
             return Status::error(where + "expects " + std::to_string(s.in_size) +
                                  " inputs but the previous layer gives " + std::to_string(previous_out));
@@ -189,6 +196,47 @@ private:
                 return Status::error(where + "PReLU slopes contain NaN or Inf");
         }
         return {};
+    }
+
+    /// Allocate and fill everything from validated specs (may throw std::bad_alloc).
+    void build(const LayerSpec<T>* specs, std::size_t n_layers) {
+        layers_.reserve(n_layers);
+        int max_width = specs[0].in_size;
+        for (std::size_t k = 0; k < n_layers; ++k) {
+            const LayerSpec<T>& s = specs[k];
+            Layer layer;
+            layer.in = s.in_size;
+            layer.out = s.out_size;
+            layer.act = s.activation;
+            const std::size_t n_w = static_cast<std::size_t>(s.in_size) * s.out_size;
+            layer.rows.assign(s.weight, s.weight + n_w);
+            layer.bias.assign(s.bias, s.bias + s.out_size);
+            layer.bias_padded.assign(simd::padded<T>(s.out_size), T(0));
+            std::copy(s.bias, s.bias + s.out_size, layer.bias_padded.begin());
+            layer.slopes.assign(s.out_size, T(0));
+            layer.slopes_padded.assign(simd::padded<T>(s.out_size), T(0));
+            if (s.activation == Activation::prelu) {
+                std::copy(s.prelu_slopes, s.prelu_slopes + s.out_size, layer.slopes.begin());
+                std::copy(s.prelu_slopes, s.prelu_slopes + s.out_size, layer.slopes_padded.begin());
+            }
+            layer.packed.assign(dense::packed_size<T>(s.in_size, s.out_size), T(0));
+            dense::pack_sample_weights(s.weight, s.in_size, s.out_size, layer.packed.data());
+            layers_.push_back(std::move(layer));
+            max_width = std::max(max_width, s.out_size);
+        }
+        const std::size_t padded_width = static_cast<std::size_t>(simd::padded<T>(max_width));
+        const int in_size = specs[0].in_size;
+        staging_.assign(simd::padded<T>(in_size), T(0));
+        ping_.assign(padded_width, T(0));
+        pong_.assign(padded_width, T(0));
+        const int cap = (1 << 17) / max_width / lanes * lanes;
+        const int chunk = std::max(lanes, std::min(max_chunk, cap));
+        block_ping_.assign(static_cast<std::size_t>(max_width) * chunk, T(0));
+        block_pong_.assign(static_cast<std::size_t>(max_width) * chunk, T(0));
+        in_size_ = in_size;
+        out_size_ = specs[n_layers - 1].out_size;
+        chunk_ = chunk;
+        loaded_ = true;
     }
 
     void run_chunk(const T* in, T* out, int n) noexcept {
@@ -213,12 +261,12 @@ private:
     }
 
     std::vector<Layer> layers_;
-    AlignedVector<T> staging_ = AlignedVector<T>(lanes, T(0));
-    AlignedVector<T> ping_, pong_, block_ping_, block_pong_;
+    AlignedVector<T> staging_, ping_, pong_, block_ping_, block_pong_;
+    alignas(64) T empty_[lanes] = {};  // what forward(const T*) returns on an empty model
     int in_size_ = 0;
     int out_size_ = 0;
     int chunk_ = 0;
     bool loaded_ = false;
 };
 
-}  // namespace vashrink
+}  // namespace VASHRINK_NAMESPACE

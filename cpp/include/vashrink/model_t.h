@@ -11,9 +11,10 @@
 #include <tuple>
 #include <utility>
 
+#include "vashrink/config.h"
 #include "vashrink/dense.h"
 
-namespace vashrink {
+namespace VASHRINK_NAMESPACE {
 
 /// y = act(W x + b) with In inputs and Out outputs, W row-major [Out][In].
 template <typename T, int In, int Out, Activation A = Activation::none>
@@ -178,4 +179,4 @@ private:
     alignas(64) T block_b_[std::size_t(width_) * chunk] = {};
 };
 
-}  // namespace vashrink
+}  // namespace VASHRINK_NAMESPACE

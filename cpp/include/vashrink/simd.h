@@ -1,44 +1,51 @@
 #pragma once
-// What SIMD the engine was compiled for, and what the running CPU offers.
-// The lane counts decide how widths are padded and what the lane score counts.
+// What SIMD code the engine was compiled to run. Everything here is derived from vec.h's
+// Ops<T>: the lanes the kernels actually pad to and compute with, so `vashrink info`, the lane
+// score and Mlp.lanes cannot disagree. (What the running CPU offers is in cpu.h.)
 
-#include <string>
+#include "vashrink/config.h"
+#include "vashrink/vec.h"
 
-namespace vashrink {
+namespace VASHRINK_NAMESPACE {
 
 struct SimdTarget {
-    const char* isa;        // widest vector ISA the engine's code uses
-    int register_bits;      // width of one vector register of that ISA
-    int float32_lanes;
-    int float64_lanes;
-    bool fma;
+    const char* isa;        // instruction set of the kernels' code: "AVX2" on the avx2-fma path
+    const char* kernels;    // code path in vec.h: "avx2-fma" or "portable"
+    int register_bits;      // width of one of the kernels' registers
+    int float32_lanes;      // simd::lanes_v<float>: widths are padded to this
+    int float64_lanes;      // simd::lanes_v<double>
+    bool fma;               // the kernels' multiply-adds round once
 };
 
-/// The ISA this translation unit is compiled for (decided by -march at build time).
-constexpr SimdTarget compiled_target() noexcept {
-#if defined(__AVX512F__)
-    return {"AVX-512", 512, 16, 8, true};
-#elif defined(__AVX2__)
-#  if defined(__FMA__)
-    return {"AVX2", 256, 8, 4, true};
-#  else
-    return {"AVX2", 256, 8, 4, false};
-#  endif
-#elif defined(__AVX__)
-    return {"AVX", 256, 8, 4, false};
+namespace detail {
+/// The ISA the portable path's 16-byte arrays are compiled to (decided by -march).
+constexpr const char* portable_isa() noexcept {
+#if defined(__AVX__)
+    return "AVX";  // 128-bit VEX code
+#elif defined(__SSE4_2__)
+    return "SSE4.2";
+#elif defined(__SSE4_1__)
+    return "SSE4.1";
 #elif defined(__SSE2__) || defined(_M_X64)
-    return {"SSE2", 128, 4, 2, false};
+    return "SSE2";
 #elif defined(__ARM_NEON) || defined(__aarch64__)
-    return {"NEON", 128, 4, 2, true};
+    return "NEON";
 #else
-    return {"scalar", 32, 1, 1, false};
+    return "scalar";
 #endif
 }
+}  // namespace detail
 
-/// Vector ISAs the running CPU supports, widest last ("sse2 avx avx2 fma avx512f" style).
-std::string cpu_features();
+/// The SIMD code this translation unit runs (decided by -march at build time). An AVX-512 build
+/// reports the AVX2 path and 8 float lanes: there are no 512-bit kernels.
+constexpr SimdTarget compiled_target() noexcept {
+#if VASHRINK_AVX2
+    const char* isa = "AVX2";
+#else
+    const char* isa = detail::portable_isa();
+#endif
+    return {isa, simd::kKernels, simd::kRegisterBits, simd::lanes_v<float>, simd::lanes_v<double>,
+            simd::kFusedMultiplyAdd};
+}
 
-/// The CPU's brand string where the platform exposes one, else "".
-std::string cpu_model_name();
-
-}  // namespace vashrink
+}  // namespace VASHRINK_NAMESPACE

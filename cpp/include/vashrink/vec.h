@@ -1,12 +1,21 @@
 #pragma once
 // One SIMD register type per scalar type, and the handful of operations the engine needs.
-// AVX2 + FMA intrinsics when the build targets them; otherwise a fixed-size array of lanes that
-// the compiler vectorises for whatever it targets (SSE2, NEON, scalar). The lane count here is
-// the one weights are padded to.
+// AVX2 + FMA intrinsics when the build targets them (also on AVX-512 CPUs: there are no 512-bit
+// kernels); otherwise a fixed-size array of 16 bytes of lanes that the compiler vectorises for
+// whatever it targets (SSE2, AVX, NEON, scalar). Ops<T>::lanes is the single source of truth for
+// lane counts: weights are padded to it, and simd.h's compiled_target() reports it.
+//
+// min/max have one meaning on every path (the x86 minps/maxps one): min(a, b) = a < b ? a : b and
+// max(a, b) = a > b ? a : b, so when either operand is NaN the result is b. Callers that must
+// propagate a NaN from x pass it second: max(lo, x), min(cap, x). pow2 is defined (no UB) for
+// every input, including NaN and values outside its exact range; its result is then garbage, and
+// callers only use it where a NaN elsewhere in the expression wins.
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+
+#include "vashrink/config.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
 #  include <immintrin.h>
@@ -15,18 +24,22 @@
 #  define VASHRINK_AVX2 0
 #endif
 
-#if defined(__GNUC__)
-#  define VASHRINK_INLINE inline __attribute__((always_inline))
-#else
-#  define VASHRINK_INLINE inline
-#endif
-
-namespace vashrink::simd {
+namespace VASHRINK_NAMESPACE::simd {
 
 template <typename T>
 struct Ops;
 
 #if VASHRINK_AVX2
+
+/// The kernels' code path, as compiled_target() reports it.
+inline constexpr const char* kKernels = "avx2-fma";
+/// Whether Ops<T>::fma rounds once (a fused multiply-add instruction).
+inline constexpr bool kFusedMultiplyAdd = true;
+
+/// keep_first masks: 8 (4) all-ones lanes then 8 (4) zero lanes, read at an offset.
+alignas(64) inline constexpr std::int32_t kLaneMask32[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                                             0,  0,  0,  0,  0,  0,  0,  0};
+alignas(64) inline constexpr std::int64_t kLaneMask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 
 template <>
 struct Ops<float> {
@@ -49,6 +62,11 @@ struct Ops<float> {
     static VASHRINK_INLINE reg abs(reg a) noexcept {
         return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a);
     }
+    /// Lanes 0..n-1 of v, zeros after (0 <= n <= lanes).
+    static VASHRINK_INLINE reg keep_first(reg v, int n) noexcept {
+        const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLaneMask32 + 8 - n));
+        return _mm256_and_ps(v, _mm256_castsi256_ps(m));
+    }
     /// |magnitude| with the sign of `sign`; `magnitude` must be non-negative.
     static VASHRINK_INLINE reg copysign(reg magnitude, reg sign) noexcept {
         return _mm256_or_ps(magnitude, _mm256_and_ps(_mm256_set1_ps(-0.0f), sign));
@@ -56,7 +74,8 @@ struct Ops<float> {
     static VASHRINK_INLINE reg round(reg a) noexcept {
         return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     }
-    /// 2^n for whole-valued n in [-126, 127], built in the exponent field.
+    /// 2^n for whole-valued n in [-126, 127], built in the exponent field (n = 128 gives +inf;
+    /// NaN converts to INT_MIN: a defined, meaningless result).
     static VASHRINK_INLINE reg pow2(reg n) noexcept {
         const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
         return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
@@ -100,6 +119,10 @@ struct Ops<double> {
     static VASHRINK_INLINE reg abs(reg a) noexcept {
         return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a);
     }
+    static VASHRINK_INLINE reg keep_first(reg v, int n) noexcept {
+        const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLaneMask64 + 4 - n));
+        return _mm256_and_pd(v, _mm256_castsi256_pd(m));
+    }
     static VASHRINK_INLINE reg copysign(reg magnitude, reg sign) noexcept {
         return _mm256_or_pd(magnitude, _mm256_and_pd(_mm256_set1_pd(-0.0), sign));
     }
@@ -130,6 +153,31 @@ struct Ops<double> {
 
 #else  // portable fallback: 16 bytes of lanes, written so the compiler can vectorise it
 
+inline constexpr const char* kKernels = "portable";
+// fma below is std::fma (one rounding) where the target has the instruction, else a * b + c
+// (which the compiler cannot contract then: there is no instruction to contract to).
+#  if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+inline constexpr bool kFusedMultiplyAdd = true;
+#  else
+inline constexpr bool kFusedMultiplyAdd = false;
+#  endif
+
+/// The unsigned integer of T's width (the bits pow2 writes).
+template <typename T>
+struct PortableBits;
+template <>
+struct PortableBits<float> {
+    using type = std::uint32_t;
+    static constexpr int mantissa = 23;
+    static constexpr std::uint32_t bias = 127;
+};
+template <>
+struct PortableBits<double> {
+    using type = std::uint64_t;
+    static constexpr int mantissa = 52;
+    static constexpr std::uint64_t bias = 1023;
+};
+
 template <typename T>
 struct PortableOps {
     static constexpr int lanes = static_cast<int>(16 / sizeof(T));
@@ -147,6 +195,13 @@ struct PortableOps {
         reg r;
         for (int i = 0; i < lanes; ++i) r.v[i] = f(a.v[i], b.v[i]);
         return r;
+    }
+    static VASHRINK_INLINE T fused(T a, T b, T c) noexcept {
+        if constexpr (kFusedMultiplyAdd) {
+            return std::fma(a, b, c);
+        } else {
+            return a * b + c;
+        }
     }
     static VASHRINK_INLINE reg zero() noexcept { return set1(T(0)); }
     static VASHRINK_INLINE reg set1(T x) noexcept {
@@ -166,23 +221,45 @@ struct PortableOps {
     static VASHRINK_INLINE reg div(reg a, reg b) noexcept { return map2([](T x, T y) { return x / y; }, a, b); }
     static VASHRINK_INLINE reg fma(reg a, reg b, reg c) noexcept {
         reg r;
-        for (int i = 0; i < lanes; ++i) r.v[i] = a.v[i] * b.v[i] + c.v[i];
+        for (int i = 0; i < lanes; ++i) r.v[i] = fused(a.v[i], b.v[i], c.v[i]);
         return r;
     }
     static VASHRINK_INLINE reg fnma(reg a, reg b, reg c) noexcept {
         reg r;
-        for (int i = 0; i < lanes; ++i) r.v[i] = c.v[i] - a.v[i] * b.v[i];
+        for (int i = 0; i < lanes; ++i) r.v[i] = fused(-a.v[i], b.v[i], c.v[i]);
         return r;
     }
-    static VASHRINK_INLINE reg min(reg a, reg b) noexcept { return map2([](T x, T y) { return y < x ? y : x; }, a, b); }
-    static VASHRINK_INLINE reg max(reg a, reg b) noexcept { return map2([](T x, T y) { return y > x ? y : x; }, a, b); }
+    // x86 operand semantics (see the top of this file): b when either is NaN.
+    static VASHRINK_INLINE reg min(reg a, reg b) noexcept { return map2([](T x, T y) { return x < y ? x : y; }, a, b); }
+    static VASHRINK_INLINE reg max(reg a, reg b) noexcept { return map2([](T x, T y) { return x > y ? x : y; }, a, b); }
     static VASHRINK_INLINE reg abs(reg a) noexcept { return map([](T x) { return std::fabs(x); }, a); }
+    static VASHRINK_INLINE reg keep_first(reg v, int n) noexcept {
+        reg r;
+        for (int i = 0; i < lanes; ++i) r.v[i] = i < n ? v.v[i] : T(0);
+        return r;
+    }
     static VASHRINK_INLINE reg copysign(reg m, reg s) noexcept {
         return map2([](T x, T y) { return std::copysign(x, y); }, m, s);
     }
     static VASHRINK_INLINE reg round(reg a) noexcept { return map([](T x) { return std::nearbyint(x); }, a); }
+    /// 2^n for whole-valued n within the exponent range, built in the exponent field: n + 1.5 *
+    /// 2^mantissa holds n in its low bits. Integer arithmetic on the bits only, so NaN or huge n
+    /// give a meaningless value, never undefined behaviour (no float -> int conversion).
     static VASHRINK_INLINE reg pow2(reg n) noexcept {
-        return map([](T x) { return std::ldexp(T(1), static_cast<int>(x)); }, n);
+        using B = PortableBits<T>;
+        using U = typename B::type;
+        constexpr T magic = T(U(3) << (B::mantissa - 1));
+        U magic_bits;
+        std::memcpy(&magic_bits, &magic, sizeof magic_bits);
+        reg r;
+        for (int i = 0; i < lanes; ++i) {
+            const T shifted = n.v[i] + magic;
+            U bits;
+            std::memcpy(&bits, &shifted, sizeof bits);
+            bits = (bits - magic_bits + B::bias) << B::mantissa;
+            std::memcpy(&r.v[i], &bits, sizeof bits);
+        }
+        return r;
     }
     template <int I>
     static VASHRINK_INLINE reg lane(reg v) noexcept { return set1(v.v[I]); }
@@ -205,10 +282,14 @@ struct Ops<double> : PortableOps<double> {};
 template <typename T>
 constexpr int lanes_v = Ops<T>::lanes;
 
+/// Bits of one register (the same for float and double on every path).
+inline constexpr int kRegisterBits = lanes_v<float> * 32;
+static_assert(lanes_v<double> * 64 == kRegisterBits, "float and double registers differ in width");
+
 /// n rounded up to whole lanes.
 template <typename T>
 constexpr int padded(int n) noexcept {
     return (n + lanes_v<T> - 1) / lanes_v<T> * lanes_v<T>;
 }
 
-}  // namespace vashrink::simd
+}  // namespace VASHRINK_NAMESPACE::simd

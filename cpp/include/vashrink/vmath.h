@@ -12,29 +12,49 @@
 //
 // Maximum absolute errors against float64 references on a dense grid over [-20, 20]: float tanh
 // 1.3e-7, sigmoid 9.8e-8, elu 9.8e-8 (tests/test_engine.py asserts <= 2.4e-7, two ulp of 1);
-// double <= 1e-15. Inputs are clamped so no step overflows; NaN inputs are not expected
-// (loaders refuse non-finite weights, callers' audio is assumed finite).
+// double <= 1e-15.
+//
+// Non-finite inputs (the same on the AVX2 and the portable path, tested by
+// tests/native/engine_test.cpp):
+//   NaN in -> NaN out for exp, tanh, sigmoid, elu, and for relu and prelu (activation.h): every
+//     min/max is written max(limit, x) / min(limit, x), and vec.h defines min/max to return their
+//     second operand when either is NaN (the x86 instruction semantics), so x's NaN passes every
+//     clamp and the arithmetic after it. The sign and payload of the NaN are not specified.
+//   tanh(+inf) = 1, tanh(-inf) = -1 exactly (|x| is capped where tanh rounds to 1).
+//   sigmoid(+inf) = 1, sigmoid(-inf) = 0 exactly; elu(+inf) = +inf, elu(-inf) = -1 exactly;
+//   relu(+inf) = +inf, relu(-inf) = 0; prelu(+inf) = +inf, prelu(-inf) = slope * -inf (IEEE:
+//   -inf, +inf, or NaN for a zero slope).
+//   exp(x) (internal; softmax, sigmoid and elu use it): its input is clamped to [lo, hi] (below),
+//     chosen so that 2^n reaches the exponent field's ends: exp(x) = 0 for x <= about -87.7
+//     (float; -709.4 double) and +inf for x >= about 88.4 (float; 709.8 double), so
+//     exp(-inf) = 0 and exp(+inf) = +inf. Results between the normal range and 0 are
+//     subnormal or flushed to 0 (relative error there is not bounded; absolute error < 2^-126).
+// Nothing here converts a float to an integer in C++ (the portable pow2 works on bits), so no
+// input is undefined behaviour. Weights are finite (loaders refuse non-finite values).
 
 #include <type_traits>
 
+#include "vashrink/config.h"
 #include "vashrink/vec.h"
 
-namespace vashrink::vmath {
+namespace VASHRINK_NAMESPACE::vmath {
 
 template <typename T>
 struct ExpConstants;
 
 template <>
 struct ExpConstants<float> {
-    static constexpr float lo = -87.0f;  // 2^-126 region: smallest normal result
-    static constexpr float hi = 88.0f;   // below log(FLT_MAX) = 88.72
+    // x log2(e) rounds to n = -127 (2^n = 0) at lo and to n = 128 (2^n = +inf) at hi; n stays
+    // within [-127, 128], where pow2 writes a valid exponent field.
+    static constexpr float lo = -88.0f;
+    static constexpr float hi = 89.0f;
     static constexpr float tanh_cap = 9.0f;  // tanh(9) = 1 - 3e-8: 1 in float
 };
 
 template <>
 struct ExpConstants<double> {
-    static constexpr double lo = -708.0;
-    static constexpr double hi = 709.0;
+    static constexpr double lo = -709.0;  // n = -1023: 2^n = 0
+    static constexpr double hi = 710.0;   // n = 1024: 2^n = +inf
     static constexpr double ln2_hi = 0.693147180369123816490;  // 32 significant bits
     static constexpr double ln2_lo = 1.9082149292705878e-10;  // ln 2 - ln2_hi
     static constexpr int degree = 13;
@@ -83,14 +103,14 @@ VASHRINK_INLINE simd::Ops<float>::reg exp2_reduced(simd::Ops<float>::reg f) noex
     return V::fma(p456, f4, V::fma(p23, f2, p01));
 }
 
-/// 2^z for float z within [-126, 127]: 2^n * 2^f with n = round(z), f = z - n.
+/// 2^z for float z within [-127.5, 128.5): 2^n * 2^f with n = round(z), f = z - n.
 VASHRINK_INLINE simd::Ops<float>::reg exp2_in_range(simd::Ops<float>::reg z) noexcept {
     using V = simd::Ops<float>;
     const auto n = V::round(z);
     return V::mul(exp2_reduced(V::sub(z, n)), V::pow2(n));
 }
 
-/// exp(x) for x already within [ExpConstants<T>::lo, hi].
+/// exp(x) for x already within [ExpConstants<T>::lo, hi] (0 and +inf at the ends), or NaN.
 /// float: 2^(x log2 e) (the rounding of x log2 e costs |x| * 4e-8 relative: harmless where
 /// the activations use it); double: Cody-Waite reduction and a degree-13 Taylor polynomial.
 template <typename T>
@@ -113,13 +133,14 @@ template <typename T>
 VASHRINK_INLINE typename simd::Ops<T>::reg exp(typename simd::Ops<T>::reg x) noexcept {
     using V = simd::Ops<T>;
     using C = ExpConstants<T>;
-    return exp_in_range<T>(V::min(V::max(x, V::set1(C::lo)), V::set1(C::hi)));
+    // Limits first: a NaN x is returned by both (see vec.h) and propagates.
+    return exp_in_range<T>(V::min(V::set1(C::hi), V::max(V::set1(C::lo), x)));
 }
 
 template <typename T>
 VASHRINK_INLINE typename simd::Ops<T>::reg tanh(typename simd::Ops<T>::reg x) noexcept {
     using V = simd::Ops<T>;
-    const auto a = V::min(V::abs(x), V::set1(ExpConstants<T>::tanh_cap));
+    const auto a = V::min(V::set1(ExpConstants<T>::tanh_cap), V::abs(x));  // NaN stays NaN
     if constexpr (std::is_same_v<T, float>) {
         // t = 2^n 2^f = e^(-2a); (1 - t) / (1 + t) = (2^-n - 2^f) / (2^-n + 2^f): the same
         // roundings (scaling by 2^n is exact) without the multiply by 2^n on the critical path.
@@ -142,12 +163,12 @@ VASHRINK_INLINE typename simd::Ops<T>::reg sigmoid(typename simd::Ops<T>::reg x)
     return V::div(one, V::add(one, exp<T>(V::sub(V::zero(), x))));
 }
 
-/// ELU with alpha = 1: x for x > 0, e^x - 1 otherwise (branch-free: max(x,0) + e^min(x,0) - 1).
+/// ELU with alpha = 1: x for x > 0, e^x - 1 otherwise (branch-free: max(0,x) + e^min(0,x) - 1).
 template <typename T>
 VASHRINK_INLINE typename simd::Ops<T>::reg elu(typename simd::Ops<T>::reg x) noexcept {
     using V = simd::Ops<T>;
     const auto z = V::zero();
-    return V::add(V::max(x, z), V::sub(exp<T>(V::min(x, z)), V::set1(T(1))));
+    return V::add(V::max(z, x), V::sub(exp<T>(V::min(z, x)), V::set1(T(1))));
 }
 
-}  // namespace vashrink::vmath
+}  // namespace VASHRINK_NAMESPACE::vmath

@@ -15,8 +15,8 @@ import torch
 from scipy.optimize import minimize_scalar
 
 from ..errors import InputError
-from .noise import NOISE_SIGNIFICANT, estimate_noise, smooth_samples
 from ..target.samples import Target, as_target, check_range
+from .noise import NOISE_SIGNIFICANT, estimate_noise, smooth_samples
 
 __all__ = ["DerivativeProfile", "measure_derivatives"]
 
@@ -32,9 +32,9 @@ class DerivativeProfile:
 
     ``method`` names it (torch float64 autograd for expressions, finite differences for
     callables and samples, a smoothing spline for noisy samples); ``exact`` is True for
-    autograd; ``noise_sigma`` is the noise estimated in samples (0 for functions). Where f'' does not exist (kinks),
-    autograd reports the one-sided value and finite differences a spike: use
-    :func:`compute_bounds` to find out whether it does.
+    autograd; ``noise_sigma`` is the noise estimated in samples (0 for functions). Where f''
+    does not exist (kinks), autograd reports the one-sided value and finite differences a
+    spike: use :func:`compute_bounds` to find out whether it does.
 
     Shape:
         x, y, d1, d2: ``(n,)`` float64, ``x`` strictly increasing.

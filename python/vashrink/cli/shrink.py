@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ..errors import InputError
 from ..model.architecture import ACTIVATIONS
+from ..model.file import DTYPES
 from ..target.examples import EXAMPLE_EPS, EXAMPLE_RANGE, EXAMPLE_TARGET
 from ..target.samples import as_target
 from .common import console, finite_float, positive_int, print_json
@@ -27,8 +28,7 @@ __all__ = [
     "train_config",
 ]
 
-#: ``--example``: the talk's case, sized to run in a few minutes on 2 cores.
-EXAMPLE_TRIALS = 20
+#: ``--example`` writes here.
 EXAMPLE_OUT = "vashrink-example"
 
 
@@ -66,7 +66,8 @@ def add_common_arguments(p: argparse.ArgumentParser, default_out: str) -> None:
         help="block size timed in block mode (default 64)",
     )
     p.add_argument(
-        "--activation", choices=ACTIVATIONS, default="tanh", help="hidden activation (default tanh)"
+        "--activation", choices=(*ACTIVATIONS, "auto"), default="tanh",
+        help="hidden activation (default tanh); shrink: auto tries tanh, relu, sigmoid and elu",
     )
     p.add_argument(
         "--out", default=None, metavar="DIR", help=f"output directory (default {default_out})"
@@ -105,13 +106,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "shrink",
         help="find the cheapest MLP meeting an error target, measured on this CPU",
         description=(
-            "Bound the target's complexity, search (depth, width) from small architectures up "
-            "(below the bound's band first, then the band, then Optuna), check every candidate "
-            "as a float32 model in the C++ engine, time it per sample and per block, choose the "
-            "cheapest meeting --eps (or the most accurate within a budget), export it (RTNeural "
-            "JSON + snapshot, ONNX, C++ header) and write DIR/report.html. Re-running the same "
-            "command resumes. Exit code: 0 target met, 1 not met (closest exported), 2 error; "
-            "--example, a demonstration, exits 0 either way and says in its summary which it was."
+            "Bound the target's complexity, then find the smallest net meeting --eps: for each "
+            "depth (1, 2, ...) widths are grown until a candidate meets eps and then bisected, "
+            "and nothing costlier than a net already meeting eps is trained. Candidates are "
+            "trained by Levenberg-Marquardt (several starts, minimax refinement), checked in the "
+            "C++ engine in the precision they will run in (float32, or float64 with --dtype "
+            "auto/float64 when float32 cannot meet eps), timed per sample and per block. The "
+            "cheapest meeting --eps (or the most accurate within a budget) is exported (vashrink "
+            "model file, RTNeural JSON + snapshot, ONNX, C++ header) with DIR/report.html. "
+            "Re-running the same command resumes. Exit code: 0 target met, 1 not met (the "
+            "closest is exported and the summary says what would help), 2 error."
         ),
     )
     p.add_argument(
@@ -121,14 +125,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_common_arguments(p, "vashrink-out")
     p.add_argument(
-        "--trials",
-        type=positive_int,
-        default=None,
-        help="candidates to train in total (default 24)",
+        "--dtype", choices=("auto", *DTYPES), default="auto",
+        help="precision the model runs in: auto uses float64 (RTNeural's Model<double>, half "
+        "the SIMD lanes) only when float32 cannot meet eps (default auto)",
     )
     p.add_argument(
-        "--batch-size", type=positive_int, default=4, help="candidates trained together (default 4)"
+        "--trials", type=positive_int, default=200,
+        help="most candidates to train, earlier runs included (default 200)",
     )
+    p.add_argument("--depth-max", type=positive_int, default=6,
+                   help="deepest net to try (default 6)")
+    p.add_argument("--width-max", type=positive_int, default=32,
+                   help="widest layer to try (default 32)")
     p.set_defaults(handler=run)
 
 
@@ -205,7 +213,7 @@ def print_summary(result: Any, console: Console) -> None:
     if w is not None:
         what = "chosen" if result.met else "closest (does not meet the target)"
         console.print(
-            f"{what}: {w.label} {w.activation}, {w.n_params:,} parameters, "
+            f"{what}: {w.label}, {w.n_params:,} parameters, "
             f"{w.ns_per_sample:.3g} ns per sample called one sample at a time "
             f"({w.core_percent:.2g} % of one core at 48 kHz), "
             f"{w.ns_per_sample_block:.3g} ns per sample in blocks of {w.block_size}"
@@ -255,8 +263,10 @@ def run(args: argparse.Namespace) -> int:
         b,
         eps,
         out_dir=args.out or (EXAMPLE_OUT if args.example else "vashrink-out"),
-        trials=args.trials or (EXAMPLE_TRIALS if args.example else 24),
-        batch_size=args.batch_size,
+        trials=args.trials,
+        dtype=args.dtype,
+        depth_max=args.depth_max,
+        width_max=args.width_max,
         config=train_config(args, **example_defaults),
         seed=args.seed,
         **common_options(args, console(stderr=True)),

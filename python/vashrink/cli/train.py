@@ -11,7 +11,7 @@ from rich import box
 from rich.table import Table
 
 from ..model.architecture import ACTIVATIONS, Architecture
-from ..train.config import LOSSES, SCHEDULES, TrainConfig
+from ..train.config import LOSSES, OPTIMIZERS, SCHEDULES, TrainConfig
 
 if TYPE_CHECKING:
     from ..train.candidates import TrainedModel
@@ -50,7 +50,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="candidates as DEPTHxWIDTH, e.g. 6x44 8x24 9x16")
     p.add_argument("--activation", choices=ACTIVATIONS, default="tanh", help="hidden activation")
     d = TrainConfig()
-    p.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"default {d.epochs}")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer,
+                   help=f"auto: Levenberg-Marquardt up to {d.lm_max_params} parameters, Adam "
+                   "beyond (default auto)")
+    p.add_argument("--starts", type=positive_int, default=d.starts,
+                   help=f"LM initialisations per candidate (default {d.starts})")
+    p.add_argument("--epochs", type=positive_int, default=d.epochs,
+                   help=f"Adam epochs (default {d.epochs})")
     p.add_argument("--lr", type=finite_float, default=d.lr, help=f"peak Adam lr (default {d.lr})")
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
     p.add_argument("--loss", choices=LOSSES, default=d.loss)
@@ -79,7 +85,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
-        epochs=args.epochs, lr=args.lr, schedule=args.schedule, loss=args.loss,
+        optimizer=args.optimizer, starts=args.starts, epochs=args.epochs, lr=args.lr, schedule=args.schedule, loss=args.loss,
         samples=args.samples, batch_size=args.batch_size, val_fraction=args.val_fraction,
         input_noise=args.input_noise, target_noise=args.target_noise, patience=args.patience,
         polish_steps=args.polish_steps, grid_samples=args.grid, threads=args.threads,
@@ -87,7 +93,10 @@ def _config(args: argparse.Namespace) -> TrainConfig:
     )
 
 
-_STATUS = {"completed": "ok", "early_stopped": "early stop", "diverged": "diverged"}
+_STATUS = {"completed": "ok", "early_stopped": "early stop", "diverged": "diverged",
+           "lm: target": "LM, reached eps", "lm: stall": "LM, converged",
+           "lm: lambda": "LM, converged", "lm: max_iters": "LM, iteration limit",
+           "lm: deadline": "LM, out of time"}
 
 
 def _fmt(value: float | None) -> str:

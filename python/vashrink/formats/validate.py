@@ -77,8 +77,8 @@ def _parse_layer(
         c.unverified.append((i, kind))
         c.warning(
             "type-unverified",
-            f"RTNeural loads {kind} layers, but vashrink does not verify their weights or "
-            "sizes (nor run them against a snapshot): the file cannot be called valid",
+            f"vashrink does not verify {kind} layers (their weights, sizes or outputs), which "
+            "RTNeural loads: the file cannot be called valid",
             i,
         )
         return None, n_out

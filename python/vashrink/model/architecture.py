@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 
-__all__ = ["ACTIVATIONS", "Architecture", "lane_score"]
+__all__ = ["ACTIVATIONS", "AUTO_ACTIVATIONS", "Architecture", "lane_score"]
 
 #: Hidden-layer activations the engine, the trainer and the exporters all support.
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "softmax", "prelu", "none")
+#: ``--activation auto``: the hidden activations RTNeural runs, each searched on its own.
+AUTO_ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu")
 MAX_DEPTH = 1000
 MAX_WIDTH = 65536
 _PATTERN = re.compile(r"^\s*(\d+)\s*[xX*]\s*(\d+)\s*$")

@@ -202,8 +202,13 @@ def build_harness(
         lines = [ln for ln in proc.stderr.splitlines() if "error" in ln][
             :3
         ] or proc.stderr.splitlines()[:3]
+        hint = ""
+        if runtime == "rtneural":
+            from .rtneural_backend import compile_failure_hint
+
+            hint = compile_failure_hint(header_text, "-DRTNEURAL_USE_XSIMD=1" in extra)
         msg = (
-            f"compiling the generated header failed: {' | '.join(lines)[:600]} "
+            f"compiling the generated header failed: {hint}{' | '.join(lines)[:600]} "
             f"(command: {' '.join(cmd)[:300]})"
         )
         raise EngineError(msg)
@@ -337,11 +342,16 @@ def load_harness(
         msg = f"the compiled model refused its embedded weights ({path})"
         raise EngineError(msg)
     if not lib.vs_self_test():
+        why = "check the compiler flags (e.g. -ffast-math), else report it as a vashrink bug"
+        if runtime == "rtneural":
+            from .rtneural_backend import self_test_failure_hint
+
+            xsimd = "-DRTNEURAL_USE_XSIMD=1" in rtneural_flags(rtneural_backend)
+            why = self_test_failure_hint(header_text, xsimd)
         msg = (
             f"the compiled {runtime} model fails its self_test: its outputs differ from the "
             "snapshot of the reference outputs embedded in the header, so its timing would be "
-            "meaningless (for RTNeural this happens e.g. with xsimd softmax at widths that are "
-            "not a multiple of 8); try another backend"
+            f"meaningless; {why}"
         )
         raise EngineError(msg)
     return CompiledModel(

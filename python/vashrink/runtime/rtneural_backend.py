@@ -11,6 +11,7 @@ crashes or silently mis-loads on several bad inputs (``vashrink check`` lists th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,49 @@ import numpy as np
 from ..errors import EngineError, InputError, ModelFormatError
 from .native import check_counts, engine
 
-__all__ = ["RTNeuralModel", "available", "backend_name", "why_unavailable"]
+__all__ = [
+    "RTNeuralModel",
+    "available",
+    "backend_name",
+    "compile_failure_hint",
+    "self_test_failure_hint",
+    "why_unavailable",
+]
 
 _HOW_TO_BUILD = (
     "rebuild vashrink against your RTNeural checkout: "
     "`RTNEURAL_DIR=/path/to/RTNeural pip install --no-build-isolation .` "
     "(optionally -Ccmake.define.RTNEURAL_BACKEND=eigen|xsimd|stl; see third_party/README.md)"
 )
+
+
+_DENSE_1x1 = re.compile(r"RTNeural::DenseT<\w+, 1, 1>")
+_SOFTMAX = re.compile(r"RTNeural::SoftmaxActivationT<\w+, (\d+)>")
+
+
+def compile_failure_hint(header_text: str, xsimd: bool) -> str:
+    """Why a generated RTNeural header fails to compile, when it is a known RTNeural limit."""
+    if xsimd and _DENSE_1x1.search(header_text):
+        return (
+            "RTNeural's xsimd backend cannot compile DenseT<T, 1, 1>, a dense layer with one "
+            "input and one output (its partial specialisations for 1 input and for 1 output are "
+            "ambiguous); compile with rtneural_backend='eigen' or 'stl'. "
+        )
+    return ""
+
+
+def self_test_failure_hint(header_text: str, xsimd: bool) -> str:
+    """Why a compiled RTNeural model can fail its self_test, when it is a known RTNeural bug."""
+    widths = sorted({int(w) for w in _SOFTMAX.findall(header_text)})
+    if xsimd and widths:
+        listed = ", ".join(map(str, widths))
+        return (
+            f"RTNeural's xsimd SoftmaxActivationT (width {listed}) adds exp(0) of the zero "
+            "padding lanes to its sum, so its output is wrong unless the width is a multiple of "
+            "xsimd's batch (4 floats with SSE, 8 with AVX, 16 with AVX-512); use "
+            "rtneural_backend='eigen' or 'stl'"
+        )
+    return "try another RTNeural backend (rtneural_backend='eigen', 'stl' or 'xsimd')"
 
 
 def _engine_or_none() -> Any:
@@ -110,8 +147,10 @@ class RTNeuralModel:
         Args:
             path_or_text: a ``.json`` path, or a string holding the JSON document.
             check: for files, a checker to run first that raises on a file RTNeural would
-                mis-load (:func:`vashrink.formats.runners.rtneural_runner` passes vashrink's
-                checker). The structural validation in front of RTNeural's parser always runs.
+                mis-load: pass :func:`vashrink.formats.runners.check_rtneural_file` (the whole
+                of ``vashrink check``, snapshot included; ``rtneural_runner`` does). Without it
+                only the structural validation in front of RTNeural's parser runs, which does
+                not run the snapshot (so cannot see a square kernel in PyTorch layout).
 
         Raises:
             EngineError: vashrink was built without RTNeural.

@@ -14,15 +14,26 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from torch import nn
+
+from ..errors import ModelFormatError
 from ..model.architecture import Architecture
+from ..model.file import SUFFIX, read_model_file
+from ..model.layers import DenseLayer
+from ..model.mlp import dense_layers
+from ..runtime.info import lanes
 from ..runtime.timing import time_model
 from ..target.samples import Target
 from ..train.candidates import TrainedModel, train_candidates
 from ..train.config import TrainConfig
 from .rundir import model_path, save_model
-from .score import CandidateScore, check_error
+from .score import CandidateScore, ErrorCheck, check_error
 
-__all__ = ["Evaluator", "cost_estimator"]
+__all__ = ["WARM_STOP_FRACTION", "Evaluator", "cost_estimator"]
+
+#: LM stops a candidate once its training max abs error is this fraction of eps: the margin
+#: covers the dense check grid (48,000 points vs 1,000 trained) and float32 rounding.
+WARM_STOP_FRACTION = 0.5
 
 
 class Evaluator:
@@ -36,7 +47,8 @@ class Evaluator:
         config: TrainConfig,
         out: Path,
         *,
-        lanes: int,
+        eps: float,
+        dtype: str,
         block_size: int,
         band: Sequence[Architecture],
         timing_repeats: int,
@@ -46,26 +58,44 @@ class Evaluator:
         progress: bool,
     ) -> None:
         self.tgt, self.a, self.b, self.config, self.out = tgt, a, b, config, out
-        self.lanes, self.block_size, self.band = lanes, block_size, set(band)
+        self.eps, self.dtype = eps, dtype
+        self.block_size, self.band = block_size, set(band)
         self.repeats, self.buffer_samples = timing_repeats, timing_buffer_samples
         self.sample_rate_hz = sample_rate_hz
         self.check_samples, self.progress = check_samples, progress
+        self.warm: dict[Architecture, tuple[DenseLayer, ...]] = _stored_models(out)
         self.provenance: dict[str, Any] = {
             "target": tgt.name,
             "range": [a, b],
             "recipe": asdict(config),
         }
 
+    def _precision(self, model: nn.Sequential) -> tuple[str, ErrorCheck]:
+        """The precision the model will run in, and its error there.
+
+        ``auto``: float32 (8 lanes on AVX2) unless it misses eps and float64 meets it.
+        """
+        first = "float64" if self.dtype == "float64" else "float32"
+        check = check_error(model, self.tgt, self.a, self.b, samples=self.check_samples,
+                            dtype=first)
+        if self.dtype == "auto" and not check.max_abs_error <= self.eps:
+            wide = check_error(model, self.tgt, self.a, self.b, samples=self.check_samples,
+                               dtype="float64")
+            if wide.max_abs_error <= self.eps:
+                return "float64", wide
+        return first, check
+
     def score(self, trained: TrainedModel, phase: str) -> CandidateScore:
         arch = trained.architecture
-        check = check_error(trained.model, self.tgt, self.a, self.b, samples=self.check_samples)
+        dtype, check = self._precision(trained.model)
         path = save_model(trained.model, model_path(self.out, arch), {
             **self.provenance,
             "phase": phase,
-            "max_abs_error_float32": check.max_abs_error,
-            "mse_float32": check.mse,
+            "dtype": dtype,
+            "max_abs_error": check.max_abs_error,
+            "mse": check.mse,
             "training": trained.to_dict(),
-        })
+        }, dtype=dtype)
         timings = time_model(
             trained.model,
             modes=("sample", "block"),
@@ -73,6 +103,7 @@ class Evaluator:
             repeats=self.repeats,
             buffer_samples=self.buffer_samples,
             sample_rate_hz=self.sample_rate_hz,
+            dtype=dtype,
         )
         per_sample = next(t for t in timings if t.mode == "sample")
         per_block = next(t for t in timings if t.mode == "block")
@@ -80,7 +111,7 @@ class Evaluator:
             depth=arch.depth,
             width=arch.width,
             activation=arch.activation,
-            lanes=self.lanes,
+            lanes=lanes(dtype),
             max_abs_error=check.max_abs_error,
             mse=check.mse,
             torch_max_abs_error=float(trained.max_abs_error),
@@ -98,13 +129,16 @@ class Evaluator:
             in_band=arch in self.band,
             phase=phase,
             model_path=str(path.relative_to(self.out)),
+            dtype=dtype,
         )
 
     def __call__(
         self, archs: Sequence[Architecture], phase: str, done: Callable[[CandidateScore], None]
     ) -> None:
         def on_result(trained: TrainedModel) -> None:
-            done(self.score(trained, phase))
+            score = self.score(trained, phase)
+            self.warm[trained.architecture] = tuple(dense_layers(trained.model))
+            done(score)
 
         train_candidates(
             self.tgt,
@@ -114,7 +148,22 @@ class Evaluator:
             self.config,
             progress=self.progress,
             on_result=on_result,
+            warm=self.warm,
+            target_max_error=WARM_STOP_FRACTION * self.eps,
         )
+
+
+def _stored_models(out: Path) -> dict[Architecture, tuple[DenseLayer, ...]]:
+    """Models an earlier run of this directory stored: warm starts for a resumed search."""
+    found: dict[Architecture, tuple[DenseLayer, ...]] = {}
+    for path in sorted((out / "models").glob(f"*{SUFFIX}")):
+        try:
+            stored = read_model_file(path)
+        except ModelFormatError:
+            continue
+        if stored.architecture is not None:
+            found[stored.architecture] = stored.spec.dense
+    return found
 
 
 def cost_estimator(buffer_samples: int = 4800) -> Callable[[Architecture], float]:

@@ -9,162 +9,37 @@ directory, so the two can be compared on one machine.
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..bound.bounds import Bounds, compute_bounds
 from ..errors import InputError
-from ..model.architecture import ACTIVATIONS, Architecture
-from ..runtime.info import lanes as simd_lanes
-from ..target.samples import Target, as_target, check_eps, check_range
+from ..model.architecture import Architecture
 from ..train.config import TrainConfig
-from .evaluate import Evaluator, cost_estimator
+from .evaluate import cost_estimator
 from .notes import summary_notes
 from .result import ShrinkResult
-from .rundir import export_winner, fingerprint_id, load_model, prepare_out_dir, write_json
+from .rundir import export_winner, load_model, write_json
 from .score import (
     CandidateScore,
     choose,
-    float32_error,
+    engine_error,
     pareto_front,
     rank_correlation,
 )
-from .study import open_study, plan_search, run_grid, run_search
+from .setup import RunSettings, check_run, evaluator, open_run
+from .smallest import SearchLimits, find_smallest
+from .study import run_grid
 
 __all__ = ["ShrinkResult", "grid", "shrink"]
 
 
 
-@dataclass(frozen=True)
-class _Run:
-    """The checked inputs and settings :func:`shrink` and :func:`grid` share."""
-
-    kind: str
-    tgt: Target
-    a: float
-    b: float
-    eps: float
-    activation: str
-    block_size: int
-    budget_ns: float | None
-    budget_core_percent: float | None
-    config: TrainConfig
-    lanes: int
-    timing_repeats: int
-    timing_buffer_samples: int
-    sample_rate_hz: float
-    check_samples: int
-    progress: bool
-    started: float
-
-
-def _check_run(
-    kind: str,
-    target: Any,
-    a: float,
-    b: float,
-    eps: float,
-    *,
-    activation: str,
-    block_size: int,
-    budget_ns: float | None,
-    budget_core_percent: float | None,
-    config: TrainConfig | None,
-    timing_repeats: int,
-    timing_buffer_samples: int,
-    sample_rate_hz: float,
-    check_samples: int,
-    progress: bool,
-) -> _Run:
-    """Validate everything before any training (the same rules as bounds and train)."""
-    started = time.perf_counter()
-    tgt = as_target(target)
-    a, b = check_range(a, b)
-    eps = check_eps(eps)
-    if activation not in ACTIVATIONS:
-        msg = f"unknown activation {activation!r}: use one of {', '.join(ACTIVATIONS)}"
-        raise InputError(msg)
-    if not isinstance(block_size, int) or block_size < 1:
-        msg = f"block size must be a whole number >= 1, got {block_size!r}"
-        raise InputError(msg)
-    if budget_ns is not None and budget_core_percent is not None:
-        msg = "give --budget-ns or --budget-core-percent, not both"
-        raise InputError(msg)
-    for name, value in (("budget-ns", budget_ns), ("budget-core-percent", budget_core_percent)):
-        if value is not None and not (math.isfinite(value) and value > 0):
-            msg = f"--{name} must be a finite number above 0, got {value}"
-            raise InputError(msg)
-    tgt.sample(a, b, check_samples)  # refuses a target that is not finite on the range
-    return _Run(
-        kind=kind,
-        tgt=tgt,
-        a=a,
-        b=b,
-        eps=eps,
-        activation=activation,
-        block_size=block_size,
-        budget_ns=budget_ns,
-        budget_core_percent=budget_core_percent,
-        config=config if config is not None else TrainConfig(),
-        lanes=simd_lanes("float32"),
-        timing_repeats=timing_repeats,
-        timing_buffer_samples=timing_buffer_samples,
-        sample_rate_hz=sample_rate_hz,
-        check_samples=check_samples,
-        progress=progress,
-        started=started,
-    )
-
-
-def _open_run(run: _Run, out_dir: str | Path, storage: str | None, seed: int) -> tuple[Path, Any]:
-    """Create or reopen the output directory and the study of this run (resumable)."""
-    tgt = run.tgt
-    data_hash = None
-    if tgt.x is not None and tgt.y is not None:
-        data_hash = fingerprint_id({"x": tgt.x.tobytes().hex(), "y": tgt.y.tobytes().hex()})
-    fp = {
-        "target": tgt.name,
-        "data": data_hash,
-        "a": run.a,
-        "b": run.b,
-        "activation": run.activation,
-        "train": asdict(run.config),
-        "check_samples": run.check_samples,
-        "block_size": run.block_size,
-    }
-    out = prepare_out_dir(out_dir, run.kind, fp)
-    study = open_study(
-        storage or f"sqlite:///{out / 'study.db'}",
-        f"vashrink-{run.kind}-{fingerprint_id(fp)}",
-        seed=seed,
-    )
-    return out, study
-
-
-def _evaluator(run: _Run, out: Path, band: Sequence[Architecture]) -> Evaluator:
-    return Evaluator(
-        run.tgt,
-        run.a,
-        run.b,
-        run.config,
-        out,
-        lanes=run.lanes,
-        block_size=run.block_size,
-        band=band,
-        timing_repeats=run.timing_repeats,
-        timing_buffer_samples=run.timing_buffer_samples,
-        sample_rate_hz=run.sample_rate_hz,
-        check_samples=run.check_samples,
-        progress=run.progress,
-    )
-
-
 def _finish(
-    run: _Run,
+    run: RunSettings,
     scores: dict[str, CandidateScore],
     out: Path,
     bounds: Bounds | None,
@@ -183,8 +58,10 @@ def _finish(
     curve = None
     if choice.winner is not None:
         model = load_model(out / choice.winner.model_path)
-        exports = export_winner(model, out)
-        curve = float32_error(model, run.tgt, run.a, run.b, samples=run.check_samples)
+        exports = export_winner(model, out, out / choice.winner.model_path,
+                                dtype=choice.winner.dtype)
+        curve = engine_error(model, run.tgt, run.a, run.b, samples=run.check_samples,
+                             dtype=choice.winner.dtype)
     result = ShrinkResult(
         kind=run.kind,
         target=run.tgt.name,
@@ -229,10 +106,11 @@ def shrink(
     budget_core_percent: float | None = None,
     block_size: int = 64,
     activation: str = "tanh",
+    dtype: str = "auto",
     out_dir: str | Path = "vashrink-out",
-    trials: int = 24,
-    batch_size: int = 4,
-    band_trials: int = 4,
+    trials: int = 200,
+    depth_max: int = 6,
+    width_max: int = 32,
     storage: str | None = None,
     config: TrainConfig | None = None,
     timing_repeats: int = 5,
@@ -246,30 +124,37 @@ def shrink(
 ) -> ShrinkResult:
     """Find the cheapest MLP that approximates ``target`` on ``[a, b]`` within ``eps``.
 
-    Bound -> search (ladder below the band, band cover, Optuna) -> float32 engine check and
-    timing of every candidate -> Pareto front and winner -> export (RTNeural JSON + snapshot,
-    ONNX, C++ header) and ``report.html`` in ``out_dir``. Re-running with the same arguments
-    resumes the study stored at ``out_dir/study.db`` (or ``storage``, any Optuna URL).
+    Bound -> search (:mod:`.smallest`: per activation and depth, widths grown until eps is
+    met, then bisected; nothing costlier than a net already meeting eps is trained) -> check
+    in the engine in the precision the model runs in, and timing, of every candidate -> Pareto
+    front and winner -> export (RTNeural JSON + snapshot, ONNX, C++ header) and
+    ``report.html`` in ``out_dir``. Re-running with the same arguments resumes the study
+    stored at ``out_dir/study.db`` (or ``storage``, any Optuna URL).
 
     Args:
         target: expression text, callable, ``(x, y)`` arrays or a ``.npy``/``.csv`` file.
         eps: allowed max abs error on a dense grid of the range (the talk's definition).
         budget_ns / budget_core_percent: a CPU budget per sample (per-sample mode) or as % of
             one core at ``sample_rate_hz``; then the winner is the most accurate within it.
+        activation: a hidden activation, or ``"auto"`` (each of :data:`AUTO_ACTIVATIONS`).
+        dtype: ``"float32"``, ``"float64"`` (RTNeural's ``Model<double>``) or ``"auto"``
+            (float64 only for a candidate whose float32 model misses eps).
         trials: trained candidates in total (earlier runs of the same study included).
+        depth_max, width_max: the largest nets the search may grow to.
         config: a :class:`vashrink.train.candidates.TrainConfig` (default: its defaults).
         seed: seeds Optuna's sampler (training is seeded by ``config.seed``).
 
     Raises:
         VashrinkError: bad input (before any training), an unusable ``out_dir`` or study.
     """
-    run = _check_run(
+    run = check_run(
         "shrink",
         target,
         a,
         b,
         eps,
         activation=activation,
+        dtype=dtype,
         block_size=block_size,
         budget_ns=budget_ns,
         budget_core_percent=budget_core_percent,
@@ -280,26 +165,20 @@ def shrink(
         check_samples=check_samples,
         progress=progress,
     )
-    if trials < 1 or batch_size < 1 or band_trials < 0:
-        msg = (
-            "trials and batch size must be >= 1 and band trials >= 0, "
-            f"got {trials}, {batch_size}, {band_trials}"
-        )
-        raise InputError(msg)
-    out, study = _open_run(run, out_dir, storage, seed)
-    bounds = compute_bounds(run.tgt, run.a, run.b, run.eps, activation=activation)
     limit = budget_ns
     if budget_core_percent is not None:
         limit = budget_core_percent / 100.0 * 1e9 / sample_rate_hz
-    scores = run_search(
+    limits = SearchLimits(depth_max, width_max, trials, limit)
+    out, study = open_run(run, out_dir, storage, seed)
+    bounds = compute_bounds(run.tgt, run.a, run.b, run.eps, activation=run.activations[0])
+    scores = find_smallest(
         study,
-        plan_search(bounds.band, run.lanes, activation, band_trials=band_trials),
-        _evaluator(run, out, bounds.band),
+        evaluator(run, out, bounds.band),
         eps=run.eps,
-        trials=trials,
-        batch_size=batch_size,
+        activations=run.activations,
+        lanes=run.lanes,
+        limits=limits,
         cost_of=cost_estimator(min(4800, timing_buffer_samples)),
-        cost_limit_ns=limit,
         log=log,
     )
     return _finish(run, scores, out, bounds, report)
@@ -361,7 +240,7 @@ def grid(
 
     ``bounds=False`` skips the complexity bound (no band in the notes and the report).
     """
-    run = _check_run(
+    run = check_run(
         "grid",
         target,
         a,
@@ -385,8 +264,8 @@ def grid(
         msg = f"batch size must be >= 1, got {batch_size}"
         raise InputError(msg)
     bnd = compute_bounds(run.tgt, run.a, run.b, run.eps, activation=activation) if bounds else None
-    out, study = _open_run(run, out_dir, storage, seed=0)
-    evaluate = _evaluator(run, out, bnd.band if bnd is not None else ())
+    out, study = open_run(run, out_dir, storage, seed=0)
+    evaluate = evaluator(run, out, bnd.band if bnd is not None else ())
     scores = run_grid(study, archs, evaluate, batch_size=batch_size, log=log)
     wanted = {x.key for x in archs}  # the study may hold cells of an earlier, wider grid
     return _finish(run, {k: v for k, v in scores.items() if k in wanted}, out, bnd, report)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -125,10 +126,14 @@ def model_path(out: Path, arch: Architecture) -> Path:
 
 
 def save_model(
-    model: nn.Sequential, path: Path, provenance: dict[str, Any] | None = None
+    model: nn.Sequential,
+    path: Path,
+    provenance: dict[str, Any] | None = None,
+    *,
+    dtype: str = "float32",
 ) -> Path:
     """Store a trained model as a vashrink model file (every command can read it)."""
-    return write_model_file(path, spec_of(model), provenance=provenance)
+    return write_model_file(path, spec_of(model), dtype=dtype, provenance=provenance)
 
 
 def load_model(path: Path) -> nn.Sequential:
@@ -142,11 +147,16 @@ def load_model(path: Path) -> nn.Sequential:
     return model
 
 
-def export_winner(model: nn.Sequential, out: Path) -> dict[str, str]:
-    """The winner as RTNeural JSON (+ snapshot), ONNX and a C++ header in ``out``."""
+def export_winner(
+    model: nn.Sequential, out: Path, model_file: Path, *, dtype: str = "float32"
+) -> dict[str, str]:
+    """The winner in ``out``: its model file, RTNeural JSON (+ snapshot), ONNX and a C++ header
+    (``double`` for a float64 model: RTNeural's ``Model<double>`` and ours)."""
     files = {
+        "model": out / f"model{SUFFIX}",
         "rtneural": to_rtneural(model, out / "model.json", snapshot=True),
         "onnx": to_onnx(model, out / "model.onnx"),
-        "cpp": to_cpp(model, out / "model.h"),
+        "cpp": to_cpp(model, out / "model.h", dtype="double" if dtype == "float64" else "float"),
     }
+    shutil.copyfile(model_file, files["model"])
     return {k: str(Path(v)) for k, v in files.items()}

@@ -29,7 +29,7 @@ __all__ = [
     "ErrorCheck",
     "check_error",
     "choose",
-    "float32_error",
+    "engine_error",
     "pareto_front",
     "rank_correlation",
 ]
@@ -45,28 +45,41 @@ class ErrorCheck:
     samples: int
 
 
-def float32_error(
-    model: nn.Sequential, target: Target, a: float, b: float, *, samples: int = 48000
+def engine_error(
+    model: nn.Sequential,
+    target: Target,
+    a: float,
+    b: float,
+    *,
+    samples: int = 48000,
+    dtype: str = "float32",
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(x, model(x) - f(x))`` on ``samples`` evenly spaced points, model run by the engine.
 
-    The torch model is converted with ``engine.Mlp.from_torch(model, dtype="float32")`` and run
+    The torch model is converted with ``engine.Mlp.from_torch(model, dtype=dtype)`` and run
     with ``process_samples`` (one sample at a time, as a plugin does), so the error includes the
-    float32 rounding of the shipped model, not only torch's.
+    rounding of the shipped model and the engine's own activations, not only torch's.
     """
     from ..runtime.engine import Mlp
 
     x, y = target.sample(a, b, samples)
-    mlp = Mlp.from_torch(model, dtype="float32")
-    out = np.asarray(mlp.process_samples(x.astype(np.float32)), dtype=np.float64).reshape(-1)
+    mlp = Mlp.from_torch(model, dtype=dtype)
+    xs = x.astype(np.float32) if dtype == "float32" else x
+    out = np.asarray(mlp.process_samples(xs), dtype=np.float64).reshape(-1)
     return x, out - y
 
 
 def check_error(
-    model: nn.Sequential, target: Target, a: float, b: float, *, samples: int = 48000
+    model: nn.Sequential,
+    target: Target,
+    a: float,
+    b: float,
+    *,
+    samples: int = 48000,
+    dtype: str = "float32",
 ) -> ErrorCheck:
-    """Max abs error and MSE of the engine's float32 model (see :func:`float32_error`)."""
-    x, err = float32_error(model, target, a, b, samples=samples)
+    """Max abs error and MSE of the engine's model in ``dtype`` (see :func:`engine_error`)."""
+    x, err = engine_error(model, target, a, b, samples=samples, dtype=dtype)
     if not np.isfinite(err).all():
         return ErrorCheck(math.inf, math.inf, float(x[int(np.argmax(~np.isfinite(err)))]), samples)
     i = int(np.argmax(np.abs(err)))
@@ -195,8 +208,9 @@ class Choice:
     """The chosen candidate and why.
 
     ``met`` says whether the winner meets the request: eps, and with a budget also the budget
-    (then ``winner`` is the most accurate within it, and ``met`` is False if even it misses eps). When nothing qualifies ``winner`` is the
-    closest candidate (most accurate, or cheapest for an impossible budget) and ``message`` says so.
+    (then ``winner`` is the most accurate within it, and ``met`` is False if even it misses
+    eps). When nothing qualifies ``winner`` is the closest candidate (most accurate, or
+    cheapest for an impossible budget) and ``message`` says so.
     """
 
     winner: CandidateScore | None

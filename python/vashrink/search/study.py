@@ -1,44 +1,30 @@
-"""Architecture search over (depth, width): a resumable Optuna ask-and-tell study.
+"""The study every search writes to: a resumable Optuna ask-and-tell study of trained candidates.
 
-The complexity bound (``vashrink.bound.bounds``) counts linear pieces, a piecewise-linear (ReLU)
-argument; smooth saturating targets are often met by far smaller tanh nets. So the search:
-
-1. climbs a **ladder below the band**, smallest lane score first (widths in whole SIMD lanes:
-   a narrower layer costs the same padded lanes and only loses capacity), a couple of shapes per
-   cost level, and stops climbing as soon as a trained candidate meets eps;
-2. **covers the band** (a few spread members; only its cheapest when eps is already met below);
-3. lets Optuna's multi-objective TPE sampler over (max abs error, measured ns/sample) spend the
-   remaining trials, skipping (``PRUNED``, untrained) proposals that cannot win: costlier than
-   the cheapest model already meeting eps, or above the CPU budget.
-
-Candidates are trained in batches (ask several, train together, tell each as it finishes), and
-every finished candidate is stored at once (its score as the trial's user attribute, its model by
-the caller), so a killed run loses only the trials in flight. On reopening, trials left
-``RUNNING`` are marked ``FAIL`` and asked again.
+Each trained candidate is one trial (parameters depth, width, activation; its score as the
+trial's user attribute; its model stored by the caller), told as soon as it finishes, so a killed
+run loses only the trials in flight. On reopening, trials left ``RUNNING`` are marked ``FAIL``
+and asked again. :class:`Runner` asks, trains (through an :data:`Evaluate` callback) and tells;
+the strategies that decide what to train live in :mod:`.smallest` (shrink) and
+:func:`run_grid` (the talk's grid).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError, StudyError
-from ..model.architecture import Architecture, lane_score
+from ..model.architecture import Architecture
 from .score import CandidateScore
 
 __all__ = [
     "Evaluate",
-    "SearchPlan",
-    "band_cover",
+    "Runner",
     "completed_scores",
-    "ladder",
     "open_study",
-    "plan_search",
     "recover_interrupted",
     "run_grid",
-    "run_search",
 ]
 
 #: ``evaluate(architectures, phase, done)`` trains and scores a batch, calling ``done(score)``
@@ -131,95 +117,26 @@ def completed_scores(study: Any) -> dict[str, CandidateScore]:
     return out
 
 
-def ladder(
-    band: Sequence[Architecture], lanes: int, activation: str, *, per_level: int = 2
-) -> list[Architecture]:
-    """Small architectures below the band, in order of lane score (cost), smallest first.
-
-    Widths are whole multiples of ``lanes``. Lane-score levels are 1, 2, 3, 4, 6, 8, 12, 16,
-    24, ... (powers of two and three times them: about 1.4x apart, each with balanced factor
-    pairs) below the band's cheapest member; each level takes the ``per_level`` shapes
-    ``depth x k*lanes`` with ``depth * k`` equal to the level whose depth is closest to
-    ``sqrt(2 * level)`` (deep-and-narrow first, the shapes the talk's grid ranked best).
-    """
-    if lanes < 1:
-        msg = f"lanes must be at least 1, got {lanes}"
-        raise InputError(msg)
-    if band:
-        top = min(lane_score(a.depth, a.width, lanes) for a in band)
-        depth_cap = max(a.depth for a in band)
-    else:
-        top, depth_cap = 64, 12
-    levels = sorted({m << n for n in range(12) for m in (1, 3) if (m << n) < top})
-    out: list[Architecture] = []
-    for level in levels:
-        shapes = [(d, level // d) for d in range(1, min(level, depth_cap) + 1) if level % d == 0]
-        shapes.sort(key=lambda dk: (abs(dk[0] - math.sqrt(2 * level)), -dk[0]))
-        for d, k in shapes[:per_level]:
-            out.append(Architecture(d, k * lanes, activation))
-    return out
-
-
-def band_cover(band: Sequence[Architecture], count: int, lanes: int) -> list[Architecture]:
-    """Up to ``count`` band members spread over its cost range, cheapest first."""
-    if count < 1 or not band:
-        return []
-    ordered = sorted(
-        set(band), key=lambda a: (lane_score(a.depth, a.width, lanes), a.macs_per_sample)
-    )
-    if count >= len(ordered):
-        return ordered
-    if count == 1:
-        return ordered[:1]
-    picks = sorted({round(i * (len(ordered) - 1) / (count - 1)) for i in range(count)})
-    return [ordered[i] for i in picks]
-
-
-@dataclass(frozen=True)
-class SearchPlan:
-    """What a shrink search will try: the ladder, the band cover and Optuna's search space."""
-
-    ladder: tuple[Architecture, ...]
-    band: tuple[Architecture, ...]
-    band_cover: tuple[Architecture, ...]
-    depth_max: int
-    width_max: int
-    activation: str
-    lanes: int = 1
-
-
-def plan_search(
-    band: Sequence[Architecture], lanes: int, activation: str, *, band_trials: int = 4
-) -> SearchPlan:
-    """The ladder below the band, the band cover and a space reaching a little past the band."""
-    steps = ladder(band, lanes, activation)
-    cover = band_cover(band, band_trials, lanes)
-    archs = [*steps, *band]
-    depth_max = max([a.depth for a in archs] + [1]) + 2
-    width_max = lanes * math.ceil((max([a.width for a in archs] + [lanes]) + lanes) / lanes)
-    return SearchPlan(
-        tuple(steps), tuple(band), tuple(cover), depth_max, width_max, activation, lanes
-    )
-
-
-class _Runner:
+class Runner:
     """Asks, trains (through ``evaluate``) and tells, keeping ``done`` current."""
 
     def __init__(
-        self, study: Any, evaluate: Evaluate, depth_max: int, width_max: int, lanes: int = 1
+        self,
+        study: Any,
+        evaluate: Evaluate,
+        depth_max: int,
+        width_max: int,
+        *,
+        activations: Sequence[str] = ("tanh",),
     ) -> None:
-        from optuna.distributions import IntDistribution
+        from optuna.distributions import CategoricalDistribution, IntDistribution
 
         self.study = study
         self.evaluate = evaluate
         self.space = {
-            "depth": IntDistribution(1, depth_max),
-            "width": IntDistribution(1, width_max),
-        }
-        # Optuna's own proposals use whole SIMD lanes: a narrower layer costs the same padding.
-        self.free_space = {
-            "depth": IntDistribution(1, depth_max),
-            "width": IntDistribution(lanes, lanes * max(1, width_max // lanes), step=lanes),
+            "depth": IntDistribution(1, max(depth_max, 1)),
+            "width": IntDistribution(1, max(width_max, 1)),
+            "activation": CategoricalDistribution(tuple(activations)),
         }
         self.done = completed_scores(study)
         self.trained_now = 0
@@ -232,10 +149,13 @@ class _Runner:
     def run_batch(self, archs: Sequence[Architecture], phase: str) -> None:
         """Train ``archs`` (fixed params, enqueued) as one batch."""
         for a in archs:
-            self.study.enqueue_trial({"depth": a.depth, "width": a.width})
+            self.study.enqueue_trial(
+                {"depth": a.depth, "width": a.width, "activation": a.activation}
+            )
         trials = [self.study.ask(self.space) for _ in archs]
         asked = [
-            Architecture(t.params["depth"], t.params["width"], archs[0].activation) for t in trials
+            Architecture(t.params["depth"], t.params["width"], t.params["activation"])
+            for t in trials
         ]
         self._train(trials, asked, phase)
 
@@ -258,118 +178,6 @@ class _Runner:
             for trial in pending.values():
                 self.study.tell(trial, state=TrialState.FAIL)
 
-    def ask_free(self, count: int, activation: str, skip: Callable[[Architecture], bool]) -> int:
-        """Ask Optuna for up to ``count`` new architectures and train them; returns how many."""
-        from optuna.trial import TrialState
-
-        trials: list[Any] = []
-        archs: list[Architecture] = []
-        asks = 0
-        while len(archs) < count and asks < 3 * count + 4:
-            asks += 1
-            trial = self.study.ask(self.free_space)
-            arch = Architecture(trial.params["depth"], trial.params["width"], activation)
-            known = self.done.get(arch.key)
-            if known is not None:
-                self._tell(trial, known)
-            elif any(a.key == arch.key for a in archs) or skip(arch):
-                self.study.tell(trial, state=TrialState.PRUNED)
-            else:
-                trials.append(trial)
-                archs.append(arch)
-        if archs:
-            self._train(trials, archs, "optuna")
-        return len(archs)
-
-
-def run_search(
-    study: Any,
-    plan: SearchPlan,
-    evaluate: Evaluate,
-    *,
-    eps: float,
-    trials: int,
-    batch_size: int = 4,
-    cost_of: Callable[[Architecture], float] | None = None,
-    cost_limit_ns: float | None = None,
-    log: Callable[[str], None] | None = None,
-) -> dict[str, CandidateScore]:
-    """Run (or resume) a shrink search until ``trials`` candidates of the study are trained.
-
-    Args:
-        study: from :func:`open_study`; finished trials are reused, never retrained.
-        plan: from :func:`plan_search`.
-        evaluate: trains and scores a batch (see :data:`Evaluate`).
-        eps: target max abs error; the ladder stops climbing once a candidate meets it.
-        trials: total trained candidates the study may hold (earlier runs included).
-        batch_size: candidates trained together.
-        cost_of: ns/sample estimate of an untrained architecture (e.g. timed with random
-            weights); lets Optuna's proposals that cannot win be skipped untrained.
-        cost_limit_ns: a CPU budget in ns/sample; costlier proposals are skipped.
-        log: receives one line per batch.
-
-    Returns:
-        Every scored candidate of the study, by key (``"2x8 tanh"``).
-    """
-    if trials < 1 or batch_size < 1:
-        msg = f"trials and batch size must be at least 1, got {trials} and {batch_size}"
-        raise InputError(msg)
-    say = log or (lambda _text: None)
-    lost = recover_interrupted(study)
-    if lost:
-        say(f"resuming: {len(lost)} trial(s) interrupted by an earlier run will be trained again")
-    runner = _Runner(study, evaluate, plan.depth_max, plan.width_max, plan.lanes)
-    if runner.done:
-        say(f"resuming: {len(runner.done)} candidate(s) already trained are reused")
-
-    def room() -> int:
-        return trials - len(runner.done)
-
-    def best_meeting_cost() -> float | None:
-        costs = [c.ns_per_sample for c in runner.done.values() if c.meets(eps)]
-        return min(costs) if costs else None
-
-    def over_budget(arch: Architecture) -> bool:
-        return cost_of is not None and cost_limit_ns is not None and cost_of(arch) > cost_limit_ns
-
-    def batches(archs: Sequence[Architecture], phase: str, stop_when_met: bool) -> None:
-        todo = [a for a in archs if a.key not in runner.done]
-        fitting = [a for a in todo if not over_budget(a)]
-        if len(fitting) < len(todo):
-            say(f"{phase}: {len(todo) - len(fitting)} candidate(s) skipped, above the CPU budget")
-        todo = fitting
-        while todo and room() > 0:
-            if stop_when_met and best_meeting_cost() is not None:
-                say(f"{phase}: stopped climbing, a cheaper candidate already meets eps = {eps:.3g}")
-                return
-            chunk, todo = todo[: min(batch_size, room())], todo[min(batch_size, room()) :]
-            say(f"{phase}: training {', '.join(a.label for a in chunk)}")
-            runner.run_batch(chunk, phase)
-
-    batches(plan.ladder, "below band", stop_when_met=True)
-    cover = plan.band_cover[:1] if best_meeting_cost() is not None else plan.band_cover
-    batches(cover, "band", stop_when_met=False)
-    if not runner.done and (plan.ladder or plan.band_cover):
-        cheapest = (plan.ladder or plan.band_cover)[0]
-        say(f"nothing fits the CPU budget; training the cheapest, {cheapest.label}, to compare")
-        runner.run_batch([cheapest], "below band" if plan.ladder else "band")
-
-    def skip(arch: Architecture) -> bool:
-        if cost_of is None:
-            return False
-        best = best_meeting_cost()
-        if best is not None and cost_of(arch) >= best:
-            return True
-        return over_budget(arch)
-
-    while room() > 0:
-        n = runner.ask_free(min(batch_size, room()), plan.activation, skip)
-        if n == 0:
-            say("optuna: proposals only repeat trained or unpromising candidates; search ended")
-            break
-        say(f"optuna: trained {n} proposal(s), {len(runner.done)}/{trials} candidates done")
-    return completed_scores(study)
-
 
 def run_grid(
     study: Any,
@@ -387,7 +195,8 @@ def run_grid(
     recover_interrupted(study)
     depth_max = max(a.depth for a in archs)
     width_max = max(a.width for a in archs)
-    runner = _Runner(study, evaluate, depth_max, width_max)
+    runner = Runner(study, evaluate, depth_max, width_max,
+                    activations=tuple(sorted({a.activation for a in archs})))
     todo = [a for a in archs if a.key not in runner.done]
     if len(todo) < len(archs):
         say(f"resuming: {len(archs) - len(todo)} candidate(s) already trained are reused")

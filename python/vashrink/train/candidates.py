@@ -13,8 +13,7 @@ a depth-stable initialisation, and an optional guarded float64 L-BFGS polish per
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,58 +22,19 @@ from torch import nn
 
 from ..errors import InputError, TrainingError
 from ..model.architecture import Architecture
+from ..model.layers import DenseLayer
 from ..model.mlp import build_mlp
 from ..target.samples import as_target
 from .batched import Layer, group_bytes, padded_width
 from .config import LOSSES, SCHEDULES, TrainConfig
 from .data import TrainData, prepare_data
+from .fit import fit_candidates, lm_suits
 from .loop import Finished, run_group
 from .progress import TrainProgress
+from .result import TrainedModel
 
 __all__ = ["LOSSES", "SCHEDULES", "TrainConfig", "TrainedModel", "TrainingInterrupted",
            "estimate_memory_bytes", "train_candidates"]
-
-@dataclass(frozen=True)
-class TrainedModel:
-    """One trained candidate.
-
-    ``train_loss``/``val_loss`` are the config's loss (MSE or ESR) of the float32 ``model`` on the
-    training/validation samples; ``mse`` and ``max_abs_error`` compare it with the float64 target
-    on ``grid_samples`` evenly spaced points of the range. ``loss_curve`` holds the training loss
-    at ``curve_epochs`` (``val_curve`` the validation loss). ``seconds`` is the candidate's share
-    of its batch's wall time (proportional to its multiply-accumulates), so the shares add up to
-    the run time. ``status``: ``"completed"``, ``"early_stopped"`` or ``"diverged"`` (the best
-    finite snapshot is kept).
-    """
-
-    architecture: Architecture
-    model: nn.Sequential = field(repr=False)
-    train_loss: float
-    val_loss: float | None
-    mse: float
-    max_abs_error: float
-    loss_curve: tuple[float, ...] = field(repr=False)
-    val_curve: tuple[float, ...] = field(repr=False)
-    curve_epochs: tuple[int, ...] = field(repr=False)
-    n_params: int
-    epochs: int
-    seconds: float
-    status: str = "completed"
-    polished: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (without the weights)."""
-        arch = self.architecture
-        return {
-            "architecture": arch.label, "depth": arch.depth, "width": arch.width,
-            "activation": arch.activation, "n_params": self.n_params,
-            "train_loss": self.train_loss, "val_loss": self.val_loss, "mse": self.mse,
-            "max_abs_error": self.max_abs_error, "epochs": self.epochs, "seconds": self.seconds,
-            "status": self.status, "polished": self.polished,
-            "curve_epochs": list(self.curve_epochs), "loss_curve": list(self.loss_curve),
-            "val_curve": list(self.val_curve),
-        }
-
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during :func:`train_candidates`; ``results`` holds the candidates that finished."""
@@ -261,6 +221,8 @@ def train_candidates(
     *,
     progress: bool = True,
     on_result: Callable[[TrainedModel], None] | None = None,
+    warm: Mapping[Architecture, Sequence[DenseLayer]] | None = None,
+    target_max_error: float | None = None,
 ) -> list[TrainedModel]:
     """Train every candidate on ``target`` over ``[a, b]``; results in the order given.
 
@@ -268,7 +230,11 @@ def train_candidates(
         target: anything :func:`~vashrink.target.samples.as_target` accepts (expression, callable,
             ``(x, y)`` arrays, ``.npy``/``.csv`` path). ``a``/``b`` may be ``None`` for samples.
         architectures: :class:`Architecture` objects or ``"DEPTHxWIDTH"`` strings.
+        config: the recipe; with ``optimizer="auto"`` small candidates train by
+            Levenberg-Marquardt (:mod:`.fit`), larger ones by batched Adam.
         on_result: called with each :class:`TrainedModel` as soon as it is finished.
+        warm: trained smaller nets LM candidates may grow from (one extra start each).
+        target_max_error: LM stops a candidate once its max abs error reaches this.
 
     Raises:
         InputError: no candidates, duplicates, a bad range, NaN/Inf in the data.
@@ -280,16 +246,32 @@ def train_candidates(
     tgt = as_target(target)
     data = prepare_data(tgt, a, b, samples=config.samples, val_fraction=config.val_fraction,
                         seed=config.seed)
+    lm = [arch for arch in archs if lm_suits(arch, config)]
+    results: dict[Architecture, TrainedModel] = {}
+
+    def record(res: TrainedModel) -> None:
+        results[res.architecture] = res
+        if on_result is not None:
+            on_result(res)
+
+    if lm:
+        try:
+            fit_candidates(tgt, data.a, data.b, lm, config, warm=warm,
+                           target_max_error=target_max_error, on_result=record)
+        except KeyboardInterrupt:
+            raise TrainingInterrupted([results[x] for x in archs if x in results]) from None
+    adam = [arch for arch in archs if arch not in results]
+    if not adam:
+        return [results[x] for x in archs]
     n_step = min(config.batch_size or data.x_train.size, data.x_train.size)
-    groups = _plan_groups(archs, n_step, config.max_memory_mb * 2**20)
+    groups = _plan_groups(adam, n_step, config.max_memory_mb * 2**20)
     x_grid = np.linspace(data.a, data.b, config.grid_samples)
     grid = (x_grid, tgt.evaluate(x_grid))
-    results: dict[Architecture, TrainedModel] = {}
-    total = float(sum(arch.macs_per_sample for arch in archs)) * config.epochs
+    total = float(sum(arch.macs_per_sample for arch in adam)) * config.epochs
     threads_before = torch.get_num_threads()
     if config.threads is not None:
         torch.set_num_threads(config.threads)
-    with TrainProgress(total, len(archs), enabled=progress) as bar:
+    with TrainProgress(total, len(adam), enabled=progress) as bar:
 
         def finished(done: Finished) -> None:
             res = _result(done, data, grid, config)

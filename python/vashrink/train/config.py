@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 
-__all__ = ["LOSSES", "SCHEDULES", "TrainConfig"]
+__all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "TrainConfig"]
 
+OPTIMIZERS = ("auto", "lm", "adam")
 LOSSES = ("mse", "esr")
 SCHEDULES = ("cosine", "constant")
 
@@ -18,7 +19,14 @@ class TrainConfig:
     """How candidates are trained.
 
     Args:
-        epochs: passes over the training samples.
+        optimizer: ``"auto"`` (Levenberg-Marquardt for candidates of at most
+            ``lm_max_params`` parameters, batched Adam beyond), ``"lm"`` or ``"adam"``.
+        starts: LM initialisations per candidate (batched; the best by max abs error wins).
+        lm_iterations: LM iterations of the least-squares phase.
+        lm_max_params: the largest candidate ``auto`` trains by LM (a P x P solve per
+            iteration: measured to stop paying beyond this, see docs/training.md).
+        minimax: refine LM fits toward the smallest max abs error (eps is a max error).
+        epochs: passes over the training samples (Adam).
         lr: peak Adam learning rate (on inputs scaled to [-1, 1], targets to unit variance).
         schedule: ``"cosine"`` (linear warm-up over ``warmup_fraction`` of the steps, then cosine
             decay to ``lr * final_lr_fraction``) or ``"constant"``.
@@ -46,6 +54,11 @@ class TrainConfig:
         seed: makes everything reproducible.
     """
 
+    optimizer: str = "auto"
+    starts: int = 4
+    lm_iterations: int = 300
+    lm_max_params: int = 1500
+    minimax: bool = True
     epochs: int = 1000
     lr: float = 1e-2
     schedule: str = "cosine"
@@ -69,6 +82,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         checks = [
+            (self.optimizer in OPTIMIZERS,
+             f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"),
+            (self.starts >= 1, f"starts must be >= 1, got {self.starts}"),
+            (self.lm_iterations >= 1, f"lm_iterations must be >= 1, got {self.lm_iterations}"),
+            (self.lm_max_params >= 1, f"lm_max_params must be >= 1, got {self.lm_max_params}"),
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (math.isfinite(self.lr) and self.lr > 0, f"lr must be finite and > 0, got {self.lr}"),
             (self.schedule in SCHEDULES,

@@ -1,0 +1,161 @@
+"""The settings every run checks first, its output directory and study, and its evaluator."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..model.architecture import ACTIVATIONS, AUTO_ACTIVATIONS, Architecture
+from ..model.file import DTYPES
+from ..runtime.info import lanes as simd_lanes
+from ..target.samples import Target, as_target, check_eps, check_range
+from ..train.config import TrainConfig
+from .evaluate import Evaluator
+from .rundir import fingerprint_id, prepare_out_dir
+from .study import open_study
+
+__all__ = ["DTYPE_CHOICES", "RunSettings", "check_run", "evaluator", "open_run"]
+
+#: ``--dtype``: ``auto`` runs a model in float64 only when float32 cannot meet eps.
+DTYPE_CHOICES = ("auto", *DTYPES)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The checked inputs and settings :func:`shrink` and :func:`grid` share."""
+
+    kind: str
+    tgt: Target
+    a: float
+    b: float
+    eps: float
+    activation: str
+    activations: tuple[str, ...]
+    dtype: str
+    block_size: int
+    budget_ns: float | None
+    budget_core_percent: float | None
+    config: TrainConfig
+    lanes: int
+    timing_repeats: int
+    timing_buffer_samples: int
+    sample_rate_hz: float
+    check_samples: int
+    progress: bool
+    started: float
+
+
+def check_run(
+    kind: str,
+    target: Any,
+    a: float,
+    b: float,
+    eps: float,
+    *,
+    activation: str,
+    dtype: str = "float32",
+    block_size: int,
+    budget_ns: float | None,
+    budget_core_percent: float | None,
+    config: TrainConfig | None,
+    timing_repeats: int,
+    timing_buffer_samples: int,
+    sample_rate_hz: float,
+    check_samples: int,
+    progress: bool,
+) -> RunSettings:
+    """Validate everything before any training (the same rules as bounds and train)."""
+    started = time.perf_counter()
+    tgt = as_target(target)
+    a, b = check_range(a, b)
+    eps = check_eps(eps)
+    if activation not in (*ACTIVATIONS, "auto"):
+        msg = f"unknown activation {activation!r}: use auto or one of {', '.join(ACTIVATIONS)}"
+        raise InputError(msg)
+    if dtype not in DTYPE_CHOICES:
+        msg = f"unknown dtype {dtype!r}: use one of {', '.join(DTYPE_CHOICES)}"
+        raise InputError(msg)
+    if not isinstance(block_size, int) or block_size < 1:
+        msg = f"block size must be a whole number >= 1, got {block_size!r}"
+        raise InputError(msg)
+    if budget_ns is not None and budget_core_percent is not None:
+        msg = "give --budget-ns or --budget-core-percent, not both"
+        raise InputError(msg)
+    for name, value in (("budget-ns", budget_ns), ("budget-core-percent", budget_core_percent)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            msg = f"--{name} must be a finite number above 0, got {value}"
+            raise InputError(msg)
+    tgt.sample(a, b, check_samples)  # refuses a target that is not finite on the range
+    return RunSettings(
+        kind=kind,
+        tgt=tgt,
+        a=a,
+        b=b,
+        eps=eps,
+        activation=activation,
+        activations=AUTO_ACTIVATIONS if activation == "auto" else (activation,),
+        dtype=dtype,
+        block_size=block_size,
+        budget_ns=budget_ns,
+        budget_core_percent=budget_core_percent,
+        config=config if config is not None else TrainConfig(),
+        lanes=simd_lanes("float32"),
+        timing_repeats=timing_repeats,
+        timing_buffer_samples=timing_buffer_samples,
+        sample_rate_hz=sample_rate_hz,
+        check_samples=check_samples,
+        progress=progress,
+        started=started,
+    )
+
+
+def open_run(
+    run: RunSettings, out_dir: str | Path, storage: str | None, seed: int
+) -> tuple[Path, Any]:
+    """Create or reopen the output directory and the study of this run (resumable)."""
+    tgt = run.tgt
+    data_hash = None
+    if tgt.x is not None and tgt.y is not None:
+        data_hash = fingerprint_id({"x": tgt.x.tobytes().hex(), "y": tgt.y.tobytes().hex()})
+    fp = {
+        "target": tgt.name,
+        "data": data_hash,
+        "a": run.a,
+        "b": run.b,
+        "activation": run.activation,
+        "dtype": run.dtype,
+        "train": asdict(run.config),
+        "check_samples": run.check_samples,
+        "block_size": run.block_size,
+    }
+    out = prepare_out_dir(out_dir, run.kind, fp)
+    study = open_study(
+        storage or f"sqlite:///{out / 'study.db'}",
+        f"vashrink-{run.kind}-{fingerprint_id(fp)}",
+        seed=seed,
+    )
+    return out, study
+
+
+def evaluator(run: RunSettings, out: Path, band: Sequence[Architecture]) -> Evaluator:
+    return Evaluator(
+        run.tgt,
+        run.a,
+        run.b,
+        run.config,
+        out,
+        eps=run.eps,
+        dtype=run.dtype,
+        block_size=run.block_size,
+        band=band,
+        timing_repeats=run.timing_repeats,
+        timing_buffer_samples=run.timing_buffer_samples,
+        sample_rate_hz=run.sample_rate_hz,
+        check_samples=run.check_samples,
+        progress=run.progress,
+    )

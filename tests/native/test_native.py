@@ -1,0 +1,207 @@
+"""Native C++ tests of the engine headers, outside the Python extension.
+
+``engine_test.cpp`` is built with sanitizers twice, for the portable path (``-march=x86-64``,
+SSE2) and the AVX2 + FMA path (``-march=x86-64-v3``), and must exit 0. ``lanes.cpp`` checks that
+the lanes the engine reports equal the lanes its kernels use, per ``-march``. ``namespace_test.cpp``
+checks ``VASHRINK_NAMESPACE``, also through CMake's ``vashrink::engine`` target. Headers are found
+relative to this file (``../../cpp/include``); nothing here imports the ``vashrink`` package.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+INCLUDE = REPO / "cpp" / "include"
+GXX = shutil.which("g++")
+X86 = platform.machine().lower() in ("x86_64", "amd64")
+SANITIZE = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+WARN = ["-std=c++17", "-Wall", "-Wextra", "-Werror", f"-I{INCLUDE}"]
+# -march -> (CPU flags it needs, float32 lanes, kernels)
+MARCHES = {"x86-64": ({"sse2"}, 4, "portable"), "x86-64-v3": ({"avx2", "fma"}, 8, "avx2-fma")}
+TIMEOUT = 900
+
+
+@functools.cache
+def _cpu_flags() -> frozenset[str] | None:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.split(":", 1)[1].split())
+    return None
+
+
+def _skip_unless_runnable(march: str) -> None:
+    if GXX is None:
+        pytest.skip("g++ is not installed")
+    if march != "native" and not X86:
+        pytest.skip(f"-march={march} is an x86-64 target; this machine is {platform.machine()}")
+    flags = _cpu_flags()
+    if march in MARCHES:
+        if flags is None:
+            pytest.skip("cannot read the CPU's flags (/proc/cpuinfo)")
+        missing = MARCHES[march][0] - flags
+        if missing:
+            pytest.skip(f"this CPU lacks {' '.join(sorted(missing))}, needed by -march={march}")
+
+
+def _show(proc: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+
+
+def _compile(args: list[str]) -> subprocess.Popen[str]:
+    assert GXX is not None
+    return subprocess.Popen(
+        [GXX, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _finish(proc: subprocess.Popen[str], what: str) -> None:
+    out, err = proc.communicate(timeout=TIMEOUT)
+    if proc.returncode != 0:
+        pytest.fail(f"{what} failed to compile:\n" + _show(
+            subprocess.CompletedProcess(proc.args, proc.returncode, out, err)))
+
+
+def _run(exe: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, UBSAN_OPTIONS="print_stacktrace=1")
+    proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=TIMEOUT, env=env)
+    assert proc.returncode == 0, f"{exe.name} failed:\n" + _show(proc)
+    return proc
+
+
+@functools.cache
+def _sanitizers_link() -> bool:
+    """Whether g++ can build and run a trivial program with the sanitizer runtime."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, exe = Path(tmp) / "probe.cpp", Path(tmp) / "probe"
+        src.write_text("int main() { return 0; }\n")
+        built = subprocess.run([GXX, *SANITIZE, str(src), "-o", str(exe)], capture_output=True)
+        return built.returncode == 0 and subprocess.run([str(exe)]).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def engine_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """engine_test built for every runnable -march, the compilers running in parallel."""
+    if GXX is None or not X86:
+        return {}
+    out = tmp_path_factory.mktemp("native")
+    flags = _cpu_flags() or frozenset()
+    procs = {}
+    for march, (needed, _, _) in MARCHES.items():
+        if needed <= flags and _sanitizers_link():
+            exe = out / f"engine_test_{march}"
+            args = [*WARN, *SANITIZE, f"-march={march}", str(HERE / "engine_test.cpp"), "-o", str(exe)]
+            procs[march] = (_compile(args), exe)
+    for march, (proc, _) in procs.items():
+        _finish(proc, f"engine_test.cpp -march={march}")
+    return {march: exe for march, (_, exe) in procs.items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("march", list(MARCHES))
+def test_engine_under_sanitizers(march: str, engine_builds: dict[str, Path]) -> None:
+    _skip_unless_runnable(march)
+    if not _sanitizers_link():
+        pytest.skip("g++ cannot build and run programs with -fsanitize=address,undefined here")
+    proc = _run(engine_builds[march])
+    assert proc.stdout.startswith("ok:"), _show(proc)
+    assert f"{MARCHES[march][2]} kernels" in proc.stdout
+
+
+def test_engine_quick(tmp_path: Path) -> None:
+    """engine_test for this CPU without sanitizers at -O0: the same checks in a few seconds
+    (the sanitizer builds above take about a minute of CPU each)."""
+    _skip_unless_runnable("native")
+    exe = tmp_path / "engine_test"
+    args = [*WARN, "-O0", "-march=native", str(HERE / "engine_test.cpp"), "-o", str(exe)]
+    _finish(_compile(args), "engine_test.cpp -O0 -march=native")
+    proc = _run(exe)
+    assert proc.stdout.startswith("ok:"), _show(proc)
+
+
+def _parse(stdout: str) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in stdout.split())
+
+
+@pytest.mark.parametrize("march", [*MARCHES, "native"])
+def test_reported_lanes_are_the_kernels_lanes(march: str, tmp_path: Path) -> None:
+    _skip_unless_runnable(march)
+    exe = tmp_path / "lanes"
+    _finish(_compile([*WARN, "-O1", f"-march={march}", str(HERE / "lanes.cpp"), "-o", str(exe)]),
+            f"lanes.cpp -march={march}")
+    got = _parse(_run(exe).stdout)
+    for dtype, bits in (("float32", 32), ("float64", 64)):
+        lanes = {got[f"{where}_{dtype}"] for where in ("simd", "vec", "model")}
+        assert len(lanes) == 1, got
+        assert int(got[f"simd_{dtype}"]) * bits == int(got["register_bits"]), got
+    if march in MARCHES:
+        expected = MARCHES[march]
+    else:
+        flags = _cpu_flags() or frozenset()
+        expected = MARCHES["x86-64-v3" if X86 and {"avx2", "fma"} <= flags else "x86-64"]
+    if X86:
+        assert int(got["simd_float32"]) == expected[1], got
+        assert got["kernels"] == expected[2], got
+    # An AVX-512 build has no 512-bit kernels: it must report the AVX2 path, never 16 lanes.
+    assert int(got["simd_float32"]) <= 8, got
+
+
+NAMESPACES = {
+    "default": [],
+    "plugin": ["-DVASHRINK_NAMESPACE=plugin_a_engine"],
+    "plugin-no-alias": ["-DVASHRINK_NAMESPACE=plugin_a_engine", "-DVASHRINK_NO_NAMESPACE_ALIAS"],
+    "explicit-vashrink": ["-DVASHRINK_NAMESPACE=vashrink"],
+}
+
+
+@pytest.mark.parametrize("case", list(NAMESPACES))
+def test_namespace_macro(case: str, tmp_path: Path) -> None:
+    if GXX is None:
+        pytest.skip("g++ is not installed")
+    exe = tmp_path / "namespace_test"
+    args = [*WARN, "-O1", *NAMESPACES[case], str(HERE / "namespace_test.cpp"), "-o", str(exe)]
+    _finish(_compile(args), f"namespace_test.cpp ({case})")
+    _run(exe)
+
+
+def test_cmake_interface_target(tmp_path: Path) -> None:
+    """A plugin can add_subdirectory() the repository (no Python, no pybind11 needed) and link
+    vashrink::engine, with its own VASHRINK_NAMESPACE."""
+    cmake = shutil.which("cmake")
+    if cmake is None or GXX is None:
+        pytest.skip("cmake or g++ is not installed")
+    (tmp_path / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.18)\n"
+        "project(plugin LANGUAGES CXX)\n"
+        f'add_subdirectory("{REPO.as_posix()}" vashrink)\n'
+        "add_executable(plugin namespace_test.cpp)\n"
+        "target_link_libraries(plugin PRIVATE vashrink::engine)\n"
+        "target_compile_definitions(plugin PRIVATE VASHRINK_NAMESPACE=plugin_b_engine)\n"
+        "target_compile_options(plugin PRIVATE -Wall -Wextra -Werror)\n"
+    )
+    shutil.copy(HERE / "namespace_test.cpp", tmp_path / "namespace_test.cpp")
+    build = tmp_path / "build"
+    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    env = dict(os.environ, CXX=GXX)
+    for step in (
+        [cmake, "-S", str(tmp_path), "-B", str(build), *generator, "-DCMAKE_BUILD_TYPE=Release"],
+        [cmake, "--build", str(build)],
+    ):
+        proc = subprocess.run(step, capture_output=True, text=True, timeout=TIMEOUT, env=env)
+        assert proc.returncode == 0, " ".join(step) + "\n" + _show(proc)
+    proc = _run(build / "plugin")
+    assert "namespace plugin_b_engine" in proc.stdout
