@@ -12,7 +12,7 @@ from vashrink.errors import StudyError
 from vashrink.model.architecture import Architecture, lane_score
 from vashrink.search.score import CandidateScore
 from vashrink.search.smallest import SearchLimits, cost_key, find_smallest, gallop_widths
-from vashrink.search.study import completed_scores, open_study, run_grid
+from vashrink.search.study import completed_scores, open_study, recover_interrupted, run_grid
 
 LANES = 8
 BAND = tuple(Architecture(d, w) for d in (5, 6, 7) for w in (40, 44, 48))
@@ -130,12 +130,15 @@ def test_resume_after_kill_retrains_nothing_finished(tmp_path: Path) -> None:
 
 
 def test_trials_left_running_by_a_killed_process_are_failed_and_reasked(tmp_path: Path) -> None:
-    from optuna.distributions import IntDistribution
+    from optuna.distributions import CategoricalDistribution, IntDistribution
     from optuna.trial import TrialState
 
     s = study(tmp_path)
-    s.enqueue_trial({"depth": 1, "width": 8})  # type: ignore[attr-defined]
-    s.ask({"depth": IntDistribution(1, 9), "width": IntDistribution(1, 56)})  # type: ignore[attr-defined]
+    s.enqueue_trial({"depth": 1, "width": 8, "activation": "tanh"})  # type: ignore[attr-defined]
+    space = {"depth": IntDistribution(1, 9), "width": IntDistribution(1, 56),
+             "activation": CategoricalDistribution(("tanh",))}
+    s.ask(space)  # type: ignore[attr-defined]
+    assert recover_interrupted(study(tmp_path)) == [{"depth": 1, "width": 8, "activation": "tanh"}]
     trainer = FakeTrainer()
     find_smallest(study(tmp_path), trainer, eps=1e-12, activations=("tanh",), lanes=LANES,
                   limits=SearchLimits(1, 8, 3))

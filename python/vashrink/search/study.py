@@ -90,17 +90,17 @@ def open_study(
     return study
 
 
-def recover_interrupted(study: Any) -> list[dict[str, int]]:
+def recover_interrupted(study: Any) -> list[dict[str, Any]]:
     """Mark trials a killed run left ``RUNNING`` as ``FAIL``; return their params to re-ask."""
     from optuna.trial import TrialState
 
     for _ in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         study.tell(study.ask(), state=TrialState.FAIL)
-    lost: list[dict[str, int]] = []
+    lost: list[dict[str, Any]] = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study.tell(t.number, state=TrialState.FAIL)
         if t.params:
-            lost.append({k: int(v) for k, v in t.params.items()})
+            lost.append(dict(t.params))
     return lost
 
 
