@@ -28,30 +28,16 @@ using PyLayer = std::tuple<Array<T>, Array<T>, std::string, std::optional<Array<
 template <typename T>
 class PyMlp {
 public:
-    /// Load; returns "" on success or what was wrong.
+    /// Load; returns "" on success or what was wrong. Any failure leaves the model empty (as
+    /// Model::load does), also when the arrays are refused before they reach it.
     std::string load(const std::vector<PyLayer<T>>& layers) {
         std::vector<vashrink::LayerSpec<T>> specs;
-        for (std::size_t k = 0; k < layers.size(); ++k) {
-            const auto& [w, b, act_name, slopes] = layers[k];
-            const std::string where = "layer " + std::to_string(k) + ": ";
-            if (w.ndim() != 2) return where + "weight must be 2-D [out][in]";
-            if (b.ndim() != 1 || b.shape(0) != w.shape(0))
-                return where + "bias must have one value per output (" + std::to_string(w.shape(0)) + ")";
-            vashrink::LayerSpec<T> s;
-            s.out_size = static_cast<int>(w.shape(0));
-            s.in_size = static_cast<int>(w.shape(1));
-            if (!vashrink::activation_from_name(act_name.c_str(), s.activation))
-                return where + "unknown activation '" + act_name + "'";
-            s.weight = w.data();
-            s.bias = b.data();
-            if (slopes) {
-                if (slopes->ndim() != 1 || slopes->shape(0) != w.shape(0))
-                    return where + "PReLU needs one slope per output (" + std::to_string(w.shape(0)) + ")";
-                s.prelu_slopes = slopes->data();
-            }
-            specs.push_back(s);
-        }
+        std::string error = to_specs(layers, specs);
         std::lock_guard<std::mutex> lock(mutex_);
+        if (!error.empty()) {
+            model_.clear();
+            return error;
+        }
         const vashrink::Status st = model_.load(specs.data(), specs.size());
         return st.ok ? std::string() : st.message;
     }
@@ -101,6 +87,34 @@ public:
     bool loaded() const { return model_.loaded(); }
 
 private:
+    static std::string to_specs(const std::vector<PyLayer<T>>& layers,
+                                std::vector<vashrink::LayerSpec<T>>& specs) {
+        constexpr py::ssize_t max_units = vashrink::Model<T>::max_units;
+        for (std::size_t k = 0; k < layers.size(); ++k) {
+            const auto& [w, b, act_name, slopes] = layers[k];
+            const std::string where = "layer " + std::to_string(k) + ": ";
+            if (w.ndim() != 2) return where + "weight must be 2-D [out][in]";
+            if (w.shape(0) > max_units || w.shape(1) > max_units)
+                return where + "more than " + std::to_string(max_units) + " units";
+            if (b.ndim() != 1 || b.shape(0) != w.shape(0))
+                return where + "bias must have one value per output (" + std::to_string(w.shape(0)) + ")";
+            vashrink::LayerSpec<T> s;
+            s.out_size = static_cast<int>(w.shape(0));
+            s.in_size = static_cast<int>(w.shape(1));
+            if (!vashrink::activation_from_name(act_name.c_str(), s.activation))
+                return where + "unknown activation '" + act_name + "'";
+            s.weight = w.data();
+            s.bias = b.data();
+            if (slopes) {
+                if (slopes->ndim() != 1 || slopes->shape(0) != w.shape(0))
+                    return where + "PReLU needs one slope per output (" + std::to_string(w.shape(0)) + ")";
+                s.prelu_slopes = slopes->data();
+            }
+            specs.push_back(s);
+        }
+        return "";
+    }
+
     void require(int in) const {
         if (!model_.loaded()) throw std::invalid_argument("no model is loaded");
         if (model_.in_size() != in)
@@ -203,6 +217,8 @@ void bind_mlp(py::module_& m, const char* name) {
         .def_property_readonly("n_layers", &PyMlp<T>::n_layers)
         .def_property_readonly("chunk", &PyMlp<T>::chunk)
         .def_property_readonly("loaded", &PyMlp<T>::loaded)
+        // The lanes the kernels pad to: equal to build_info's float32_lanes / float64_lanes (both
+        // come from vashrink::simd::Ops<T>::lanes).
         .def_property_readonly_static("lanes", [](py::object) { return vashrink::simd::lanes_v<T>; });
 }
 

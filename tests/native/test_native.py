@@ -24,7 +24,7 @@ REPO = HERE.parent.parent
 INCLUDE = REPO / "cpp" / "include"
 GXX = shutil.which("g++")
 X86 = platform.machine().lower() in ("x86_64", "amd64")
-SANITIZE = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+SANITIZE = ["-O0", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 WARN = ["-std=c++17", "-Wall", "-Wextra", "-Werror", f"-I{INCLUDE}"]
 # -march -> (CPU flags it needs, float32 lanes, kernels)
 MARCHES = {"x86-64": ({"sse2"}, 4, "portable"), "x86-64-v3": ({"avx2", "fma"}, 8, "avx2-fma")}

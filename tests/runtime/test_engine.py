@@ -218,8 +218,9 @@ def test_architecture_round_trips_and_lanes_follow_the_build() -> None:
     mlp = Mlp.from_architecture(arch)
     assert mlp.architecture == arch
     info = system_info()
-    avx2_kernels = info.isa in ("AVX2", "AVX-512") and info.fma
-    assert mlp.lanes == (8 if avx2_kernels else 4)
+    assert mlp.lanes == info.float32_lanes
+    assert Mlp.from_architecture(arch, dtype="float64").lanes == info.float64_lanes
+    assert info.float32_lanes == (8 if info.kernels == "avx2-fma" else 4)
 
 
 def test_processing_releases_the_gil() -> None:

@@ -74,8 +74,8 @@ struct Ops<float> {
     static VASHRINK_INLINE reg round(reg a) noexcept {
         return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     }
-    /// 2^n for whole-valued n in [-126, 127], built in the exponent field (n = 128 gives +inf;
-    /// NaN converts to INT_MIN: a defined, meaningless result).
+    /// 2^n for whole-valued n in [-126, 127], built in the exponent field; n = -127 gives 0 and
+    /// n = 128 +inf (the ends vmath's exp clamps to). NaN converts to INT_MIN: defined, meaningless.
     static VASHRINK_INLINE reg pow2(reg n) noexcept {
         const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
         return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
@@ -129,7 +129,7 @@ struct Ops<double> {
     static VASHRINK_INLINE reg round(reg a) noexcept {
         return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     }
-    /// 2^n for whole-valued n in [-1022, 1023].
+    /// 2^n for whole-valued n in [-1022, 1023]; n = -1023 gives 0 and n = 1024 +inf.
     static VASHRINK_INLINE reg pow2(reg n) noexcept {
         const __m256i n64 = _mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(n));
         const __m256i e = _mm256_add_epi64(n64, _mm256_set1_epi64x(1023));
@@ -154,8 +154,9 @@ struct Ops<double> {
 #else  // portable fallback: 16 bytes of lanes, written so the compiler can vectorise it
 
 inline constexpr const char* kKernels = "portable";
-// fma below is std::fma (one rounding) where the target has the instruction, else a * b + c
-// (which the compiler cannot contract then: there is no instruction to contract to).
+// fma below is std::fma (one rounding) where the target has the instruction (x86 FMA, AArch64),
+// else a * b + c, which x86 without FMA cannot contract (on other targets that have a fused
+// instruction but define neither macro, -ffp-contract decides and kFusedMultiplyAdd may be wrong).
 #  if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
 inline constexpr bool kFusedMultiplyAdd = true;
 #  else

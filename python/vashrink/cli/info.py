@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(info.to_dict())
         return 0
     table = Table(title="vashrink info", show_header=False)
-    table.add_row("engine ISA", f"{info.isa} ({info.register_bits}-bit, FMA: {info.fma})")
+    table.add_row("engine ISA", f"{info.isa} ({info.register_bits}-bit, FMA: {info.fma}, "
+                  f"{info.kernels} kernels)")
     table.add_row("float32 lanes", str(info.float32_lanes))
     table.add_row("float64 lanes", str(info.float64_lanes))
     table.add_row("built with", f"-march={info.march or 'default'}, optimized: {info.optimized}")

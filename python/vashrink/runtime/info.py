@@ -16,11 +16,15 @@ __all__ = ["SystemInfo", "lanes", "system_info"]
 class SystemInfo:
     """What the engine was compiled for and what the CPU offers.
 
-    ``float32_lanes``/``float64_lanes`` are the vector widths of the compiled ISA: the engine
-    pads layer widths to them, and the lane score ``depth * ceil(width / lanes)`` counts them.
+    ``isa`` and ``kernels`` name the code path the engine's kernels use (``"avx2-fma"`` or
+    ``"portable"``; an AVX-512 build runs the AVX2 kernels), and ``float32_lanes`` /
+    ``float64_lanes`` are *those kernels'* lanes: the engine pads layer widths to them, and the
+    lane score ``depth * ceil(width / lanes)`` counts them. One source of truth in C++
+    (``vec.h``), so the search, ``vashrink info`` and ``Mlp.lanes`` always agree.
     """
 
     isa: str
+    kernels: str
     register_bits: int
     float32_lanes: int
     float64_lanes: int
@@ -57,6 +61,7 @@ def system_info() -> SystemInfo:
     build = eng.build_info
     return SystemInfo(
         isa=str(build["isa"]),
+        kernels=str(build["kernels"]),
         register_bits=int(build["register_bits"]),
         float32_lanes=int(build["float32_lanes"]),
         float64_lanes=int(build["float64_lanes"]),
