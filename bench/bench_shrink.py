@@ -76,7 +76,8 @@ def compare(
     t_grid = time.perf_counter() - t0
     t0 = time.perf_counter()
     s = shrink(
-        TARGET, A, B, EPS, out_dir=root / "shrink", trials=trials, config=config, progress=False
+        TARGET, A, B, EPS, out_dir=root / "shrink", trials=trials,
+        config=TrainConfig(samples=samples), progress=False
     )
     t_shrink = time.perf_counter() - t0
     g_best = _best(g)

@@ -158,3 +158,15 @@ def test_real_process_prints_no_traceback() -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "hi" not in proc.stdout
     assert proc.stderr.count("\n") == 1 and "is not allowed" in proc.stderr
+
+
+def test_sample_file_with_header_and_no_range_uses_the_datas_span(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "curve.csv"
+    xs = [i / 50 - 1 for i in range(101)]
+    path.write_text("x,y\n" + "".join(f"{x},{x ** 3}\n" for x in xs))
+    assert main(["bounds", str(path), "--eps", "1e-2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["a"], out["b"]) == (-1.0, 1.0)
+    assert out["lipschitz"] == pytest.approx(3.0, rel=0.02)

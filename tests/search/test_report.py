@@ -30,7 +30,7 @@ def result(tmp_path: Path, met: bool) -> ShrinkResult:
         budget_ns=None,
         budget_core_percent=None,
         candidates=cands,
-        pareto=("1x8", "2x16", "6x40"),
+        pareto=("1x8 tanh", "2x16 tanh", "6x40 tanh"),
         winner=win,
         met=met,
         message="no candidate meets eps = 1e-07; closest: 6x40"
@@ -84,3 +84,19 @@ def test_report_without_winner_curve_skips_that_plot(tmp_path: Path) -> None:
     page = write_report(result(tmp_path, met=True), None).read_text()
     assert "winner_error.png" not in page and "class='met'" in page
     assert not (tmp_path / "winner_error.png").exists()
+
+
+def test_summary_calls_a_model_that_misses_eps_the_closest_not_the_winner(
+    tmp_path: Path,
+) -> None:
+    from rich.console import Console
+
+    from vashrink.cli.shrink import print_summary
+
+    for met, wanted, unwanted in ((True, "chosen: 2x16 tanh", "closest"),
+                                  (False, "closest (does not meet the target): 6x40", "chosen")):
+        console = Console(record=True, width=200)
+        print_summary(result(tmp_path, met), console)
+        text = console.export_text()
+        below_table = text.split("└")[-1]
+        assert wanted in below_table and unwanted not in below_table and "winner" not in text

@@ -122,3 +122,12 @@ def test_float32_engine_error_matches_a_float64_reference_within_float32_roundin
     assert check.max_abs_error == pytest.approx(float(np.max(np.abs(ref))), abs=1e-5)
     assert check.mse == pytest.approx(float(np.mean(ref**2)), rel=1e-4)
     assert abs(check.x_at_max - x[int(np.argmax(np.abs(ref)))]) < 0.01
+
+
+def test_costs_within_timing_noise_go_to_the_smaller_net() -> None:
+    cands = [cand(1, 3, 1e-4, 30.0, activation="elu"), cand(1, 2, 1e-4, 31.5, activation="relu"),
+             cand(2, 4, 1e-5, 60.0)]
+    choice = choose(cands, 1e-3)
+    assert choice.winner is not None and choice.winner.label == "1x2 relu"  # 5 % dearer: a tie
+    clear = choose([cand(1, 3, 1e-4, 30.0), cand(1, 2, 1e-4, 40.0)], 1e-3)
+    assert clear.winner is not None and clear.winner.label == "1x3 tanh"

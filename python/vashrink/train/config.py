@@ -25,7 +25,10 @@ class TrainConfig:
         lm_iterations: LM iterations of the least-squares phase.
         lm_max_params: the largest candidate ``auto`` trains by LM (a P x P solve per
             iteration: measured to stop paying beyond this, see docs/training.md).
-        minimax: refine LM fits toward the smallest max abs error (eps is a max error).
+        minimax: refine LM fits toward the smallest max abs error (eps is a max error), in
+            ``minimax_stages`` reweighting stages of ``minimax_iterations`` LM steps.
+        lm_seconds: wall-clock budget of one LM candidate (its best iterate is kept);
+            ``None`` for no limit.
         epochs: passes over the training samples (Adam).
         lr: peak Adam learning rate (on inputs scaled to [-1, 1], targets to unit variance).
         schedule: ``"cosine"`` (linear warm-up over ``warmup_fraction`` of the steps, then cosine
@@ -56,9 +59,12 @@ class TrainConfig:
 
     optimizer: str = "auto"
     starts: int = 4
-    lm_iterations: int = 300
+    lm_iterations: int = 200
     lm_max_params: int = 1500
     minimax: bool = True
+    minimax_stages: int = 10
+    minimax_iterations: int = 12
+    lm_seconds: float | None = 30.0
     epochs: int = 1000
     lr: float = 1e-2
     schedule: str = "cosine"
@@ -87,6 +93,10 @@ class TrainConfig:
             (self.starts >= 1, f"starts must be >= 1, got {self.starts}"),
             (self.lm_iterations >= 1, f"lm_iterations must be >= 1, got {self.lm_iterations}"),
             (self.lm_max_params >= 1, f"lm_max_params must be >= 1, got {self.lm_max_params}"),
+            (self.minimax_stages >= 1 and self.minimax_iterations >= 1,
+             "minimax_stages and minimax_iterations must be >= 1"),
+            (self.lm_seconds is None or self.lm_seconds > 0,
+             f"lm_seconds must be > 0 (or None), got {self.lm_seconds}"),
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (math.isfinite(self.lr) and self.lr > 0, f"lr must be finite and > 0, got {self.lr}"),
             (self.schedule in SCHEDULES,

@@ -2,7 +2,8 @@
 
 :func:`fit_candidates` trains each architecture with :func:`.levenberg.fit_mlps` (float64, full
 batch, several starts batched, minimax refinement toward the max abs error eps bounds,
-optionally warm-started from a smaller trained net) and returns the same
+optionally warm-started from a smaller trained net; ReLU nets start from the greedy
+piecewise-linear fit of the target, one unit per knot) and returns the same
 :class:`~.result.TrainedModel` as the batched Adam trainer, with a float64 torch model: the
 weights are kept in float64 so a model can be checked (and shipped) in either precision.
 """
@@ -90,9 +91,11 @@ def fit_candidates(
             (fit,) = fit_mlps(
                 x, y, [(arch.depth, arch.width)], arch.activation,
                 starts=config.starts, max_iters=config.lm_iterations, seed=config.seed,
-                minimax=config.minimax, warm=seeds or None,
+                init="pieces" if arch.activation == "relu" else "spread",
+                minimax=config.minimax, minimax_stages=config.minimax_stages,
+                minimax_iters_per_stage=config.minimax_iterations, warm=seeds or None,
                 target_max_error=target_max_error, x_range=(a, b),
-                check_x=grid_x, check_y=grid_y,
+                check_x=grid_x, check_y=grid_y, deadline_s=config.lm_seconds,
             )
             result = _trained(arch, fit, time.perf_counter() - started, grid_x, grid_y)
             results.append(result)

@@ -12,6 +12,8 @@ zero output weight, so the merged net equals the original on every sample.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 __all__ = ["merge_gap_kinks"]
@@ -28,7 +30,7 @@ def _clusters(kink: np.ndarray, members: np.ndarray, u_sorted: np.ndarray, tol: 
     """Runs of ``members`` (sorted by kink) with no sample strictly between consecutive kinks."""
     order = members[np.argsort(kink[members])]
     runs, current = [], [order[0]] if len(order) else []
-    for prev, nxt in zip(order[:-1], order[1:], strict=True):
+    for prev, nxt in itertools.pairwise(order):
         between = np.searchsorted(u_sorted, kink[nxt] - tol) - np.searchsorted(u_sorted, kink[prev] + tol, "right")
         if between > 0:
             runs.append(np.asarray(current))

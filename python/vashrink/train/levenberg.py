@@ -4,9 +4,10 @@
 several starts per shape (batched, see :mod:`.lm_core`), a least-squares LM phase, then a
 minimax refinement (:mod:`.minimax`), keeping the start whose max abs error on the training
 points is lowest, taking the worse of the float64 and the float32 evaluation (huge weights
-that cancel are fine in float64 but not in the plugin). Internally ``x`` is mapped from ``[a, b]`` to ``[-1, 1]`` and ``y`` to zero
-mean and unit standard deviation; the returned weights have both affine maps folded into the
-first and last layers, so they run on raw ``x`` and produce raw ``y``. Each result is also
+that cancel are fine in float64 but not in the plugin). Internally ``x`` is mapped from
+``[a, b]`` to ``[-1, 1]`` and ``y`` to zero mean and unit standard deviation; the returned
+weights have both affine maps folded into the first and last layers, so they run on raw ``x``
+and produce raw ``y``. Each result is also
 checked the way a plugin runs it: weights and inputs cast to float32, evaluated in float32.
 """
 
@@ -238,7 +239,8 @@ def fit_mlps(
             layers, solve = _start_layers(layout, activation, init, k, rng, u.numpy(), t.numpy())
             starts_layers.append(_with_output_solved(layout, activation, layers, u, t) if solve else layers)
         if warm:
-            grown = _warm_layers(layout, activation, warm, scaling, u, t, np.random.default_rng([seed, depth, width, 1 << 20]))
+            rng = np.random.default_rng([seed, depth, width, 1 << 20])
+            grown = _warm_layers(layout, activation, warm, scaling, u, t, rng)
             if grown is not None:
                 starts_layers.append(grown)
         theta0 = torch.stack([layout.from_params(tuple(layers)) for layers in starts_layers])

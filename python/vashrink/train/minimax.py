@@ -61,10 +61,7 @@ def refine_minimax(
     for stage in range(stages):
         res = (forward(layout, activation, theta, u)[0] - t).abs()
         rel = res / res.amax(1, keepdim=True)
-        if method == "pnorm":
-            weights = _normalised(rel ** (2.0 ** (stage + 2) - 2.0))
-        else:
-            weights = _normalised(weights * rel)
+        weights = _normalised(rel ** (2.0 ** (stage + 2) - 2.0) if method == "pnorm" else weights * rel)
         run = levenberg_marquardt(
             layout, activation, u, t, theta, stage_config, weights=weights, lam=torch.clamp(lam, max=1e-2)
         )

@@ -26,8 +26,8 @@ import numpy as np
 __all__ = [
     "greedy_knots",
     "grow_layers",
-    "pieces_layers",
     "pieces_for_width",
+    "pieces_layers",
     "random_layers",
     "solve_output_layer",
     "spread_layers",
@@ -38,7 +38,9 @@ Layers = list[tuple[np.ndarray, np.ndarray]]
 _SLOPE_GAIN = {"tanh": 1.0, "sigmoid": 2.0, "elu": 1.0, "relu": 1.0}
 
 
-def _first_layer(width: int, activation: str, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
+def _first_layer(
+    width: int, activation: str, rng: np.random.Generator | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Units with centres on the midpoints of ``width`` equal cells of [-1, 1]; ``rng`` jitters."""
     centres = -1.0 + (2.0 * np.arange(width) + 1.0) / width
     slopes = np.full(width, max(1.0, width / 2.0) * _SLOPE_GAIN[activation])
@@ -77,14 +79,10 @@ def random_layers(depth: int, width: int, rng: np.random.Generator) -> Layers:
     ]
 
 
-def solve_output_layer(features: np.ndarray, t: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def solve_output_layer(features: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares output layer ``(W [1, width], b [1])`` on last-hidden ``features [N, width]``."""
     a = np.concatenate([features, np.ones((features.shape[0], 1))], axis=1)
-    rhs = t.copy()
-    if weights is not None:
-        root = np.sqrt(weights)
-        a, rhs = a * root[:, None], rhs * root
-    coef = np.linalg.lstsq(a, rhs, rcond=1e-13)[0]
+    coef = np.linalg.lstsq(a, t, rcond=1e-13)[0]
     return coef[None, :-1], coef[-1:]
 
 
