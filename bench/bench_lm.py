@@ -6,7 +6,7 @@ iteration (mean over the iterations of a real run, accepted and rejected steps m
 Adam step of the same net in torch (float32 and float64). ``--race``: equal wall-clock budgets
 for LM and Adam on sin(5x), best max abs error each reaches. One thread throughout.
 
-    python bench/bench_lm.py --timing --race
+    python bench/bench_lm.py --timing --race --quality --throughput
 """
 
 from __future__ import annotations
@@ -143,17 +143,49 @@ def throughput(depths: int = 4, widths: int = 8) -> None:
               f"worst {errors[-1]:.2g}", flush=True)
 
 
+QUALITY_CASES = (("tanh(2*x)", -1.0, 1.0, "1x1"), ("tanh(2*x)", -1.0, 1.0, "1x8"),
+                 ("sin(5*x)", 0.0, float(np.pi), "2x8"), ("x**3/8", -2.0, 2.0, "1x4"))
+
+
+def quality() -> None:
+    """Max abs error the default recipes reach on nets of numbers.md (float64 model; float32
+    engine model), LM against the batched Adam recipe."""
+    from vashrink.model.architecture import Architecture
+    from vashrink.search.score import check_error
+    from vashrink.target.samples import as_target
+    from vashrink.train.candidates import train_candidates
+    from vashrink.train.config import TrainConfig
+
+    print("| target | net | LM float64 | LM float32 engine | s | Adam float32 engine | s |")
+    print("|---|---|---|---|---|---|---|")
+    for text, a, b, shape in QUALITY_CASES:
+        target = as_target(text)
+        arch = Architecture.parse(shape)
+        row = [text, shape]
+        for name in ("lm", "adam"):
+            (res,) = train_candidates(target, a, b, [arch], TrainConfig(optimizer=name),
+                                      progress=False)
+            check = check_error(res.model, target, a, b, dtype="float32")
+            if name == "lm":
+                row.append(f"{res.max_abs_error:.2g}")
+            row += [f"{check.max_abs_error:.2g}", f"{res.seconds:.1f}"]
+        print("| " + " | ".join(row) + " |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timing", action="store_true")
     parser.add_argument("--race", action="store_true")
     parser.add_argument("--throughput", action="store_true")
+    parser.add_argument("--quality", action="store_true")
     parser.add_argument("--race-s", type=float, default=30.0)
     parser.add_argument("--race-shape", nargs=2, type=int, action="append", help="depth width (repeatable)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.timing:
         timing()
+    if args.quality:
+        quality()
     if args.throughput:
         throughput()
     if args.race:

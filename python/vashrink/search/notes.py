@@ -10,7 +10,7 @@ import numpy as np
 from ..model.architecture import Architecture, lane_score
 from .score import CandidateScore
 
-__all__ = ["summary_notes"]
+__all__ = ["summary_notes", "what_would_help"]
 
 
 def summary_notes(
@@ -26,7 +26,9 @@ def summary_notes(
     notes: list[str] = []
     peak = float(np.max(np.abs(tgt.sample(a, b, 4097)[1])))
     spacing = float(np.spacing(np.float32(peak)))
-    if eps < 16 * spacing:
+    if not met and cands:
+        notes.append(what_would_help(run, cands, spacing))
+    if eps < 16 * spacing and getattr(run, "dtype", "float32") == "float32":
         notes.append(
             f"eps = {eps:.3g} is at the edge of float32: outputs near |f| = {peak:.3g} are "
             f"{spacing:.3g} apart and every layer adds its own rounding, so a float32 model "
@@ -61,3 +63,25 @@ def summary_notes(
     if any(c.timing_noisy for c in cands):
         notes.append("some timings were noisy (repeats disagree): compare close costs with care")
     return notes
+
+
+def what_would_help(run: Any, cands: Sequence[CandidateScore], spacing: float) -> str:
+    """When eps is not met: the next things to try, in the order most likely to help."""
+    tips: list[str] = []
+    dtype = getattr(run, "dtype", "float32")
+    if dtype == "float32" and run.eps < 64 * spacing:
+        tips.append("--dtype auto (float64 models, RTNeural's Model<double>: eps is near the "
+                    "float32 floor)")
+    if len(getattr(run, "activations", ("tanh",))) == 1:
+        tips.append("--activation auto (relu, sigmoid and elu as well; relu represents clippers "
+                    "and folders exactly)")
+    deepest = max(c.depth for c in cands)
+    widest = max(c.width for c in cands)
+    tips.append(f"larger nets: --depth-max / --width-max above {deepest} / {widest} (the "
+                "largest tried), with more --trials")
+    noise = getattr(run.tgt, "x", None) is not None
+    if noise:
+        tips.append("cleaner samples (average repeated captures) if the bound reports noise "
+                    "near eps")
+    tips.append("or a larger eps")
+    return "eps was not met; what would help: " + "; ".join(tips)
