@@ -81,8 +81,11 @@ def jacobian_s(width: int, depth: int) -> float:
 
 
 def timing() -> None:
-    print("P target | shape | P | LM s/iter (primal) | LM s/iter (dual) | LM, 4 starts batched, s/iter/cand"
-          " | J+JtJ s | Adam f32 s/step | Adam f64 s/step | LM iter / Adam f32 step")
+    print(
+        "P target | shape | P | LM s/iter (primal) | LM s/iter (dual) | "
+        "LM, 4 starts batched, s/iter/cand"
+        " | J+JtJ s | Adam f32 s/step | Adam f64 s/step | LM iter / Adam f32 step"
+    )
     for p_target, width in WIDTHS.items():
         layout = Layout(2, width)
         iters = 30 if layout.size < 500 else 6 if layout.size < 1500 else 3
@@ -92,18 +95,33 @@ def timing() -> None:
         jac = jacobian_s(width, 2)
         a32, a64 = adam_step_s(width, 2, torch.float32), adam_step_s(width, 2, torch.float64)
         lm_best = min(primal, dual) if np.isfinite(dual) else primal
-        print(f"{p_target:5d} | 2x{width} | {layout.size} | {primal:.2e} | {dual:.2e} | {batched:.2e} | "
-              f"{jac:.2e} | {a32:.2e} | {a64:.2e} | {lm_best / a32:.0f}", flush=True)
+        print(
+            f"{p_target:5d} | 2x{width} | {layout.size} | {primal:.2e} | {dual:.2e} | "
+            f"{batched:.2e} | "
+            f"{jac:.2e} | {a32:.2e} | {a64:.2e} | {lm_best / a32:.0f}",
+            flush=True,
+        )
 
 
 def race(budget_s: float, shapes: tuple[tuple[int, int], ...]) -> None:
     """Equal wall time: LM (1 start, spread init, minimax) vs Adam (lr 1e-3 and 1e-2, float32)."""
     _, _, x, y = _data()
-    print(f"race on sin(5x) [0, pi], {budget_s:.0f} s each, max abs error on the 1000 training points")
+    print(
+        f"race on sin(5x) [0, pi], {budget_s:.0f} s each, max abs error on the 1000 training points"
+    )
     for depth, width in shapes:
-        (lm,) = fit_mlps(x, y, [(depth, width)], "tanh", starts=1, max_iters=100_000, deadline_s=budget_s,
-                         stall_rtol=1e-9)
-        line = f"{depth}x{width} P={Layout(depth, width).size}: LM {lm.max_abs_error:.2e} ({lm.iterations} it)"
+        (lm,) = fit_mlps(
+            x,
+            y,
+            [(depth, width)],
+            "tanh",
+            starts=1,
+            max_iters=100_000,
+            deadline_s=budget_s,
+            stall_rtol=1e-9,
+        )
+        size = Layout(depth, width).size
+        line = f"{depth}x{width} P={size}: LM {lm.max_abs_error:.2e} ({lm.iterations} it)"
         for lr in (1e-3, 1e-2):
             torch.manual_seed(0)
             model = _adam_model(width, depth, torch.float32)
@@ -132,19 +150,29 @@ def throughput(depths: int = 4, widths: int = 8) -> None:
     from vashrink.train.config import TrainConfig
 
     archs = [Architecture(d, w) for d in range(1, depths + 1) for w in range(1, widths + 1)]
-    for name, config in (("lm", TrainConfig(optimizer="lm")),
-                         ("adam", TrainConfig(optimizer="adam"))):
+    for name, config in (
+        ("lm", TrainConfig(optimizer="lm")),
+        ("adam", TrainConfig(optimizer="adam")),
+    ):
         started = time.process_time()
         results = train_candidates("tanh(2*x)", -1, 1, archs, config, progress=False)
         cpu = time.process_time() - started
         errors = sorted(r.max_abs_error for r in results)
-        print(f"{name:4s}: {len(archs)} candidates in {cpu:.1f} CPU s = "
-              f"{len(archs) / cpu:.2f} candidates/s; max abs error median {errors[len(errors) // 2]:.2g}, "
-              f"worst {errors[-1]:.2g}", flush=True)
+        print(
+            f"{name:4s}: {len(archs)} candidates in {cpu:.1f} CPU s = "
+            f"{len(archs) / cpu:.2f} candidates/s; max abs error median "
+            f"{errors[len(errors) // 2]:.2g}, "
+            f"worst {errors[-1]:.2g}",
+            flush=True,
+        )
 
 
-QUALITY_CASES = (("tanh(2*x)", -1.0, 1.0, "1x1"), ("tanh(2*x)", -1.0, 1.0, "1x8"),
-                 ("sin(5*x)", 0.0, float(np.pi), "2x8"), ("x**3/8", -2.0, 2.0, "1x4"))
+QUALITY_CASES = (
+    ("tanh(2*x)", -1.0, 1.0, "1x1"),
+    ("tanh(2*x)", -1.0, 1.0, "1x8"),
+    ("sin(5*x)", 0.0, float(np.pi), "2x8"),
+    ("x**3/8", -2.0, 2.0, "1x4"),
+)
 
 
 def quality() -> None:
@@ -163,8 +191,9 @@ def quality() -> None:
         arch = Architecture.parse(shape)
         row = [text, shape]
         for name in ("lm", "adam"):
-            (res,) = train_candidates(target, a, b, [arch], TrainConfig(optimizer=name),
-                                      progress=False)
+            (res,) = train_candidates(
+                target, a, b, [arch], TrainConfig(optimizer=name), progress=False
+            )
             check = check_error(res.model, target, a, b, dtype="float32")
             if name == "lm":
                 row.append(f"{res.max_abs_error:.2g}")
@@ -179,7 +208,9 @@ def main() -> None:
     parser.add_argument("--throughput", action="store_true")
     parser.add_argument("--quality", action="store_true")
     parser.add_argument("--race-s", type=float, default=30.0)
-    parser.add_argument("--race-shape", nargs=2, type=int, action="append", help="depth width (repeatable)")
+    parser.add_argument(
+        "--race-shape", nargs=2, type=int, action="append", help="depth width (repeatable)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.timing:

@@ -33,15 +33,14 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from panel_curves import PANEL, PanelCurve  # noqa: E402
-
-from vashrink.model.architecture import Architecture, lane_score  # noqa: E402
-from vashrink.model.mlp import dense_layers  # noqa: E402
-from vashrink.runtime.info import lanes  # noqa: E402
-from vashrink.search.score import check_error  # noqa: E402
-from vashrink.target.samples import as_target  # noqa: E402
-from vashrink.train.candidates import train_candidates  # noqa: E402
-from vashrink.train.config import TrainConfig  # noqa: E402
+from panel_curves import PANEL, PanelCurve
+from vashrink.model.architecture import Architecture, lane_score
+from vashrink.model.mlp import dense_layers
+from vashrink.runtime.info import lanes
+from vashrink.search.score import check_error
+from vashrink.target.samples import as_target
+from vashrink.train.candidates import train_candidates
+from vashrink.train.config import TrainConfig
 
 EPS = (1e-2, 1e-3, 1e-4)
 DEPTHS, WIDTHS = range(1, 7), range(1, 33)

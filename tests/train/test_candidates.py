@@ -113,9 +113,18 @@ def _run(archs: list[Architecture], epochs: int, **kw: object) -> dict[Architect
     config = TrainConfig(optimizer="adam", epochs=epochs)
     done: dict[Architecture, Finished] = {}
     args: dict[str, object] = dict(
-        epochs=epochs, lr_at=config.lr_at, loss="mse", batch_size=None, input_noise=0.0,
-        target_noise=0.0, patience=None, min_delta=0.0, eval_every=20, seed=3,
-        on_finished=lambda f: done.__setitem__(f.architecture, f), on_work=lambda w: None,
+        epochs=epochs,
+        lr_at=config.lr_at,
+        loss="mse",
+        batch_size=None,
+        input_noise=0.0,
+        target_noise=0.0,
+        patience=None,
+        min_delta=0.0,
+        eval_every=20,
+        seed=3,
+        on_finished=lambda f: done.__setitem__(f.architecture, f),
+        on_work=lambda w: None,
     )
     args.update(kw)
     run_group(archs, data, **args)  # type: ignore[arg-type]
@@ -192,7 +201,9 @@ def test_raw_units_are_folded_into_the_model() -> None:
 
 
 def test_esr_loss_is_error_to_signal_ratio() -> None:
-    cfg = TrainConfig(optimizer="adam", epochs=40, samples=100, loss="esr", val_fraction=0.0, grid_samples=100)
+    cfg = TrainConfig(
+        optimizer="adam", epochs=40, samples=100, loss="esr", val_fraction=0.0, grid_samples=100
+    )
     (res,) = train_candidates("x + 0.5", -1, 1, ["1x3"], cfg, progress=False)
     x = np.linspace(-1, 1, 100)
     with torch.no_grad():
@@ -210,8 +221,14 @@ def test_results_are_reproducible_and_independent_of_neighbours() -> None:
     for p, q in zip(one.model.parameters(), again.model.parameters(), strict=True):
         assert torch.equal(p, q)
     assert mixed[1].train_loss == pytest.approx(one.train_loss, rel=1e-4)
-    other_seed = train_candidates("tanh(2*x)", -1, 1, ["2x5"], TrainConfig(optimizer="adam", 
-        epochs=60, samples=200, grid_samples=500, seed=9), progress=False)[0]
+    other_seed = train_candidates(
+        "tanh(2*x)",
+        -1,
+        1,
+        ["2x5"],
+        TrainConfig(optimizer="adam", epochs=60, samples=200, grid_samples=500, seed=9),
+        progress=False,
+    )[0]
     assert other_seed.train_loss != one.train_loss
 
 
@@ -228,8 +245,15 @@ def test_sampled_targets_csv_and_arrays(tmp_path: Path) -> None:
 
 
 def test_mini_batches_and_noise_still_learn() -> None:
-    cfg = TrainConfig(optimizer="adam", epochs=30, samples=256, batch_size=32, input_noise=1e-3, target_noise=1e-3,
-                      grid_samples=300)
+    cfg = TrainConfig(
+        optimizer="adam",
+        epochs=30,
+        samples=256,
+        batch_size=32,
+        input_noise=1e-3,
+        target_noise=1e-3,
+        grid_samples=300,
+    )
     (res,) = train_candidates("tanh(2*x)", -1, 1, ["2x8"], cfg, progress=False)
     assert res.mse < 1e-2
     assert res.loss_curve[-1] < res.loss_curve[0]
@@ -238,8 +262,17 @@ def test_mini_batches_and_noise_still_learn() -> None:
 def test_early_stopping_is_per_candidate() -> None:
     """A candidate whose validation loss stalls stops early with its best snapshot; its
     neighbour in the same batch trains on and ends as if trained alone."""
-    cfg = TrainConfig(optimizer="adam", epochs=400, samples=128, lr=1e-2, schedule="constant", patience=40,
-                      min_delta=0.02, eval_every=10, grid_samples=100)
+    cfg = TrainConfig(
+        optimizer="adam",
+        epochs=400,
+        samples=128,
+        lr=1e-2,
+        schedule="constant",
+        patience=40,
+        min_delta=0.02,
+        eval_every=10,
+        grid_samples=100,
+    )
     small, big = train_candidates("sin(4*x)", -1, 1, ["1x1", "1x12"], cfg, progress=False)
     assert small.status == "early_stopped" and small.epochs < 400
     assert big.status == "completed" and big.epochs == 400
@@ -257,25 +290,40 @@ def test_on_result_sees_every_candidate_and_ctrl_c_keeps_finished_ones() -> None
             raise KeyboardInterrupt
 
     with pytest.raises(TrainingInterrupted) as info:
-        train_candidates("tanh(2*x)", -1, 1, ["1x3", "5x3"], QUICK, progress=False,
-                         on_result=stop_after_first)
+        train_candidates(
+            "tanh(2*x)", -1, 1, ["1x3", "5x3"], QUICK, progress=False, on_result=stop_after_first
+        )
     assert [r.architecture.label for r in info.value.results] == seen == ["1x3"]
     labels: list[str] = []
-    train_candidates("x", -1, 1, ["1x2", "2x2"], QUICK, progress=False,
-                     on_result=lambda r: labels.append(r.architecture.label))
+    train_candidates(
+        "x",
+        -1,
+        1,
+        ["1x2", "2x2"],
+        QUICK,
+        progress=False,
+        on_result=lambda r: labels.append(r.architecture.label),
+    )
     assert sorted(labels) == ["1x2", "2x2"]
 
 
 def test_lbfgs_polish_lowers_the_loss_or_is_discarded() -> None:
     base = TrainConfig(optimizer="adam", epochs=100, samples=200, grid_samples=400)
     plain = train_candidates("tanh(2*x)", -1, 1, ["2x8"], base, progress=False)[0]
-    polished = train_candidates("tanh(2*x)", -1, 1, ["2x8"], TrainConfig(optimizer="adam", 
-        epochs=100, samples=200, grid_samples=400, polish_steps=60), progress=False)[0]
+    polished = train_candidates(
+        "tanh(2*x)",
+        -1,
+        1,
+        ["2x8"],
+        TrainConfig(optimizer="adam", epochs=100, samples=200, grid_samples=400, polish_steps=60),
+        progress=False,
+    )[0]
     assert polished.polished
     assert polished.train_loss < plain.train_loss
 
 
 # bad input -----------------------------------------------------------------------------------
+
 
 def test_empty_candidate_list_is_refused() -> None:
     with pytest.raises(InputError, match="no candidates"):
@@ -331,13 +379,24 @@ def test_function_target_needs_a_range() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("epochs", 0), ("lr", -1.0), ("lr", math.nan), ("loss", "mae"), ("schedule", "step"),
-     ("batch_size", 0), ("val_fraction", 1.0), ("polish_steps", -1), ("threads", 0)],
+    [
+        ("epochs", 0),
+        ("lr", -1.0),
+        ("lr", math.nan),
+        ("loss", "mae"),
+        ("schedule", "step"),
+        ("batch_size", 0),
+        ("val_fraction", 1.0),
+        ("polish_steps", -1),
+        ("threads", 0),
+    ],
 )
 def test_bad_config_is_refused(field: str, value: object) -> None:
     with pytest.raises(InputError, match=field.split("_")[0]):
         if field == "val_fraction":
-            train_candidates("x", -1, 1, ["1x2"], TrainConfig(optimizer="adam", val_fraction=1.0), progress=False)
+            train_candidates(
+                "x", -1, 1, ["1x2"], TrainConfig(optimizer="adam", val_fraction=1.0), progress=False
+            )
         else:
             TrainConfig(**{field: value})  # type: ignore[arg-type]
 
@@ -355,7 +414,14 @@ def test_reused_step_loss_equals_a_separate_evaluation() -> None:
         -1,
         1,
         ["2x5", "3x8"],
-        TrainConfig(optimizer="adam", epochs=40, samples=200, grid_samples=500, eval_every=5, target_noise=1e-30),
+        TrainConfig(
+            optimizer="adam",
+            epochs=40,
+            samples=200,
+            grid_samples=500,
+            eval_every=5,
+            target_noise=1e-30,
+        ),
         progress=False,
     )
     for a, b in zip(reused, separate, strict=True):

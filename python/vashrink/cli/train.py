@@ -85,7 +85,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
-        optimizer=args.optimizer, starts=args.starts, epochs=args.epochs, lr=args.lr, schedule=args.schedule, loss=args.loss,
+        optimizer=args.optimizer, starts=args.starts, epochs=args.epochs, lr=args.lr,
+        schedule=args.schedule, loss=args.loss,
         samples=args.samples, batch_size=args.batch_size, val_fraction=args.val_fraction,
         input_noise=args.input_noise, target_noise=args.target_noise, patience=args.patience,
         polish_steps=args.polish_steps, grid_samples=args.grid, threads=args.threads,

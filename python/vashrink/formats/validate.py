@@ -197,7 +197,7 @@ def _batchnorm(
     c: Collector, i: int, layer: dict[str, Any], weights: list[Any], n: int
 ) -> RtLayer | None:
     """RTNeural: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``; 4 arrays, or 2 (mean, var)."""
-    eps = layer.get("epsilon")
+    raw_eps: Any = layer.get("epsilon")
     if "epsilon" not in layer:
         c.error(
             "batchnorm-epsilon",
@@ -206,9 +206,10 @@ def _batchnorm(
             i,
         )
         return None
-    if not _is_number(eps) or not np.isfinite(float(eps)) or eps < 0:
-        c.error("batchnorm-epsilon", f'"epsilon" must be a number >= 0, got {eps!r:.40}', i)
+    if not _is_number(raw_eps) or not np.isfinite(float(raw_eps)) or float(raw_eps) < 0:
+        c.error("batchnorm-epsilon", f'"epsilon" must be a number >= 0, got {raw_eps!r:.40}', i)
         return None
+    eps = float(raw_eps)
     if len(weights) not in (2, 4):
         c.error(
             "weights-count",
@@ -236,7 +237,7 @@ def _batchnorm(
             i,
         )
         return None
-    return RtLayer("batchnorm", n, n, "", (gamma, beta, mean, var + float(eps)))
+    return RtLayer("batchnorm", n, n, "", (gamma, beta, mean, var + eps))
 
 
 def parse_document(doc: Any) -> tuple[RtModel | None, list[Finding]]:

@@ -6,6 +6,8 @@ The names are :data:`~vashrink.model.architecture.ACTIVATIONS`; ``elu`` is ``ELU
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from torch import nn
 
 from ..errors import ModelFormatError
@@ -15,7 +17,7 @@ __all__ = ["activation_module", "activation_name"]
 
 def activation_module(name: str, width: int) -> nn.Module | None:
     """A fresh torch module for activation ``name`` on ``width`` units (None for ``"none"``)."""
-    factories = {
+    factories: dict[str, Callable[[], nn.Module]] = {
         "tanh": nn.Tanh,
         "relu": nn.ReLU,
         "sigmoid": nn.Sigmoid,

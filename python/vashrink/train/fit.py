@@ -45,14 +45,16 @@ def params_of_layers(layers: Sequence[DenseLayer]) -> Params:
     return tuple((np.asarray(layer.weight), np.asarray(layer.bias)) for layer in layers)
 
 
-def _sequential(params: Params, activation: str) -> torch.nn.Module:
+def _sequential(params: Params, activation: str) -> torch.nn.Sequential:
     last = len(params) - 1
     dense = tuple(
         DenseLayer(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64),
                    "none" if i == last else activation)
         for i, (w, b) in enumerate(params)
     )
-    return spec_to_torch(ModelSpec(None, dense), torch.float64)
+    model = spec_to_torch(ModelSpec(None, dense), torch.float64)
+    assert isinstance(model, torch.nn.Sequential)
+    return model
 
 
 def fit_candidates(

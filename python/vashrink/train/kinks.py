@@ -6,7 +6,8 @@ one kink of the target into two nearby kinks in one gap: exact on every sample, 
 Units ``c_j relu(w_j (x - k_j))`` facing the same way with kinks in the same gap sum to the
 line ``S (x - K)`` on their common active side, with ``S = sum c_j w_j`` and
 ``K = sum c_j w_j k_j / S``; when ``K`` lies in the gap too, one unit ``S s relu(s (x - K))``
-(``s = sign w``) is the same function outside the gap and has no spike. Freed units keep their input weights and get a
+(``s = sign w``) is the same function outside the gap and has no spike. Freed units keep
+their input weights and get a
 zero output weight, so the merged net equals the original on every sample.
 """
 
@@ -23,15 +24,20 @@ Layers = list[tuple[np.ndarray, np.ndarray]]
 
 def _net(layers: Layers, u: np.ndarray) -> np.ndarray:
     (w1, b1), (w2, b2) = layers
-    return np.maximum(u[:, None] * w1[:, 0] + b1, 0.0) @ w2[0] + b2[0]
+    out: np.ndarray = np.maximum(u[:, None] * w1[:, 0] + b1, 0.0) @ w2[0] + b2[0]
+    return out
 
 
-def _clusters(kink: np.ndarray, members: np.ndarray, u_sorted: np.ndarray, tol: float) -> list[np.ndarray]:
+def _clusters(
+    kink: np.ndarray, members: np.ndarray, u_sorted: np.ndarray, tol: float
+) -> list[np.ndarray]:
     """Runs of ``members`` (sorted by kink) with no sample strictly between consecutive kinks."""
     order = members[np.argsort(kink[members])]
     runs, current = [], [order[0]] if len(order) else []
     for prev, nxt in itertools.pairwise(order):
-        between = np.searchsorted(u_sorted, kink[nxt] - tol) - np.searchsorted(u_sorted, kink[prev] + tol, "right")
+        between = np.searchsorted(u_sorted, kink[nxt] - tol) - np.searchsorted(
+            u_sorted, kink[prev] + tol, "right"
+        )
         if between > 0:
             runs.append(np.asarray(current))
             current = []

@@ -23,8 +23,8 @@ import torch
 from . import starts as inits
 from .kinks import merge_gap_kinks
 from .lm_core import LMConfig, levenberg_marquardt
-from .minimax import refine_minimax
 from .lm_network import ACTIVATIONS, Layout, Params, forward, net_numpy
+from .minimax import refine_minimax
 
 __all__ = ["FitResult", "Scaling", "fit_mlps"]
 
@@ -69,7 +69,8 @@ class FitResult:
 
 @dataclass(frozen=True)
 class Scaling:
-    """``u = (x - x_mid) / x_half`` and ``t = (y - y_mean) / y_scale``, folded into the net's ends."""
+    """``u = (x - x_mid) / x_half`` and ``t = (y - y_mean) / y_scale``, folded into the net's
+    ends."""
 
     x_mid: float
     x_half: float
@@ -87,7 +88,10 @@ class Scaling:
 
     def to_unit(self, params: Params) -> list[tuple[np.ndarray, np.ndarray]]:
         """Inverse of :meth:`to_raw`."""
-        out = [(np.asarray(w, dtype=np.float64).copy(), np.asarray(b, dtype=np.float64).copy()) for w, b in params]
+        out = [
+            (np.asarray(w, dtype=np.float64).copy(), np.asarray(b, dtype=np.float64).copy())
+            for w, b in params
+        ]
         w1, b1 = out[0]
         out[0] = (w1 * self.x_half, b1 + w1[:, 0] * self.x_mid)
         w_o, b_o = out[-1]
@@ -96,8 +100,13 @@ class Scaling:
 
 
 def _start_layers(
-    layout: Layout, activation: str, init: str, k: int, rng: np.random.Generator,
-    u_sorted: np.ndarray, t_sorted: np.ndarray
+    layout: Layout,
+    activation: str,
+    init: str,
+    k: int,
+    rng: np.random.Generator,
+    u_sorted: np.ndarray,
+    t_sorted: np.ndarray,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
     """Layers of start ``k`` and whether the output layer should still be solved."""
     if init == "pieces" and k == 0:
@@ -105,11 +114,17 @@ def _start_layers(
         return inits.pieces_layers(u_sorted, t_sorted, knots, layout.depth, layout.width), False
     if init == "random":
         return inits.random_layers(layout.depth, layout.width, rng), True
-    return inits.spread_layers(layout.depth, layout.width, activation, None if k == 0 else rng), True
+    return inits.spread_layers(
+        layout.depth, layout.width, activation, None if k == 0 else rng
+    ), True
 
 
 def _with_output_solved(
-    layout: Layout, activation: str, layers: list[tuple[np.ndarray, np.ndarray]], u: torch.Tensor, t: torch.Tensor
+    layout: Layout,
+    activation: str,
+    layers: list[tuple[np.ndarray, np.ndarray]],
+    u: torch.Tensor,
+    t: torch.Tensor,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     theta = layout.from_params(tuple(layers))[None]
     hidden = forward(layout, activation, theta, u, keep=True)[1][-1][0].numpy()
@@ -117,10 +132,17 @@ def _with_output_solved(
 
 
 def _warm_layers(
-    layout: Layout, activation: str, warm: Mapping[tuple[int, int], Params], scaling: Scaling,
-    u: torch.Tensor, t: torch.Tensor, rng: np.random.Generator
+    layout: Layout,
+    activation: str,
+    warm: Mapping[tuple[int, int], Params],
+    scaling: Scaling,
+    u: torch.Tensor,
+    t: torch.Tensor,
+    rng: np.random.Generator,
 ) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """The eligible warm source (``depth, width <=`` the target's) with the lowest max error, grown."""
+    """The eligible warm source (``depth, width <=`` the target's) with the lowest max error,
+    grown."""
+
     def max_error(layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
         return float(np.abs(net_numpy(tuple(layers), activation, u.numpy()) - t.numpy()).max())
 
@@ -134,29 +156,49 @@ def _warm_layers(
 
 
 def _scores(
-    layout: Layout, activation: str, thetas: torch.Tensor, scaling: Scaling, x: np.ndarray, y: np.ndarray
+    layout: Layout,
+    activation: str,
+    thetas: torch.Tensor,
+    scaling: Scaling,
+    x: np.ndarray,
+    y: np.ndarray,
 ) -> list[float]:
     """Per candidate, the worse of its float64 and float32 max abs errors on the training points."""
     scores = []
     for theta in thetas:
         raw = scaling.to_raw(layout.to_params(theta))
-        scores.append(max(
-            float(np.abs(net_numpy(raw, activation, x, dtype) - y).max()) for dtype in (np.float64, np.float32)
-        ))
+        scores.append(
+            max(
+                float(np.abs(net_numpy(raw, activation, x, dtype) - y).max())
+                for dtype in (np.float64, np.float32)
+            )
+        )
     return scores
 
 
 def _result(
-    layout: Layout, activation: str, theta: torch.Tensor, scaling: Scaling, x: np.ndarray, y: np.ndarray,
-    check_x: np.ndarray, check_y: np.ndarray, **extra: object
+    layout: Layout,
+    activation: str,
+    theta: torch.Tensor,
+    scaling: Scaling,
+    x: np.ndarray,
+    y: np.ndarray,
+    check_x: np.ndarray,
+    check_y: np.ndarray,
+    **extra: object,
 ) -> FitResult:
     raw = scaling.to_raw(layout.to_params(theta))
     err64 = net_numpy(raw, activation, x) - y
     err32 = net_numpy(raw, activation, check_x, np.float32) - check_y
     return FitResult(
-        depth=layout.depth, width=layout.width, activation=activation, weights=raw,
-        max_abs_error=float(np.abs(err64).max()), mse=float(np.mean(err64**2)),
-        max_abs_error_f32=float(np.abs(err32).max()), mse_f32=float(np.mean(err32**2)),
+        depth=layout.depth,
+        width=layout.width,
+        activation=activation,
+        weights=raw,
+        max_abs_error=float(np.abs(err64).max()),
+        mse=float(np.mean(err64**2)),
+        max_abs_error_f32=float(np.abs(err32).max()),
+        mse_f32=float(np.mean(err32**2)),
         **extra,  # type: ignore[arg-type]
     )
 
@@ -210,7 +252,9 @@ def fit_mlps(
         msg = f"unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}"
         raise ValueError(msg)
     if init not in INITS or (init == "pieces" and activation != "relu"):
-        msg = f"init must be one of {INITS} ('pieces' only with relu), got {init!r} for {activation}"
+        msg = (
+            f"init must be one of {INITS} ('pieces' only with relu), got {init!r} for {activation}"
+        )
         raise ValueError(msg)
     t_start = time.perf_counter()
     deadline = None if deadline_s is None else t_start + deadline_s
@@ -237,38 +281,68 @@ def fit_mlps(
         for k in range(starts):
             rng = np.random.default_rng([seed, depth, width, k])
             layers, solve = _start_layers(layout, activation, init, k, rng, u.numpy(), t.numpy())
-            starts_layers.append(_with_output_solved(layout, activation, layers, u, t) if solve else layers)
+            starts_layers.append(
+                _with_output_solved(layout, activation, layers, u, t) if solve else layers
+            )
         if warm:
             rng = np.random.default_rng([seed, depth, width, 1 << 20])
             grown = _warm_layers(layout, activation, warm, scaling, u, t, rng)
             if grown is not None:
                 starts_layers.append(grown)
+        if not starts_layers:
+            msg = f"nothing to train for {depth}x{width}: starts=0 and no warm net fits inside it"
+            raise ValueError(msg)
         theta0 = torch.stack([layout.from_params(tuple(layers)) for layers in starts_layers])
         late = deadline is not None and time.perf_counter() > deadline
-        config = LMConfig(max_iters=0 if late else max_iters, stall_rtol=stall_rtol, target=target, deadline=deadline)
+        config = LMConfig(
+            max_iters=0 if late else max_iters,
+            stall_rtol=stall_rtol,
+            target=target,
+            deadline=deadline,
+        )
         lsq = levenberg_marquardt(layout, activation, u, t, theta0, config)
         outcome = lsq
         reached = target is not None and bool((lsq.best_max <= target).any())
         if minimax and not late and not reached:
             outcome = refine_minimax(
-                layout, activation, u, t, lsq, config, method=minimax_method,
-                stages=minimax_stages, iters_per_stage=minimax_iters_per_stage,
+                layout,
+                activation,
+                u,
+                t,
+                lsq,
+                config,
+                method=minimax_method,
+                stages=minimax_stages,
+                iters_per_stage=minimax_iters_per_stage,
             )
         best_theta = outcome.best_theta
         if activation == "relu" and depth == 1:
-            best_theta = torch.stack([
-                layout.from_params(tuple(merge_gap_kinks(list(layout.to_params(th)), u.numpy(), t.numpy())))
-                for th in best_theta
-            ])
+            best_theta = torch.stack(
+                [
+                    layout.from_params(
+                        tuple(merge_gap_kinks(list(layout.to_params(th)), u.numpy(), t.numpy()))
+                    )
+                    for th in best_theta
+                ]
+            )
         win = int(np.argmin(_scores(layout, activation, best_theta, scaling, x, y)))
         warm_used = len(starts_layers) > starts
-        results.append(_result(
-            layout, activation, best_theta[win], scaling, x, y, check_x, check_y,
-            lsq_max_abs_error=float(lsq.best_max[win]) * scaling.y_scale,
-            iterations=int(outcome.iterations[win]),
-            wall_time_s=time.perf_counter() - shape_start,
-            best_start=-1 if warm_used and win == starts else win,
-            start_max_errors=tuple(float(e) * scaling.y_scale for e in outcome.best_max),
-            stop_reason="deadline" if late else lsq.reasons[win],
-        ))
+        results.append(
+            _result(
+                layout,
+                activation,
+                best_theta[win],
+                scaling,
+                x,
+                y,
+                check_x,
+                check_y,
+                lsq_max_abs_error=float(lsq.best_max[win]) * scaling.y_scale,
+                iterations=int(outcome.iterations[win]),
+                wall_time_s=time.perf_counter() - shape_start,
+                best_start=-1 if warm_used and win == starts else win,
+                start_max_errors=tuple(float(e) * scaling.y_scale for e in outcome.best_max),
+                stop_reason="deadline" if late else lsq.reasons[win],
+            )
+        )
     return results

@@ -61,8 +61,12 @@ class LMOutcome:
 
 
 def _stop(
-    config: LMConfig, k: int, sse_history: list[torch.Tensor], sse: torch.Tensor,
-    lam: torch.Tensor, best_max: torch.Tensor
+    config: LMConfig,
+    k: int,
+    sse_history: list[torch.Tensor],
+    sse: torch.Tensor,
+    lam: torch.Tensor,
+    best_max: torch.Tensor,
 ) -> list[tuple[torch.Tensor, str]]:
     """Boolean masks ``[S]`` of candidates that must stop now, with their reasons."""
     masks = [(lam > config.lam_max, "lambda")]
@@ -107,7 +111,9 @@ def levenberg_marquardt(
     nu = torch.full((s_count,), 2.0, dtype=theta.dtype)
     scale = torch.zeros(s_count, p_count, dtype=theta.dtype)
     sse = torch.zeros(s_count, dtype=theta.dtype)
-    system = torch.zeros(s_count, *((n_count, n_count) if dual else (p_count, p_count)), dtype=theta.dtype)
+    system = torch.zeros(
+        s_count, *((n_count, n_count) if dual else (p_count, p_count)), dtype=theta.dtype
+    )
     rhs = torch.zeros(s_count, *((n_count,) if dual else (p_count,)), dtype=theta.dtype)
     scaled_jac = torch.zeros(s_count, n_count, p_count, dtype=theta.dtype) if dual else None
     metric = torch.ones(s_count, p_count, dtype=theta.dtype)
@@ -170,7 +176,9 @@ def levenberg_marquardt(
             predicted = sse[idx] - lam_i**2 * (y[..., 0] ** 2).sum(1)
         else:
             d = metric[idx]
-            factor, info = torch.linalg.cholesky_ex(system[idx] + torch.diag_embed(lam_i[:, None] * d))
+            factor, info = torch.linalg.cholesky_ex(
+                system[idx] + torch.diag_embed(lam_i[:, None] * d)
+            )
             step = torch.cholesky_solve(-rhs[idx][..., None], factor)[..., 0]
             predicted = -(step * rhs[idx]).sum(1) + lam_i * (step * step * d).sum(1)
         ok = (info == 0) & torch.isfinite(step).all(1)

@@ -154,7 +154,9 @@ def jacobian(
     return out, jac_t.mT
 
 
-def net_numpy(params: Params, activation: str, x: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+def net_numpy(
+    params: Params, activation: str, x: np.ndarray, dtype: type = np.float64
+) -> np.ndarray:
     """Evaluate per-layer ``(W, b)`` at ``x [N]`` in ``dtype`` (torch kernels, exact tanh)."""
     tdtype = torch.float32 if np.dtype(dtype) == np.float32 else torch.float64
     h = torch.as_tensor(np.asarray(x, dtype=dtype)).to(tdtype)[:, None]

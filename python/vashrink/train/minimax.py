@@ -56,14 +56,25 @@ def refine_minimax(
     best_theta, best_max = start.best_theta.clone(), start.best_max.clone()
     iterations = start.iterations.clone()
     weights = torch.ones(theta.shape[0], u.shape[0], dtype=theta.dtype)
-    stage_config = replace(config, max_iters=iters_per_stage, stall_window=max(3, iters_per_stage // 3))
+    stage_config = replace(
+        config, max_iters=iters_per_stage, stall_window=max(3, iters_per_stage // 3)
+    )
     reasons = start.reasons
     for stage in range(stages):
         res = (forward(layout, activation, theta, u)[0] - t).abs()
         rel = res / res.amax(1, keepdim=True)
-        weights = _normalised(rel ** (2.0 ** (stage + 2) - 2.0) if method == "pnorm" else weights * rel)
+        weights = _normalised(
+            rel ** (2.0 ** (stage + 2) - 2.0) if method == "pnorm" else weights * rel
+        )
         run = levenberg_marquardt(
-            layout, activation, u, t, theta, stage_config, weights=weights, lam=torch.clamp(lam, max=1e-2)
+            layout,
+            activation,
+            u,
+            t,
+            theta,
+            stage_config,
+            weights=weights,
+            lam=torch.clamp(lam, max=1e-2),
         )
         theta, lam = run.theta, run.lam
         iterations += run.iterations
@@ -71,7 +82,8 @@ def refine_minimax(
         best_theta[better] = run.best_theta[better]
         best_max = torch.minimum(best_max, run.best_max)
         reasons = tuple(
-            "deadline" if why == "deadline" else old for why, old in zip(run.reasons, reasons, strict=True)
+            "deadline" if why == "deadline" else old
+            for why, old in zip(run.reasons, reasons, strict=True)
         )
         if "deadline" in run.reasons:
             break

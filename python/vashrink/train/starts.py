@@ -56,7 +56,9 @@ def _first_layer(
     return w, -w[:, 0] * centres
 
 
-def spread_layers(depth: int, width: int, activation: str, rng: np.random.Generator | None) -> Layers:
+def spread_layers(
+    depth: int, width: int, activation: str, rng: np.random.Generator | None
+) -> Layers:
     """Spread first layer, identity-plus-noise deeper layers, zero output layer (solve it next).
 
     ``rng=None`` gives the canonical, unjittered start.
@@ -75,12 +77,14 @@ def random_layers(depth: int, width: int, rng: np.random.Generator) -> Layers:
     """PyTorch's default ``nn.Linear`` init, U(-1/sqrt(in), 1/sqrt(in)): the baseline to beat."""
     sizes = [(width, 1)] + [(width, width)] * (depth - 1) + [(1, width)]
     return [
-        (rng.uniform(-1, 1, (o, i)) / np.sqrt(i), rng.uniform(-1, 1, o) / np.sqrt(i)) for o, i in sizes
+        (rng.uniform(-1, 1, (o, i)) / np.sqrt(i), rng.uniform(-1, 1, o) / np.sqrt(i))
+        for o, i in sizes
     ]
 
 
 def solve_output_layer(features: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares output layer ``(W [1, width], b [1])`` on last-hidden ``features [N, width]``."""
+    """Least-squares output layer ``(W [1, width], b [1])`` on last-hidden ``features [N,
+    width]``."""
     a = np.concatenate([features, np.ones((features.shape[0], 1))], axis=1)
     coef = np.linalg.lstsq(a, t, rcond=1e-13)[0]
     return coef[None, :-1], coef[-1:]
@@ -110,7 +114,9 @@ def greedy_knots(x: np.ndarray, y: np.ndarray, eps: float) -> np.ndarray:
     return np.asarray(knots)
 
 
-def pieces_layers(x: np.ndarray, y: np.ndarray, knots: np.ndarray, depth: int, width: int) -> Layers:
+def pieces_layers(
+    x: np.ndarray, y: np.ndarray, knots: np.ndarray, depth: int, width: int
+) -> Layers:
     """ReLU layers equal to the chord interpolant through ``(x, y)[knots]``; needs pieces <= width.
 
     ``f(x) = y_0 + sum_j c_j relu(x - k_j)`` with ``k_0`` left of the data (a linear unit),
@@ -132,11 +138,16 @@ def pieces_layers(x: np.ndarray, y: np.ndarray, knots: np.ndarray, depth: int, w
     w_out = np.zeros((1, width))
     w_out[0, :pieces] = coef
     b_out = np.array([yk[0] - slopes[0] * (xk[0] - centres[0])])
-    return [(w1, b1)] + [(np.eye(width), np.zeros(width)) for _ in range(depth - 1)] + [(w_out, b_out)]
+    return (
+        [(w1, b1)] + [(np.eye(width), np.zeros(width)) for _ in range(depth - 1)] + [(w_out, b_out)]
+    )
 
 
-def pieces_for_width(x: np.ndarray, y: np.ndarray, width: int, steps: int = 40) -> tuple[np.ndarray, float]:
-    """Knots of the smallest ``eps`` (bisection in log space) whose greedy fit has <= width pieces."""
+def pieces_for_width(
+    x: np.ndarray, y: np.ndarray, width: int, steps: int = 40
+) -> tuple[np.ndarray, float]:
+    """Knots of the smallest ``eps`` (bisection in log space) whose greedy fit has <= width
+    pieces."""
     if width >= len(x) - 1:
         return np.arange(len(x)), 0.0
     hi = float(np.abs(y - (y[0] + (y[-1] - y[0]) * (x - x[0]) / (x[-1] - x[0]))).max()) + 1e-300
@@ -157,9 +168,7 @@ def pieces_for_width(x: np.ndarray, y: np.ndarray, width: int, steps: int = 40) 
     return best, hi
 
 
-def _insert_layer(
-    layers: Layers, activation: str, gain: float
-) -> Layers:
+def _insert_layer(layers: Layers, activation: str, gain: float) -> Layers:
     """Insert a width-preserving layer before the output, compensated in the output layer.
 
     ReLU: ``relu(h) = h`` for ``h >= 0``; ELU: ``elu(h + 1) - 1 = h`` for ``h > -1``; tanh:
@@ -208,7 +217,8 @@ def grow_layers(
     max_error: Callable[[Layers], float],
     slack: float = 1e-2,
 ) -> Layers:
-    """Embed ``layers`` into ``depth x width`` with max error at most ``(1 + slack)`` x the source's.
+    """Embed ``layers`` into ``depth x width`` with max error at most ``(1 + slack)`` x the
+    source's.
 
     Layers are inserted before the output; for tanh and sigmoid the gain ``g`` starts at 0.5 and
     is halved (down to 1e-6) until ``max_error`` of the grown net is within the slack.
