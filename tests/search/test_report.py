@@ -54,6 +54,7 @@ def test_report_writes_html_with_winner_figures_bounds_and_escaped_text(tmp_path
     page = path.read_text()
     assert path == tmp_path / "report.html"
     assert "no candidate meets eps" in page and "class='miss'" in page
+    assert "Closest model (does not meet the target)" in page and "Chosen model" not in page
     assert "tanh(2*x) &lt;b&gt;" in page and "<b>tanh" not in page
     assert "pieces_taylor" in page and "7848" in page
     assert "6 x 40 tanh" in page and "% of one core" in page
@@ -83,6 +84,7 @@ def test_report_without_winner_curve_skips_that_plot(tmp_path: Path) -> None:
 
     page = write_report(result(tmp_path, met=True), None).read_text()
     assert "winner_error.png" not in page and "class='met'" in page
+    assert "Chosen model" in page
     assert not (tmp_path / "winner_error.png").exists()
 
 

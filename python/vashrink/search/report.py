@@ -151,7 +151,7 @@ def plot_pareto(
             markersize=16,
             markeredgecolor="black",
             ls="none",
-            label=f"winner {winner}",
+            label=f"chosen {winner}",
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -196,7 +196,7 @@ def plot_error_curve(x: np.ndarray, err: np.ndarray, eps: float, label: str, pat
     ax.set_xlabel("x")
     ax.set_ylabel("error (float32 engine)")
     peak = float(np.max(np.abs(err))) if err.size else math.nan
-    ax.set_title(f"Winner's error over the range (max abs {peak:.3g})")
+    ax.set_title(f"{label}: error over the range (max abs {peak:.3g})")
     ax.legend(fontsize=8)
     return _save(fig, path)
 
@@ -244,15 +244,17 @@ def write_report(result: ShrinkResult, curve: tuple[np.ndarray, np.ndarray] | No
         f"<p class='{'met' if result.met else 'miss'}'><b>{html.escape(result.message)}</b></p>",
     ]
     if w is not None:
-        parts.append("<h2>Winner</h2>")
+        parts.append("<h2>Chosen model</h2>" if result.met
+                     else "<h2>Closest model (does not meet the target)</h2>")
         parts.append(
             _table(
                 [
                     ("architecture", f"{w.depth} x {w.width} {w.activation}"),
                     ("parameters", w.n_params),
                     ("MACs/sample", w.macs_per_sample),
-                    ("max abs error (float32 engine)", w.max_abs_error),
-                    ("MSE (float32 engine)", w.mse),
+                    ("runs in", w.dtype),
+                    (f"max abs error ({w.dtype} engine)", w.max_abs_error),
+                    (f"MSE ({w.dtype} engine)", w.mse),
                     ("max abs error (torch float32)", w.torch_max_abs_error),
                     ("ns/sample, per sample", w.ns_per_sample),
                     (f"ns/sample, blocks of {w.block_size}", w.ns_per_sample_block),
