@@ -194,3 +194,24 @@ def test_budget_skips_candidates_above_it_but_still_trains_the_cheapest(tmp_path
                            lanes=LANES, limits=SearchLimits(6, 32, 50, cost_limit_ns=0.5),
                            cost_of=cost)
     assert nothing.trained == ["1x1"] and list(scores) == ["1x1 tanh"]
+
+
+class ReluIsExact(FakeTrainer):
+    """ReLU nets of width >= 2 represent the target exactly (a clipper); tanh ones never do."""
+
+    def __call__(
+        self, archs: Sequence[Architecture], phase: str, done: Callable[[CandidateScore], None]
+    ) -> None:
+        self.batches.append([a.key for a in archs])
+        for a in archs:
+            exact = a.activation == "relu" and a.width >= 2
+            done(candidate(a.depth, a.width, 0.0 if exact else 1.0, 10.0, activation=a.activation,
+                           lanes=LANES, phase=phase))
+
+
+def test_an_exact_relu_net_stops_the_other_activations_from_growing(tmp_path: Path) -> None:
+    trainer = ReluIsExact()
+    scores = find_smallest(study(tmp_path), trainer, eps=1e-3, activations=("tanh", "relu"),
+                           lanes=LANES, limits=SearchLimits(6, 32, 200))
+    assert trainer.trained == ["1x1 tanh", "1x1 relu", "1x2 tanh", "1x2 relu"]
+    assert min(scores.values(), key=lambda c: c.max_abs_error).label == "1x2 relu"

@@ -7,8 +7,10 @@ and each depth (1, 2, ...) the search *gallops* over widths (1, 2, 3, 4, 6, 8, 1
 until one meets eps, then *bisects* down to the narrowest width that does. Every candidate is
 ordered by its cost key ``(lane score, MACs per sample)``, cheapest first (the lane score is the
 talk's SIMD cost ``depth * ceil(width / lanes)``; MACs break ties inside one lane level), and a
-candidate whose key is not below the best net already meeting eps is never trained: so the search
-stops growing as soon as eps is met, and deeper nets are tried only while they could be cheaper.
+candidate whose key is not below the best net already meeting eps (of any activation) is never
+trained: so the search stops growing as soon as eps is met, and deeper nets are tried only while
+they could be cheaper. Activations take turns at every width, so a ReLU net that represents a
+clipper exactly at depth 1 stops the tanh search from growing past it.
 
 Every trained candidate is a trial of the Optuna study (see :mod:`.study`), so a killed run
 resumes without retraining what finished, and several processes can share one study.
@@ -88,7 +90,7 @@ class _Search:
         return min(meeting, key=lambda c: cost_key(c.architecture, self.lanes), default=None)
 
     def worth(self, arch: Architecture) -> bool:
-        best = self.best(arch.activation)
+        best = self.best()
         if best is not None and cost_key(arch, self.lanes) >= cost_key(best.architecture,
                                                                         self.lanes):
             return False
@@ -106,27 +108,38 @@ class _Search:
         self.runner.run_batch([arch], "search")
         return self.runner.done.get(arch.key)
 
-    def depth(self, depth: int, activation: str) -> None:
-        """Gallop then bisect over widths at ``depth``."""
-        failed = 0
-        met: int | None = None
+    def depth(self, depth: int, activations: Sequence[str]) -> None:
+        """Gallop over widths at ``depth`` (activations in turn at each width), then bisect."""
+        failed = dict.fromkeys(activations, 0)
+        met: dict[str, int] = {}
+        open_ = list(activations)
         for width in gallop_widths(self.limits.width_max):
-            arch = Architecture(depth, width, activation)
-            if not self.worth(arch):
+            for activation in list(open_):
+                arch = Architecture(depth, width, activation)
+                if not self.worth(arch):
+                    open_.remove(activation)
+                    continue
+                score = self.score_of(arch)
+                if score is None:
+                    return
+                if score.meets(self.eps):
+                    met[activation] = width
+                    open_.remove(activation)
+                else:
+                    failed[activation] = width
+            if not open_:
                 break
-            score = self.score_of(arch)
-            if score is None:
-                return
-            if score.meets(self.eps):
-                met = width
-                break
-            failed = width
-        if met is None:
-            return
-        lo, hi = failed, met  # lo fails (0: nothing narrower tried), hi meets
+        for activation, hi in met.items():
+            self.bisect(depth, activation, failed[activation], hi)
+
+    def bisect(self, depth: int, activation: str, lo: int, hi: int) -> None:
+        """Narrow ``lo`` (fails; 0: nothing narrower tried) .. ``hi`` (meets) to one width."""
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            score = self.score_of(Architecture(depth, mid, activation))
+            arch = Architecture(depth, mid, activation)
+            if not self.worth(arch):
+                return
+            score = self.score_of(arch)
             if score is None:
                 return
             if score.meets(self.eps):
@@ -134,15 +147,21 @@ class _Search:
             else:
                 lo = mid
 
-    def activation(self, activation: str) -> None:
+    def run(self, activations: Sequence[str]) -> None:
+        """Depth by depth, each activation in turn: a small net of any activation that meets
+        eps early prunes every costlier candidate of the others."""
+        live = list(activations)
         for depth in range(1, self.limits.depth_max + 1):
-            if not self.worth(Architecture(depth, 1, activation)):
-                self.say(f"{activation}: depth {depth} and deeper cannot be cheaper; stopped")
+            for activation in list(live):
+                if not self.worth(Architecture(depth, 1, activation)):
+                    self.say(f"{activation}: depth {depth} and deeper cannot be cheaper; stopped")
+                    live.remove(activation)
+            if not live:
                 return
             if len(self.runner.done) >= self.limits.trials:
                 self.say(f"stopped: the study holds {self.limits.trials} trained candidates")
                 return
-            self.depth(depth, activation)
+            self.depth(depth, live)
 
 
 def find_smallest(
@@ -156,7 +175,7 @@ def find_smallest(
     cost_of: Callable[[Architecture], float] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, CandidateScore]:
-    """Run (or resume) the galloping search for each activation, cheapest first.
+    """Run (or resume) the galloping search, depth by depth, each activation in turn.
 
     Args:
         study: from :func:`.study.open_study`; finished trials are reused, never retrained.
@@ -184,8 +203,7 @@ def find_smallest(
     if runner.done:
         say(f"resuming: {len(runner.done)} candidate(s) already trained are reused")
     search = _Search(runner, eps, lanes, limits, cost_of, say)
-    for activation in activations:
-        search.activation(activation)
+    search.run(activations)
     if not runner.done:
         cheapest = Architecture(1, 1, activations[0])
         say(f"nothing fits the CPU budget; training the cheapest, {cheapest.key}, to compare")
