@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code (0 ok, 1 target not met, 2 error)."""
+    """Run the CLI; returns the exit code (0 ok, 1 target not met or file invalid, 2 user error,
+    3 `check` could not verify a layer type, 130 interrupted)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
