@@ -103,6 +103,13 @@ def test_the_talks_example_is_met_by_a_1x1_net(
     assert result["winner"]["max_abs_error"] < 1e-8
     assert read_model_file(out_dir / "model.vashrink.json").dtype == "float64"
     assert "double" in (out_dir / "model.h").read_text()
+    # the exports keep the float64 weights, not their float32 rounding
+    from vashrink.formats.load import load_model
+
+    stored = read_model_file(out_dir / "model.vashrink.json").spec.dense
+    exported = load_model(out_dir / "model.json").spec.dense
+    for a, b in zip(stored, exported, strict=True):
+        np.testing.assert_allclose(a.weight, b.weight, rtol=1e-15, atol=0)
 
 
 @pytest.mark.slow

@@ -221,7 +221,7 @@ def print_summary(result: Any, console: Console) -> None:
     for note in result.notes:
         console.print(f"- {note}", highlight=False)
     console.print(
-        f"{len(result.candidates)} candidates, {result.candidate_epochs} candidate-epochs, "
+        f"{len(result.candidates)} candidates, {result.candidate_epochs} epochs or LM iterations, "
         f"{result.seconds:.0f} s. Report: {result.report or '-'}; exports: "
         f"{', '.join(result.exports.values()) or '-'}",
         highlight=False,

@@ -48,7 +48,7 @@ def summary_notes(
                     f"(max abs error {best.max_abs_error:.3g}, {best.ns_per_sample:.1f} ns/sample)"
                 )
         if winner is not None and winner.lane_score < band_min:
-            what = "measured winner" if met else "closest candidate"
+            what = "chosen model" if met else "closest candidate"
             notes.append(
                 f"the {what} {winner.label} (lane score {winner.lane_score}) is smaller than "
                 f"the bound's band (cheapest lane score {band_min}): the bound counts linear "

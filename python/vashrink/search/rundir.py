@@ -137,9 +137,12 @@ def save_model(
 
 
 def load_model(path: Path) -> nn.Sequential:
-    """Load a stored model (float32, eval mode) to export it."""
+    """Load a stored model to export it: float64, eval mode, so a float64 winner keeps its
+    weights exactly (a float32 one is exact in float64 too)."""
+    import torch
+
     try:
-        model = spec_to_torch(read_model_file(path).spec)
+        model = spec_to_torch(read_model_file(path).spec, torch.float64)
     except ModelFormatError as exc:
         msg = f"stored model {str(path)!r} cannot be loaded ({exc}); delete it to retrain"
         raise ModelFormatError(msg) from None
