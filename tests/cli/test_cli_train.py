@@ -28,7 +28,7 @@ def test_train_saves_models_and_results_that_match_them(
     assert [r["architecture"] for r in stored["results"]] == ["1x2", "2x3"]
     assert stored["interrupted"] is False
     for row in stored["results"]:
-        model = load_model(out / row["model_path"])
+        model = load_model(out / row["model_path"]).float()  # trained (and saved) in float32
         x = np.linspace(-1, 1, 200)
         with torch.no_grad():
             y = model(torch.from_numpy(x).float()[:, None]).double().numpy()[:, 0]

@@ -1,0 +1,258 @@
+"""Recordings of gear (amp, pedal) as training data: an input file and the gear's output file.
+
+:func:`load_recording` reads both, refuses pairs that cannot train a model, removes the
+latency between them, notes level problems and splits by time into training and validation
+(the last ``validation_s`` seconds). :func:`segments` cuts a pair into equal rows for truncated
+back-propagation through time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from numpy.typing import NDArray
+
+from ..errors import InputError
+from .audio_checks import estimate_latency, level_notes
+
+__all__ = ["MAX_RATE_HZ", "MIN_RATE_HZ", "Recording", "load_recording", "segments"]
+
+MIN_RATE_HZ = 8_000
+MAX_RATE_HZ = 192_000
+SILENCE_RMS = 1e-6
+"""RMS below this (-120 dBFS) counts as silence."""
+
+MIN_TRAIN_S = 1.0
+
+Signal = NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """An aligned, validated input/output pair; samples ``[:split_index]`` train, the rest validate.
+
+    ``latency_samples`` is the delay of the original output behind the input (already removed
+    when ``aligned``). Arrays are read-only.
+    """
+
+    sample_rate_hz: int
+    input: Signal
+    output: Signal
+    split_index: int
+    latency_samples: int
+    aligned: bool
+    checks: tuple[str, ...]
+    input_path: Path
+    output_path: Path
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the (aligned) pair in seconds."""
+        return self.input.size / self.sample_rate_hz
+
+    @property
+    def latency_ms(self) -> float:
+        """The measured latency in milliseconds."""
+        return 1000.0 * self.latency_samples / self.sample_rate_hz
+
+    @property
+    def train_input(self) -> Signal:
+        return self.input[: self.split_index]
+
+    @property
+    def train_output(self) -> Signal:
+        return self.output[: self.split_index]
+
+    @property
+    def validation_input(self) -> Signal:
+        return self.input[self.split_index :]
+
+    @property
+    def validation_output(self) -> Signal:
+        return self.output[self.split_index :]
+
+
+def _read(path: Path, role: str) -> tuple[NDArray[np.float64], int]:
+    if not path.is_file():
+        msg = f"{role} file {path} does not exist: give the path of a WAV, FLAC or AIFF file"
+        raise InputError(msg)
+    try:
+        data, rate = sf.read(str(path), dtype="float64", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        msg = (
+            f"{role} file {path} is not readable audio ({exc}); "
+            "export it as a WAV, FLAC or AIFF file"
+        )
+        raise InputError(msg) from None
+    return np.asarray(data, dtype=np.float64), int(rate)
+
+
+def _pick_channel(data: NDArray[np.float64], path: Path, role: str, channel: int | None) -> Signal:
+    channels = data.shape[1]
+    if channel is None:
+        if channels != 1:
+            msg = (
+                f"{role} file {path} has {channels} channels: choose one, "
+                f"pass channel=N / --channel N with N in 0..{channels - 1}"
+            )
+            raise InputError(msg)
+        return np.ascontiguousarray(data[:, 0])
+    if not 0 <= channel < channels:
+        msg = (
+            f"channel {channel} is out of range for {role} file {path}, which has "
+            f"{channels} channel(s): use 0..{channels - 1}"
+        )
+        raise InputError(msg)
+    return np.ascontiguousarray(data[:, channel])
+
+
+def _check_rates(in_rate: int, out_rate: int, in_path: Path, out_path: Path) -> int:
+    if in_rate != out_rate:
+        msg = (
+            f"sample rates differ: input {in_path} is {in_rate} Hz, output {out_path} is "
+            f"{out_rate} Hz; resample one file so both match"
+        )
+        raise InputError(msg)
+    if not MIN_RATE_HZ <= in_rate <= MAX_RATE_HZ:
+        msg = (
+            f"sample rate {in_rate} Hz of {in_path} is outside {MIN_RATE_HZ}..{MAX_RATE_HZ} Hz; "
+            "resample to e.g. 48000 Hz"
+        )
+        raise InputError(msg)
+    return in_rate
+
+
+def _check_audible(x: Signal, path: Path, role: str) -> None:
+    rms = float(np.sqrt(np.mean(x * x))) if x.size else 0.0
+    if not rms >= SILENCE_RMS:
+        msg = (
+            f"{role} file {path} is silent (RMS below -120 dBFS); "
+            "check the recording level and the channel"
+        )
+        raise InputError(msg)
+
+
+def _align(x: Signal, y: Signal, lag: int) -> tuple[Signal, Signal]:
+    """Shift ``y`` earlier by ``lag`` samples (later if negative), keeping lengths equal."""
+    if lag > 0:
+        return x[:-lag], y[lag:]
+    if lag < 0:
+        return x[-lag:], y[:lag]
+    return x, y
+
+
+def load_recording(
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    channel: int | None = None,
+    validation_s: float = 10.0,
+    max_latency_s: float = 0.05,
+    align: bool = True,
+) -> Recording:
+    """Read, validate, align and split a recorded input/output pair.
+
+    ``channel`` picks one channel of multichannel files (the same index in both). The pair
+    must be at least ``validation_s + 1`` seconds long after alignment.
+    """
+    if not (math.isfinite(validation_s) and validation_s > 0):
+        msg = f"validation_s must be a finite number of seconds above 0, got {validation_s}"
+        raise InputError(msg)
+    in_path, out_path = Path(input_path), Path(output_path)
+    in_data, in_rate = _read(in_path, "input")
+    out_data, out_rate = _read(out_path, "output")
+    rate = _check_rates(in_rate, out_rate, in_path, out_path)
+    x = _pick_channel(in_data, in_path, "input", channel)
+    y = _pick_channel(out_data, out_path, "output", channel)
+    if x.size != y.size:
+        msg = (
+            f"lengths differ: input {in_path} has {x.size} samples ({x.size / rate:.3f} s), "
+            f"output {out_path} has {y.size} samples ({y.size / rate:.3f} s); "
+            "trim both files to the same length"
+        )
+        raise InputError(msg)
+    _check_audible(x, in_path, "input")
+    _check_audible(y, out_path, "output")
+    needed = round((validation_s + MIN_TRAIN_S) * rate)
+    if x.size < needed:
+        msg = (
+            f"recording is {x.size / rate:.2f} s long but needs at least "
+            f"{needed / rate:.2f} s ({validation_s:g} s validation + {MIN_TRAIN_S:g} s training); "
+            "record longer or lower validation_s"
+        )
+        raise InputError(msg)
+    latency = estimate_latency(x, y, rate, max_latency_s)
+    notes = [*level_notes("input", x), *level_notes("output", y)]
+    if latency.samples == 0:
+        notes.append("latency: none detected")
+    elif align:
+        x, y = _align(x, y, latency.samples)
+        notes.append(
+            f"latency: output was {latency.samples} samples ({latency.ms:.2f} ms) behind the "
+            "input; corrected"
+        )
+    else:
+        notes.append(
+            f"latency: output is {latency.samples} samples ({latency.ms:.2f} ms) behind the "
+            "input; not corrected (align=False)"
+        )
+    if latency.inverted:
+        notes.append("polarity: the output is inverted relative to the input")
+    if x.size < needed:
+        msg = (
+            f"recording is {x.size / rate:.2f} s long after removing the latency but needs at "
+            f"least {needed / rate:.2f} s; record longer or lower validation_s"
+        )
+        raise InputError(msg)
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return Recording(
+        sample_rate_hz=rate,
+        input=x,
+        output=y,
+        split_index=x.size - round(validation_s * rate),
+        latency_samples=latency.samples,
+        aligned=align or latency.samples == 0,
+        checks=tuple(notes),
+        input_path=in_path,
+        output_path=out_path,
+    )
+
+
+def segments(
+    x: NDArray[np.floating],
+    y: NDArray[np.floating],
+    segment_samples: int,
+    *,
+    warmup_samples: int = 0,
+) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
+    """Cut ``x`` and ``y`` into consecutive, non-overlapping rows of ``segment_samples``.
+
+    The first ``warmup_samples`` of the signal are skipped (e.g. the gear settling); the
+    remainder that does not fill a row is dropped. Returns arrays of shape
+    ``[n_segments, segment_samples]`` with ``n_segments = (len - warmup) // segment_samples``.
+    """
+    xa, ya = np.asarray(x), np.asarray(y)
+    if xa.ndim != 1 or ya.ndim != 1 or xa.shape != ya.shape:
+        msg = f"x and y must be 1-D arrays of equal length, got shapes {xa.shape} and {ya.shape}"
+        raise InputError(msg)
+    if warmup_samples < 0:
+        msg = f"warmup_samples must be 0 or more, got {warmup_samples}"
+        raise InputError(msg)
+    usable = xa.size - warmup_samples
+    if segment_samples < 1 or segment_samples > usable:
+        msg = (
+            f"segment_samples must be in 1..{max(usable, 0)} (the signal has {xa.size} samples, "
+            f"{warmup_samples} of warm-up), got {segment_samples}"
+        )
+        raise InputError(msg)
+    n = usable // segment_samples
+    end = warmup_samples + n * segment_samples
+    return (
+        xa[warmup_samples:end].reshape(n, segment_samples),
+        ya[warmup_samples:end].reshape(n, segment_samples),
+    )
