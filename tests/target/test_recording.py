@@ -80,6 +80,7 @@ def test_output_ahead_of_input_is_aligned(tmp_path: Path) -> None:
     assert rec.latency_samples == -5
     np.testing.assert_allclose(rec.output, -rec.input, atol=1e-7)
     assert any("inverted" in c for c in rec.checks)
+    assert any("5 samples (0.62 ms) ahead of the input; corrected" in c for c in rec.checks)
 
 
 def test_clipping_and_dc_are_noted(tmp_path: Path) -> None:

@@ -254,9 +254,6 @@ def run(args: argparse.Namespace) -> int:
     tgt, a, b, eps = resolve_target(args, args.example)
     from ..search.run import shrink
 
-    example_defaults: dict[str, Any] = {}
-    if args.example:
-        example_defaults = {"epochs": 300, "polish_steps": 50}
     result = shrink(
         tgt,
         a,
@@ -267,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         depth_max=args.depth_max,
         width_max=args.width_max,
-        config=train_config(args, **example_defaults),
+        config=train_config(args),
         seed=args.seed,
         **common_options(args, console(stderr=True)),
     )

@@ -145,6 +145,11 @@ def _align(x: Signal, y: Signal, lag: int) -> tuple[Signal, Signal]:
     return x, y
 
 
+def _describe(samples: int, ms: float) -> str:
+    side = "behind" if samples > 0 else "ahead of"
+    return f"output was {abs(samples)} samples ({abs(ms):.2f} ms) {side} the input"
+
+
 def load_recording(
     input_path: str | Path,
     output_path: str | Path,
@@ -191,14 +196,10 @@ def load_recording(
         notes.append("latency: none detected")
     elif align:
         x, y = _align(x, y, latency.samples)
-        notes.append(
-            f"latency: output was {latency.samples} samples ({latency.ms:.2f} ms) behind the "
-            "input; corrected"
-        )
+        notes.append(f"latency: {_describe(latency.samples, latency.ms)}; corrected")
     else:
         notes.append(
-            f"latency: output is {latency.samples} samples ({latency.ms:.2f} ms) behind the "
-            "input; not corrected (align=False)"
+            f"latency: {_describe(latency.samples, latency.ms)}; not corrected (align=False)"
         )
     if latency.inverted:
         notes.append("polarity: the output is inverted relative to the input")

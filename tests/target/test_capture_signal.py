@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from vashrink.errors import InputError
-from vashrink.target import test_signals as ts
+from vashrink.target import capture_signal as ts
 
 RATE = 48_000
 
