@@ -69,8 +69,8 @@ def plot_heatmap(
     fig = Figure(figsize=(12, 4.6))
     axes = fig.subplots(1, 2)
     for ax, key, title in (
-        (axes[0], "mse", "log10 MSE (float32 engine, dense grid)"),
-        (axes[1], "max_abs_error", "log10 max abs error (float32 engine)"),
+        (axes[0], "mse", "log10 MSE (engine, in each model's dtype, dense grid)"),
+        (axes[1], "max_abs_error", "log10 max abs error (engine, in each model's dtype)"),
     ):
         img = heat_values(cands, key, d_max, w_max)
         shown = ax.imshow(
@@ -90,7 +90,8 @@ def plot_heatmap(
         ax.set_xlabel("width (units per hidden layer)")
         ax.set_ylabel("depth (hidden layers)")
         ax.set_title(title, fontsize=10)
-    fig.suptitle("Trained candidates (red outline: the bound's band; star: winner)", fontsize=11)
+    fig.suptitle("Trained candidates (red outline: the bound's band; star: the chosen model)",
+                 fontsize=11)
     return _save(fig, path)
 
 
@@ -156,7 +157,7 @@ def plot_pareto(
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("measured ns/sample (engine, per-sample mode)")
-    ax.set_ylabel("max abs error (float32 engine)")
+    ax.set_ylabel("max abs error (engine, in the model's dtype)")
     ax.set_title("Error vs measured cost")
     ax.legend(fontsize=8)
     return _save(fig, path)
@@ -194,7 +195,7 @@ def plot_error_curve(x: np.ndarray, err: np.ndarray, eps: float, label: str, pat
     ax.axhline(eps, color="red", ls="--", lw=1, label=f"+-eps = {eps:.3g}")
     ax.axhline(-eps, color="red", ls="--", lw=1)
     ax.set_xlabel("x")
-    ax.set_ylabel("error (float32 engine)")
+    ax.set_ylabel("error (engine, in the model's dtype)")
     peak = float(np.max(np.abs(err))) if err.size else math.nan
     ax.set_title(f"{label}: error over the range (max abs {peak:.3g})")
     ax.legend(fontsize=8)
