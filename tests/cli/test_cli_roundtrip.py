@@ -96,3 +96,20 @@ def test_check_of_a_missing_file_is_a_user_error(
     assert main(["check", str(tmp_path / "nope.json")]) == 2
     err = capsys.readouterr().err
     assert "does not exist" in err and err.count("\n") == 1
+
+
+def test_export_keeps_a_float64_model_in_float64(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vashrink.model.file import write_model_file
+    from vashrink.model.layers import DenseLayer
+    from vashrink.model.spec import ModelSpec
+
+    spec = ModelSpec(None, (DenseLayer(np.array([[2.0000000001]]), np.array([0.0]), "tanh"),
+                            DenseLayer(np.array([[1.0]]), np.array([0.0]), "none")))
+    src = write_model_file(tmp_path / f"m{SUFFIX}", spec, dtype="float64")
+    assert main(["export", str(src), "--to", str(tmp_path / "m.json")]) == 0
+    doc = json.loads((tmp_path / "m.json").read_text())
+    assert doc["layers"][0]["weights"][0] == [[2.0000000001]]
+    assert main(["export", str(src), "--to", str(tmp_path / "m.h")]) == 0
+    assert "double" in (tmp_path / "m.h").read_text()

@@ -72,3 +72,11 @@ def test_old_vashrink_runs_stay_readable(tmp_path: Path) -> None:
     loaded = load_model(path)
     np.testing.assert_allclose(loaded.spec.dense[0].weight,
                                model[0].weight.detach().double().numpy())
+
+
+def test_non_finite_provenance_is_written_as_null(tmp_path: Path) -> None:
+    spec = spec_of(build_mlp(Architecture(1, 2)))
+    path = write_model_file(tmp_path / "m.vashrink.json", spec,
+                            provenance={"val_loss": float("nan"), "curve": [1.0, float("inf")]})
+    back = read_model_file(path)
+    assert back.provenance["val_loss"] is None and back.provenance["curve"] == [1.0, None]

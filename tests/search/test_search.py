@@ -215,3 +215,23 @@ def test_an_exact_relu_net_stops_the_other_activations_from_growing(tmp_path: Pa
                            lanes=LANES, limits=SearchLimits(6, 32, 200))
     assert trainer.trained == ["1x1 tanh", "1x1 relu", "1x2 tanh", "1x2 relu"]
     assert min(scores.values(), key=lambda c: c.max_abs_error).label == "1x2 relu"
+
+
+class AlwaysFails(FakeTrainer):
+    """Training that never produces a score (every trial ends FAIL)."""
+
+    def __call__(
+        self, archs: Sequence[Architecture], phase: str, done: Callable[[CandidateScore], None]
+    ) -> None:
+        self.batches.append([a.key for a in archs])
+
+
+def test_a_search_where_nothing_trains_is_a_clear_error(tmp_path: Path) -> None:
+    from vashrink.errors import InputError
+
+    trainer = AlwaysFails()
+    with pytest.raises(InputError, match="no candidate could be trained"):
+        find_smallest(study(tmp_path), trainer, eps=1e-3, activations=("tanh", "relu"),
+                      lanes=LANES, limits=SearchLimits(2, 4, 50))
+    # a failed trial skips that activation at that depth, not the whole search
+    assert {"1x1 tanh", "1x1 relu", "2x1 tanh", "2x1 relu"} <= set(trainer.trained)

@@ -257,3 +257,24 @@ def test_training_options_reach_the_train_config(command: str) -> None:
     assert (cfg.epochs, cfg.samples, cfg.lr, cfg.polish_steps, cfg.seed) == (7, 50, 0.003, 2, 5)
     defaults = train_config(build_parser().parse_args([command, "tanh(x)"]), epochs=300)
     assert defaults.epochs == 300 and defaults.seed == 0
+
+
+def test_a_different_eps_in_the_same_directory_is_refused(tmp_path: Path) -> None:
+    from vashrink.errors import InputError
+    from vashrink.search.run import shrink
+
+    quick = {"depth_max": 1, "width_max": 1, "timing_repeats": 1, "timing_buffer_samples": 480,
+             "check_samples": 2000, "progress": False, "report": False}
+    shrink("tanh(2*x)", -1, 1, 1e-2, out_dir=tmp_path / "run", **quick)
+    with pytest.raises(InputError, match=r"eps: 0\.01 -> 1e-06"):
+        shrink("tanh(2*x)", -1, 1, 1e-6, out_dir=tmp_path / "run", **quick)
+
+
+def test_bad_timing_settings_are_refused_before_training(tmp_path: Path) -> None:
+    from vashrink.errors import InputError
+    from vashrink.search.run import shrink
+
+    with pytest.raises(InputError, match="sample_rate_hz must be a number above 0"):
+        shrink("tanh(2*x)", -1, 1, 1e-2, out_dir=tmp_path / "run", sample_rate_hz=0.0,
+               budget_core_percent=5.0, progress=False)
+    assert not (tmp_path / "run").exists()

@@ -37,7 +37,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--runtime", choices=RUNTIMES, default="vashrink", help="C++ target (default vashrink)"
     )
-    p.add_argument("--dtype", choices=("float", "double"), default="float", help="C++ sample type")
+    p.add_argument("--dtype", choices=("float", "double"), default=None,
+                   help="C++ sample type (default: double for a float64 model file, else float)")
     p.add_argument(
         "--architecture",
         default=None,
@@ -72,7 +73,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(msg)
     arch = Architecture.parse(args.architecture, args.activation) if args.architecture else None
     loaded = load_model(args.model, arch)
-    model = spec_to_torch(loaded.spec)
+    import torch
+
+    model = spec_to_torch(loaded.spec, torch.float64 if loaded.dtype == "float64" else None)
+    cpp_dtype = args.dtype or ("double" if loaded.dtype == "float64" else "float")
     snapshot = not args.no_snapshot
     if fmt == "vashrink":
         path = write_model_file(args.out, loaded.spec, dtype=loaded.dtype,
@@ -83,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     elif fmt == "onnx":
         path = to_onnx(model, args.out, stateful=args.stateful, snapshot=snapshot)
     else:
-        path = to_cpp(model, args.out, runtime=args.runtime, dtype=args.dtype, snapshot=snapshot)
+        path = to_cpp(model, args.out, runtime=args.runtime, dtype=cpp_dtype, snapshot=snapshot)
     result = {
         "format": fmt if fmt != "cpp" else f"cpp-{args.runtime}",
         "path": str(path),

@@ -113,7 +113,7 @@ def write_model_file(
         "dtype": dtype,
         "recurrent": _recurrent_json(spec.recurrent) if spec.recurrent is not None else None,
         "layers": [_dense_json(layer) for layer in spec.dense],
-        "provenance": {"vashrink_version": __version__, **(provenance or {})},
+        "provenance": _json_safe({"vashrink_version": __version__, **(provenance or {})}),
     }
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -126,6 +126,17 @@ def write_model_file(
         Path(tmp).unlink(missing_ok=True)
         raise
     return out
+
+
+def _json_safe(value: Any) -> Any:
+    """Provenance as strict JSON: NaN/Inf (a diverged loss, an infinite error) become null."""
+    if isinstance(value, float):
+        return finite_or_none(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def is_model_file(doc: Any) -> bool:

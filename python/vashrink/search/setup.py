@@ -90,6 +90,12 @@ def check_run(
         if value is not None and not (math.isfinite(value) and value > 0):
             msg = f"--{name} must be a finite number above 0, got {value}"
             raise InputError(msg)
+    for name, value in (("sample_rate_hz", sample_rate_hz), ("timing_repeats", timing_repeats),
+                        ("timing_buffer_samples", timing_buffer_samples),
+                        ("check_samples", check_samples)):
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            msg = f"{name} must be a number above 0, got {value!r}"
+            raise InputError(msg)
     tgt.sample(a, b, check_samples)  # refuses a target that is not finite on the range
     return RunSettings(
         kind=kind,
@@ -129,6 +135,7 @@ def open_run(
         "b": run.b,
         "activation": run.activation,
         "dtype": run.dtype,
+        "eps": run.eps,
         "train": asdict(run.config),
         "check_samples": run.check_samples,
         "block_size": run.block_size,

@@ -97,16 +97,23 @@ class _Search:
         limit = self.limits.cost_limit_ns
         return not (limit is not None and self.cost_of is not None and self.cost_of(arch) > limit)
 
+    def full(self) -> bool:
+        return len(self.runner.done) >= self.limits.trials
+
     def score_of(self, arch: Architecture) -> CandidateScore | None:
-        """The score of ``arch``, training it first when the study does not hold it yet."""
+        """The score of ``arch``, training it first when the study does not hold it yet; None
+        when the trial cap is reached or its training produced no score (said in the log)."""
         known = self.runner.done.get(arch.key)
         if known is not None:
             return known
-        if len(self.runner.done) >= self.limits.trials:
+        if self.full():
             return None
         self.say(f"training {arch.key}")
         self.runner.run_batch([arch], "search")
-        return self.runner.done.get(arch.key)
+        score = self.runner.done.get(arch.key)
+        if score is None:
+            self.say(f"{arch.key}: training produced no model (trial failed); skipped")
+        return score
 
     def depth(self, depth: int, activations: Sequence[str]) -> None:
         """Gallop over widths at ``depth`` (activations in turn at each width), then bisect."""
@@ -121,7 +128,10 @@ class _Search:
                     continue
                 score = self.score_of(arch)
                 if score is None:
-                    return
+                    if self.full():
+                        return
+                    open_.remove(activation)
+                    continue
                 if score.meets(self.eps):
                     met[activation] = width
                     open_.remove(activation)
@@ -208,6 +218,12 @@ def find_smallest(
         cheapest = Architecture(1, 1, activations[0])
         say(f"nothing fits the CPU budget; training the cheapest, {cheapest.key}, to compare")
         runner.run_batch([cheapest], "search")
+    if not runner.done:
+        msg = (
+            "no candidate could be trained (every trial failed); rerun with --no-progress to "
+            "see the log, or try another activation or range"
+        )
+        raise InputError(msg)
     best = search.best()
     if best is None:
         closest = min(runner.done.values(), key=lambda c: c.max_abs_error)
