@@ -30,3 +30,14 @@ def test_no_advice_when_eps_is_met_or_already_tried() -> None:
     missed = summary_notes(_run(1e-7, "auto", ("tanh", "relu")), cands, (), cands[0], False, None)
     advice = next(n for n in missed if n.startswith("eps was not met"))
     assert "--dtype" not in advice and "--activation" not in advice
+
+
+def test_the_band_is_said_to_be_for_the_first_activation_in_an_auto_search() -> None:
+    from vashrink.model.architecture import Architecture
+
+    cands = [cand(1, 4, 3e-7, 20.0)]
+    band = (Architecture(6, 40),)
+    notes = summary_notes(_run(1e-6, "auto", ("tanh", "relu")), cands, band, cands[0], True, None)
+    assert any("band is computed for tanh" in n for n in notes)
+    single = summary_notes(_run(1e-6, "auto", ("tanh",)), cands, band, cands[0], True, None)
+    assert not any("band is computed for" in n for n in single)

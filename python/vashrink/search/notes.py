@@ -35,6 +35,9 @@ def summary_notes(
             "(RTNeural's usual type) can barely meet it; expect the best accuracy/cost "
             "trade-off rather than a model meeting eps"
         )
+    if band and len(getattr(run, "activations", ())) > 1:
+        notes.append(f"the bound's band is computed for {run.activations[0]}; for the other "
+                     "activations 'in the band' means the same depth x width")
     if band:
         band_min = min(lane_score(x.depth, x.width, lanes) for x in band)
         below = [c for c in cands if not c.in_band and c.lane_score < band_min]

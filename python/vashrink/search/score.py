@@ -37,7 +37,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ErrorCheck:
-    """Error of the float32 engine model against the float64 target on a dense grid."""
+    """Error of the engine's model (in the dtype it runs in) against the float64 target on a
+    dense grid."""
 
     max_abs_error: float
     mse: float
@@ -92,8 +93,9 @@ class CandidateScore:
 
     ``ns_per_sample`` is the engine's per-sample mode (median), ``ns_per_sample_block`` its block
     mode at ``block_size``; ``core_percent`` is the per-sample cost as a share of one core at the
-    sample rate. ``max_abs_error``/``mse`` are the float32 engine model's on the dense grid,
-    ``torch_max_abs_error`` the trainer's own figure for the float32 torch model.
+    sample rate. ``max_abs_error``/``mse`` are the engine model's on the dense grid, in
+    ``dtype`` (the precision the model runs in: float32, or float64 when only that meets eps);
+    ``torch_max_abs_error`` is the trainer's own figure for its torch model.
     """
 
     depth: int
