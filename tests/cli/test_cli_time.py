@@ -99,3 +99,9 @@ def test_tables_written_to_a_pipe_are_not_cut_at_80_columns() -> None:
                           check=True, timeout=60)
     assert "value-0011" in proc.stdout and "…" not in proc.stdout
     assert max(len(line) for line in proc.stdout.splitlines()) > 120
+
+
+def test_a_directory_is_not_a_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["time", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a directory" in err and err.count("\n") == 1

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..errors import InputError
 from ..model.architecture import ACTIVATIONS
-from ..model.file import DTYPES
+from ..model.file import DTYPE_CHOICES
 from ..target.examples import EXAMPLE_EPS, EXAMPLE_RANGE, EXAMPLE_TARGET
 from ..target.samples import as_target
 from .common import console, finite_float, positive_int, print_json
@@ -125,7 +125,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_common_arguments(p, "vashrink-out")
     p.add_argument(
-        "--dtype", choices=("auto", *DTYPES), default="auto",
+        "--dtype", choices=DTYPE_CHOICES, default="auto",
         help="precision the model runs in: auto uses float64 (RTNeural's Model<double>, half "
         "the SIMD lanes) only when float32 cannot meet eps (default auto)",
     )

@@ -62,6 +62,9 @@ def load_model(text: str, activation: str = "tanh") -> Architecture | ModelFile:
     from ..formats.load import load_model as load_file
 
     path = Path(text)
+    if path.is_dir():
+        msg = f"{path} is a directory; give a model file (e.g. DIR/model.vashrink.json) or 6x44"
+        raise InputError(msg)
     if path.exists():
         return load_file(path)
     if path.suffix.lower() in (".json", ".pt", ".pth") or "/" in text:

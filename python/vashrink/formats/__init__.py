@@ -12,7 +12,7 @@ from ..model.spec import ModelSpec, spec_of, spec_to_torch
 from ..runtime.compiled import CompiledModel
 from .check import CheckReport, check_rtneural
 from .cpp import cpp_header, to_cpp
-from .load import load_model_file
+from .load import load_model
 from .onnx_export import onnx_model, run_onnx, to_onnx
 from .reference import reference_forward
 from .rtmodel import Finding
@@ -36,7 +36,7 @@ __all__ = [
     "cpp_header",
     "from_rtneural",
     "from_state_dict_json",
-    "load_model_file",
+    "load_model",
     "load_rtneural",
     "make_snapshot",
     "onnx_model",

@@ -19,7 +19,7 @@ from ..model.architecture import Architecture
 from ..model.file import ModelFile, is_model_file, read_model_file
 from ..model.spec import spec_of
 
-__all__ = ["load_model", "load_model_file"]
+__all__ = ["load_model"]
 
 
 def _from_torch_file(path: Path, architecture: Architecture | None) -> ModelFile:
@@ -149,10 +149,3 @@ def load_model(path: str | Path, architecture: Architecture | None = None) -> Mo
     if p.suffix.lower() == ".json":
         return _from_json(p, architecture)
     return _from_torch_file(p, architecture)
-
-
-def load_model_file(path: str | Path, architecture: Architecture | None = None) -> Any:
-    """:func:`load_model` as a float32 eval-mode torch model (for exporters that need torch)."""
-    from ..model.spec import spec_to_torch
-
-    return spec_to_torch(load_model(path, architecture).spec)

@@ -32,6 +32,7 @@ from .spec import ModelSpec
 
 __all__ = [
     "DTYPES",
+    "DTYPE_CHOICES",
     "FORMAT",
     "FORMAT_VERSION",
     "SUFFIX",
@@ -46,6 +47,9 @@ FORMAT = "vashrink-model"
 FORMAT_VERSION = 1
 SUFFIX = ".vashrink.json"
 DTYPES = ("float32", "float64")
+#: What a search may be asked for: ``auto`` runs a model in float64 only when float32 cannot
+#: meet eps.
+DTYPE_CHOICES = ("auto", *DTYPES)
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,12 @@ from torch import nn
 
 from ..errors import EngineError, InputError, ModelFormatError
 from ..model.architecture import ACTIVATIONS, Architecture
+from ..model.file import DTYPES
 from ..model.layers import DenseLayer, architecture_of_layers
 from ..model.mlp import build_mlp, dense_layers
 from .native import check_counts, engine
 
 __all__ = ["DTYPES", "Mlp", "as_mlp", "random_model"]
-
-#: Scalar types the engine is compiled for.
-DTYPES = ("float32", "float64")
 
 
 def _np_dtype(dtype: str) -> type[np.floating[Any]]:

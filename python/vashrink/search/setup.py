@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..model.architecture import ACTIVATIONS, AUTO_ACTIVATIONS, Architecture
-from ..model.file import DTYPES
+from ..model.file import DTYPE_CHOICES
 from ..runtime.info import lanes as simd_lanes
 from ..target.samples import Target, as_target, check_eps, check_range
 from ..train.config import TrainConfig
@@ -19,10 +19,7 @@ from .evaluate import Evaluator
 from .rundir import fingerprint_id, prepare_out_dir
 from .study import open_study
 
-__all__ = ["DTYPE_CHOICES", "RunSettings", "check_run", "evaluator", "open_run"]
-
-#: ``--dtype``: ``auto`` runs a model in float64 only when float32 cannot meet eps.
-DTYPE_CHOICES = ("auto", *DTYPES)
+__all__ = ["RunSettings", "check_run", "evaluator", "open_run"]
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,6 @@ class Runner:
             "activation": CategoricalDistribution(tuple(activations)),
         }
         self.done = completed_scores(study)
-        self.trained_now = 0
 
     def _tell(self, trial: Any, score: CandidateScore) -> None:
         trial.set_user_attr(SCORE_ATTR, score.to_dict())
@@ -170,7 +169,6 @@ class Runner:
                 return
             self._tell(trial, score)
             self.done.setdefault(score.key, score)
-            self.trained_now += 1
 
         try:
             self.evaluate(archs, phase, done)

@@ -255,11 +255,18 @@ def train_candidates(
             on_result(res)
 
     if lm:
-        try:
-            fit_candidates(tgt, data.a, data.b, lm, config, warm=warm,
-                           target_max_error=target_max_error, on_result=record)
-        except KeyboardInterrupt:
-            raise TrainingInterrupted([results[x] for x in archs if x in results]) from None
+        with TrainProgress(float(len(lm)), len(lm), enabled=progress) as lm_bar:
+
+            def record_lm(res: TrainedModel) -> None:
+                lm_bar.advance(1.0)
+                lm_bar.candidate_done(res.max_abs_error)
+                record(res)
+
+            try:
+                fit_candidates(tgt, data.a, data.b, lm, config, warm=warm,
+                               target_max_error=target_max_error, on_result=record_lm)
+            except KeyboardInterrupt:
+                raise TrainingInterrupted([results[x] for x in archs if x in results]) from None
     adam = [arch for arch in archs if arch not in results]
     if not adam:
         return [results[x] for x in archs]
