@@ -7,13 +7,15 @@ Torch-free: :mod:`.architecture`, :mod:`.layers`, :mod:`.spec` (:class:`ModelSpe
 
 from __future__ import annotations
 
-from .architecture import ACTIVATIONS, Architecture, lane_score
+from .architecture import ACTIVATIONS, CELLS, Architecture, RecurrentArchitecture, lane_score
 from .layers import DenseLayer, GruLayer, LstmLayer, RecurrentLayer, architecture_of_layers
 from .spec import ModelSpec, prelu_slopes
 
 __all__ = [
     "ACTIVATIONS",
     "Architecture",
+    "CELLS",
+    "RecurrentArchitecture",
     "DenseLayer",
     "GruLayer",
     "LstmLayer",

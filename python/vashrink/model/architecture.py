@@ -1,4 +1,9 @@
-"""MLP architectures: one input, ``depth`` hidden layers of ``width`` units, one linear output."""
+"""The shapes a search explores: MLP curves and GRU/LSTM models of gear with memory.
+
+An MLP has one input, ``depth`` hidden layers of ``width`` units and one linear output. A
+recurrent model has one GRU or LSTM layer of ``hidden`` units, a linear ``Dense(hidden, 1)`` head
+and optionally an input skip (output = net + input), the form AIDA-X and NAM's LSTM ship.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,24 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 
-__all__ = ["ACTIVATIONS", "AUTO_ACTIVATIONS", "Architecture", "lane_score"]
+__all__ = [
+    "ACTIVATIONS",
+    "AUTO_ACTIVATIONS",
+    "CELLS",
+    "Architecture",
+    "RecurrentArchitecture",
+    "lane_score",
+]
 
 #: Hidden-layer activations the engine, the trainer and the exporters all support.
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "softmax", "prelu", "none")
 #: ``--activation auto``: the hidden activations RTNeural runs, each searched on its own.
 AUTO_ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu")
 MAX_DEPTH = 1000
+#: Recurrent cells, in torch and RTNeural naming.
+CELLS = ("gru", "lstm")
+MAX_HIDDEN = 1024
+_CELL_PATTERN = re.compile(r"^\s*(gru|lstm)\s*[-_ ]?\s*(\d+)\s*(\+\s*skip)?\s*$", re.IGNORECASE)
 MAX_WIDTH = 65536
 _PATTERN = re.compile(r"^\s*(\d+)\s*[xX*]\s*(\d+)\s*$")
 
@@ -71,6 +87,60 @@ class Architecture:
 
     def __str__(self) -> str:
         return f"{self.label} {self.activation}"
+
+
+@dataclass(frozen=True, order=True)
+class RecurrentArchitecture:
+    """One ``cell`` layer ("gru" or "lstm") of ``hidden`` units, a linear head, optional skip."""
+
+    cell: str
+    hidden: int
+    skip: bool = False
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            msg = f"unknown cell {self.cell!r}: use one of {', '.join(CELLS)}"
+            raise InputError(msg)
+        if not isinstance(self.hidden, int) or not 1 <= self.hidden <= MAX_HIDDEN:
+            msg = f"hidden size must be a whole number from 1 to {MAX_HIDDEN}, got {self.hidden!r}"
+            raise InputError(msg)
+
+    @classmethod
+    def parse(cls, text: str) -> RecurrentArchitecture:
+        """Parse ``"gru-16"``, ``"lstm24"`` or ``"gru-8+skip"``."""
+        m = _CELL_PATTERN.match(text)
+        if m is None:
+            msg = f"recurrent architecture {text!r} is not CELL-HIDDEN, e.g. gru-16 or lstm-24+skip"
+            raise InputError(msg)
+        return cls(m.group(1).lower(), int(m.group(2)), m.group(3) is not None)
+
+    @property
+    def gates(self) -> int:
+        return 3 if self.cell == "gru" else 4
+
+    @property
+    def n_params(self) -> int:
+        """Kernels, biases (torch's two GRU biases, one summed LSTM bias) and the head."""
+        g, h = self.gates, self.hidden
+        biases = 2 * g * h if self.cell == "gru" else g * h
+        return g * h * (1 + h) + biases + h + 1
+
+    @property
+    def macs_per_sample(self) -> int:
+        """Multiply-accumulates per sample: ``gates * h * (1 + h)`` in the cell, ``h`` in the head."""
+        return self.gates * self.hidden * (1 + self.hidden) + self.hidden
+
+    @property
+    def label(self) -> str:
+        return f"{self.cell}-{self.hidden}" + ("+skip" if self.skip else "")
+
+    @property
+    def key(self) -> str:
+        """What identifies a candidate in a search (same as :attr:`label`)."""
+        return self.label
+
+    def __str__(self) -> str:
+        return self.label
 
 
 def lane_score(depth: int, width: int, lanes: int) -> int:

@@ -10,7 +10,9 @@ Layout (format version 1)::
 
     {"format": "vashrink-model", "format_version": 1, "dtype": "float32",
      "layers": [{"type": "dense", "activation": "tanh", "weight": [[...]], "bias": [...]}, ...],
-     "recurrent": null | {"type": "gru"|"lstm", ...}, "provenance": {...}}
+     "recurrent": null | {"type": "gru"|"lstm", ...}, "skip": false, "provenance": {...}}
+
+``skip`` (optional, default false) adds the input to the output (see :class:`ModelSpec`).
 """
 
 from __future__ import annotations
@@ -117,6 +119,7 @@ def write_model_file(
         "dtype": dtype,
         "recurrent": _recurrent_json(spec.recurrent) if spec.recurrent is not None else None,
         "layers": [_dense_json(layer) for layer in spec.dense],
+        "skip": spec.skip,
         "provenance": _json_safe({"vashrink_version": __version__, **(provenance or {})}),
     }
     out = Path(path)
@@ -244,10 +247,15 @@ def read_model_file(path: str | Path, doc: Any = None) -> ModelFile:
         if layer.in_size != size:
             r.fail(f"layers[{i}]", f"takes {layer.in_size} inputs, gets {size}")
         size = layer.out_size
+    skip = doc.get("skip", False)
+    if not isinstance(skip, bool):
+        r.fail("skip", f"must be true or false, got {skip!r}")
+    if skip and (rec is None or rec.in_size != 1 or size != 1):
+        r.fail("skip", "an input skip needs a GRU/LSTM model with one input and one output")
     provenance = doc.get("provenance") or {}
     if not isinstance(provenance, dict):
         r.fail("provenance", "must be an object")
-    return ModelFile(ModelSpec(rec, dense), str(dtype), provenance)
+    return ModelFile(ModelSpec(rec, dense, skip), str(dtype), provenance)
 
 
 def finite_or_none(value: float | None) -> float | None:

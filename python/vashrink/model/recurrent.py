@@ -26,16 +26,20 @@ class RecurrentModel(nn.Module):
         rnn: a one-layer, unidirectional ``nn.GRU`` or ``nn.LSTM`` (``batch_first`` either way,
             no LSTM projection).
         head: an ``nn.Sequential`` of Linear + activation modules (see :mod:`vashrink.model.mlp`).
+        skip: add the input to the output (one input, one output).
 
     Shape:
         input ``[batch, time, rnn.input_size]``, output ``[batch, time, head outputs]``; every
         sequence starts from a zero state.
     """
 
-    def __init__(self, rnn: nn.GRU | nn.LSTM, head: nn.Sequential) -> None:
+    def __init__(self, rnn: nn.GRU | nn.LSTM, head: nn.Sequential, *, skip: bool = False) -> None:
         super().__init__()
         _validate_rnn(rnn)
         layers = dense_layers(head)
+        if skip and (rnn.input_size != 1 or layers[-1].out_size != 1):
+            msg = "an input skip needs one input and one output"
+            raise ModelFormatError(msg)
         if layers[0].in_size != rnn.hidden_size:
             msg = (
                 f"the head's first Linear takes {layers[0].in_size} inputs but the "
@@ -44,6 +48,7 @@ class RecurrentModel(nn.Module):
             raise ModelFormatError(msg)
         self.rnn = rnn
         self.head = head
+        self.skip = skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 3:
@@ -55,7 +60,7 @@ class RecurrentModel(nn.Module):
         else:
             out, _ = self.rnn(x)
         result: torch.Tensor = self.head(out)
-        return result
+        return result + x if self.skip else result
 
 
 def _validate_rnn(rnn: nn.Module) -> nn.GRU | nn.LSTM:

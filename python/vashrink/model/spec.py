@@ -24,10 +24,23 @@ __all__ = ["ModelSpec", "prelu_slopes", "spec_of", "spec_to_torch"]
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """``dense[-1](... dense[0](recurrent(x)))``; ``recurrent`` is None for a plain MLP."""
+    """``dense[-1](... dense[0](recurrent(x))) (+ x with skip)``; ``recurrent`` None: an MLP.
+
+    ``skip`` adds the input to the output (one input, one output), as AIDA-X's ``in_skip`` and
+    NAM's LSTM do, so the net learns only what the gear adds to its input.
+    """
 
     recurrent: RecurrentLayer | None
     dense: tuple[DenseLayer, ...]
+    skip: bool = False
+
+    def __post_init__(self) -> None:
+        if self.skip and (self.in_size != 1 or self.out_size != 1):
+            msg = (
+                f"an input skip adds the input to the output, so both must be one value; "
+                f"this model maps {self.in_size} to {self.out_size}"
+            )
+            raise ModelFormatError(msg)
 
     @property
     def in_size(self) -> int:
@@ -59,7 +72,9 @@ def spec_of(model: nn.Module | ModelSpec) -> ModelSpec:
     from .recurrent import RecurrentModel, recurrent_layer
 
     if isinstance(model, RecurrentModel):
-        return ModelSpec(recurrent_layer(model.rnn), tuple(dense_layers(model.head)))
+        return ModelSpec(
+            recurrent_layer(model.rnn), tuple(dense_layers(model.head)), bool(model.skip)
+        )
     if isinstance(model, nn.Sequential):
         return ModelSpec(None, tuple(dense_layers(model)))
     msg = (
@@ -126,6 +141,9 @@ def spec_to_torch(spec: ModelSpec, dtype: torch.dtype | None = None) -> nn.Modul
         dtype = torch.float32
     head = _dense_to_torch(spec.dense, dtype)
     model: nn.Module = head
+    if spec.skip and spec.recurrent is None:
+        msg = "an input skip is supported on GRU/LSTM models only; an MLP learns x itself"
+        raise ModelFormatError(msg)
     if spec.recurrent is not None:
-        model = RecurrentModel(_rnn_to_torch(spec.recurrent, dtype), head)
+        model = RecurrentModel(_rnn_to_torch(spec.recurrent, dtype), head, skip=spec.skip)
     return model.eval()
