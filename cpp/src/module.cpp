@@ -5,11 +5,13 @@ namespace py = pybind11;
 
 void register_info(py::module_& m);
 void register_mlp(py::module_& m);
+void register_recurrent(py::module_& m);
 void register_rtneural(py::module_& m);
 
 PYBIND11_MODULE(_engine, m) {
     m.doc() = "vashrink's C++ engine (private: use the vashrink package)";
     register_info(m);
     register_mlp(m);
+    register_recurrent(m);
     register_rtneural(m);
 }

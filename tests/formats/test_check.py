@@ -775,3 +775,42 @@ def test_activations_rtneural_never_reads_only_warn(tmp_path: Path) -> None:
     report = check_rtneural(path)
     assert not report.errors
     assert ("activation-ignored", 1) in [(f.code, f.layer) for f in report.warnings]
+
+
+def _aidax_and_coreaudioml_bases() -> list[Any]:
+    from recurrent_files import aidax_document, coreaudioml_document, recurrent_model
+
+    net = recurrent_model("gru", 4)
+    aidax = aidax_document(net, in_skip=1, in_gain=2.0, out_gain=-2.0, metadata={"name": "a"},
+                           batch=True, batch_n=16)
+    return [aidax, coreaudioml_document("LSTM", 4)[0], coreaudioml_document("GRU", 3, skip=0)[0]]
+
+
+_OTHER_BASES = _aidax_and_coreaudioml_bases()
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_fuzz_aidax_and_coreaudioml_files_never_crash_the_checker_or_loader(
+    tmp_path: Path, data: st.DataObject
+) -> None:
+    """What load_model accepts, check calls valid; neither raises anything but its own error."""
+    from vashrink.formats import load_model
+
+    doc = copy.deepcopy(data.draw(st.sampled_from(_OTHER_BASES)))
+    for _ in range(data.draw(st.integers(1, 3))):
+        where = data.draw(st.sampled_from(_paths(doc)))
+        if not where:
+            continue
+        _set(where, data.draw(json_values))(doc)
+    path = tmp_path / "fuzz.json"
+    path.write_text(json.dumps(doc))
+    report = check_rtneural(path)
+    assert all("\n" not in f.line() for f in report.findings)
+    try:
+        load_model(path)
+    except ModelFormatError:
+        return
+    assert report.valid, report.lines()

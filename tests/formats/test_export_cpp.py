@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from vashrink import InputError, ModelFormatError
+from vashrink import InputError
 from vashrink.cli import main
 from vashrink.formats import (
     RecurrentModel,
@@ -103,12 +103,83 @@ def test_rtneural_header_declares_modelt_with_every_layer() -> None:
     assert "inline void load(ModelT& model)" in header and "NaN" not in header
 
 
-def test_recurrent_models_need_the_rtneural_runtime(tmp_path: Path) -> None:
-    model = RecurrentModel(nn.GRU(1, 4), nn.Sequential(nn.Linear(4, 1)))
-    with pytest.raises(ModelFormatError, match="runtime='rtneural'"):
-        to_cpp(model, tmp_path / "m.h")
+def _recurrent(cell: str = "gru", skip: bool = False, seed: int = 5) -> RecurrentModel:
+    torch.manual_seed(seed)
+    rnn = nn.GRU(1, 6) if cell == "gru" else nn.LSTM(1, 6)
+    head = nn.Sequential(nn.Linear(6, 3), nn.Tanh(), nn.Linear(3, 1))
+    return RecurrentModel(rnn, head, skip=skip).eval()
+
+
+def test_engine_header_declares_the_recurrent_model_in_torch_layout() -> None:
+    gru = cpp_header(_recurrent("gru"), namespace="amp")
+    assert (
+        "using Model = vashrink::ModelT<float,\n    vashrink::GruLayerT<float, 1, 6>,\n"
+        "    vashrink::DenseT<float, 6, 3, vashrink::Activation::tanh>,\n"
+        "    vashrink::DenseT<float, 3, 1, vashrink::Activation::none>>;"
+    ) in gru
+    assert (
+        "model.layer<0>().load(rnn_weight_ih, rnn_weight_hh, rnn_bias_ih, rnn_bias_hh)\n"
+        "        && model.layer<1>().load(layer1_weight, layer1_bias)\n"
+        "        && model.layer<2>().load(layer2_weight, layer2_bias);"
+    ) in gru
+    model = _recurrent("gru")
+    np.testing.assert_array_equal(
+        _floats(gru, "rnn_weight_hh").astype(np.float32),
+        model.rnn.weight_hh_l0.detach().numpy().reshape(-1),
+    )
+    lstm = cpp_header(_recurrent("lstm", skip=True), namespace="amp", dtype="double")
+    assert "vashrink::SkipModelT<double,\n    vashrink::LstmLayerT<double, 1, 6>," in lstm
+    assert "load(rnn_weight_ih, rnn_weight_hh, rnn_bias)" in lstm
+    rnn = _recurrent("lstm", skip=True).rnn
+    np.testing.assert_allclose(
+        _floats(lstm, "rnn_bias"),
+        rnn.bias_ih_l0.detach().double().numpy() + rnn.bias_hh_l0.detach().double().numpy(),
+        rtol=1e-15,
+    )
+    assert "The input is added to the output" in lstm
     with pytest.raises(InputError, match="unknown runtime"):
-        to_cpp(_mlp(), tmp_path / "m.h", runtime="onnx")
+        cpp_header(_mlp(), runtime="onnx")
+
+
+def test_rtneural_header_wraps_a_skip_model_to_add_the_input() -> None:
+    plain = cpp_header(_recurrent("gru"), runtime="rtneural", namespace="amp")
+    assert "using Model = ModelT;" in plain and "struct Model" not in plain
+    skip = cpp_header(_recurrent("gru", skip=True), runtime="rtneural", namespace="amp")
+    assert "struct Model\n{\n    ModelT net;" in skip
+    assert "output[0] = net.forward(input) + input[0];" in skip
+    assert "inline void load(Model& model) { load(model.net); }" in skip
+
+
+@pytest.mark.slow
+@needs_gxx
+@needs_engine_headers
+@pytest.mark.parametrize(("cell", "skip"), [("gru", False), ("gru", True), ("lstm", True)])
+def test_recurrent_engine_header_compiles_and_streams_the_snapshot(cell: str, skip: bool) -> None:
+    model = _recurrent(cell, skip)
+    runner = compiled_runner(model)  # its self_test ran the snapshot from a reset state
+    assert runner.self_test_passed and runner.backend == "compiled-vashrink"
+    snap = make_snapshot(model)
+    runner.reset()
+    first = runner.process(snap.inputs)
+    assert snap.matches(first), snap.max_abs_error(first)
+    assert not np.array_equal(runner.process(snap.inputs), first)  # the state carried over
+    runner.reset()
+    np.testing.assert_array_equal(runner.process(snap.inputs), first)
+    per_sample = runner.time_samples(np.linspace(-1, 1, 4800), repeats=2, warmup=1)
+    assert len(per_sample) == 2 and all(s > 0 for s in per_sample)
+
+
+@pytest.mark.slow
+@needs_gxx
+@needs_rtneural
+def test_rtneural_skip_header_compiles_and_reproduces_the_snapshot() -> None:
+    model = _recurrent("lstm", skip=True)
+    runner = compiled_runner(model, runtime="rtneural")
+    assert runner.self_test_passed
+    snap = make_snapshot(model)
+    runner.reset()
+    out = runner.process(snap.inputs)
+    assert snap.matches(out), snap.max_abs_error(out)
 
 
 def test_bad_header_options_are_refused_with_a_fix() -> None:

@@ -328,6 +328,8 @@ void check_lanes() {
 
 }  // namespace
 
+#include "recurrent_test.h"
+
 int main() {
     check_lanes();
     for (Activation a : kAll) CHECK(vashrink::is_valid(a));
@@ -341,6 +343,10 @@ int main() {
     check_nonfinite_models<double>();
     check_load_failures<float>();
     check_load_failures<double>();
+    check_recurrent<float>();
+    check_recurrent<double>();
+    check_recurrent_load_failures<float>();
+    check_recurrent_load_failures<double>();
     const auto t = vashrink::compiled_target();
     std::printf("%s: %d checks, %d failed (%s, %s kernels, %d float lanes)\n", g_failures ? "FAIL" : "ok",
                 g_checks, g_failures, t.isa, t.kernels, t.float32_lanes);

@@ -183,6 +183,7 @@ def test_resume_after_killing_a_run_keeps_finished_candidates(tmp_path: Path) ->
         (["tanh(x)", "--range", "-1", "1", "--eps", "0"], "eps"),
         (["__import__('os')", "--range", "-1", "1", "--eps", "1e-3"], "not allowed"),
         (["tanh(x)", "--range", "-1", "1"], "missing --eps"),
+        (["tanh(x)", "--example"], "not both"),
         (["--example", "tanh(x)"], "not both"),
     ],
 )

@@ -148,7 +148,8 @@ def test_warm_start_is_no_worse(
         warm={source: small.weights},
     )
     assert big.best_start == -1
-    assert big.max_abs_error <= small.max_abs_error * (1 + slack)
+    # Exact fits end at rounding level (a few 1e-16), where "no worse" is within 1e-15.
+    assert big.max_abs_error <= small.max_abs_error * (1 + slack) + 1e-15
 
 
 @pytest.mark.parametrize("eps", [1e-1, 1e-2, 1e-3])

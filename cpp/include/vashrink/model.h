@@ -1,7 +1,10 @@
 #pragma once
-// The run-time model: an MLP whose sizes are read at load time (from Python, a file, a plugin's
+// The run-time model: an MLP, or one GRU/LSTM layer followed by dense layers (with an optional
+// input skip, y += x), whose sizes are read at load time (from Python, a file, a plugin's
 // preset). load() validates everything and allocates everything; forward/process/process_block
-// are noexcept and allocation-free.
+// are noexcept and allocation-free. A recurrent model carries its state from one forward call
+// to the next; reset() zeroes it, and process_block runs it sample by sample (the state makes
+// samples depend on each other).
 //
 // A model is either loaded or empty. A default-constructed model is empty; load() first empties
 // the model (the previous weights are gone even if the new ones are refused), and on any failure
@@ -21,15 +24,11 @@
 
 #include "vashrink/config.h"
 #include "vashrink/dense.h"
+#include "vashrink/gru.h"
+#include "vashrink/lstm.h"
+#include "vashrink/storage.h"
 
 namespace VASHRINK_NAMESPACE {
-
-/// Result of a load: ok, or a message saying what was wrong.
-struct Status {
-    bool ok = true;
-    std::string message;
-    static Status error(std::string msg) { return {false, std::move(msg)}; }
-};
 
 /// One dense layer as handed to Model::load: y = act(W x + b), W row-major [out][in].
 template <typename T>
@@ -41,32 +40,6 @@ struct LayerSpec {
     const T* bias = nullptr;
     const T* prelu_slopes = nullptr;  // out_size values, only for Activation::prelu
 };
-
-/// Heap storage aligned to a cache line (so lane-packed rows start on register boundaries).
-template <typename T>
-struct AlignedAllocator {
-    using value_type = T;
-    static constexpr std::align_val_t alignment{64};
-    AlignedAllocator() = default;
-    template <typename U>
-    AlignedAllocator(const AlignedAllocator<U>&) noexcept {}
-    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), alignment)); }
-    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, alignment); }
-    template <typename U>
-    bool operator==(const AlignedAllocator<U>&) const noexcept { return true; }
-    template <typename U>
-    bool operator!=(const AlignedAllocator<U>&) const noexcept { return false; }
-};
-template <typename T>
-using AlignedVector = std::vector<T, AlignedAllocator<T>>;
-
-template <typename T>
-bool all_finite(const T* p, std::size_t n) noexcept {
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!std::isfinite(p[i])) return false;
-    }
-    return true;
-}
 
 template <typename T>
 class Model {
@@ -88,15 +61,43 @@ public:
             Status st = check(specs[k], k, k == 0 ? 0 : specs[k - 1].out_size);
             if (!st.ok) return st;
         }
-        try {
-            build(specs, n_layers);
-        } catch (const std::bad_alloc&) {
-            clear();
-            return Status::error("out of memory while loading the model");
-        } catch (const std::length_error&) {
-            clear();
-            return Status::error("the model is too large to load");
+        return guarded_build(specs, n_layers);
+    }
+
+    /// A recurrent model: `recurrent` (GRU or LSTM, torch layout) then `n_dense` >= 1 dense
+    /// layers (the first takes hidden_size inputs); `input_skip` adds the input to the output
+    /// (one input, one output). Failure leaves the model empty, as for MLPs.
+    Status load(const RecurrentSpec<T>& recurrent, const LayerSpec<T>* dense, std::size_t n_dense,
+                bool input_skip = false) {
+        clear();
+        if (recurrent.cell != Cell::gru && recurrent.cell != Cell::lstm)
+            return Status::error("recurrent layer: unknown cell type (use gru or lstm)");
+        const std::string problem = recurrent::check(recurrent, recurrent.cell);
+        if (!problem.empty()) return Status::error(problem);
+        if (dense == nullptr || n_dense == 0)
+            return Status::error("a recurrent model needs at least one dense layer after the "
+                                 "GRU/LSTM (e.g. hidden -> 1)");
+        if (dense[0].in_size != recurrent.hidden_size)
+            return Status::error("layer 0: expects " + std::to_string(dense[0].in_size) +
+                                 " inputs but the " + (recurrent.cell == Cell::gru ? "GRU" : "LSTM") +
+                                 " gives " + std::to_string(recurrent.hidden_size));
+        for (std::size_t k = 0; k < n_dense; ++k) {
+            Status st = check(dense[k], k, k == 0 ? 0 : dense[k - 1].out_size);
+            if (!st.ok) return st;
         }
+        if (input_skip && (recurrent.in_size != 1 || dense[n_dense - 1].out_size != 1))
+            return Status::error("an input skip adds the input to the output: both must be one "
+                                 "value (got " + std::to_string(recurrent.in_size) + " -> " +
+                                 std::to_string(dense[n_dense - 1].out_size) + ")");
+        Status st = recurrent.cell == Cell::gru ? gru_.load(recurrent) : lstm_.load(recurrent);
+        if (!st.ok) {
+            clear();
+            return st;
+        }
+        cell_ = recurrent.cell;
+        st = guarded_build(dense, n_dense, recurrent.in_size);
+        if (!st.ok) return st;
+        skip_ = input_skip;
         return {};
     }
 
@@ -110,30 +111,51 @@ public:
         block_ping_ = AlignedVector<T>();
         block_pong_ = AlignedVector<T>();
         in_size_ = out_size_ = chunk_ = 0;
+        gru_.clear();
+        lstm_.clear();
+        cell_ = Cell{};
+        skip_ = false;
     }
 
     bool loaded() const noexcept { return loaded_; }
     int in_size() const noexcept { return in_size_; }
     int out_size() const noexcept { return out_size_; }
-    int n_layers() const noexcept { return static_cast<int>(layers_.size()); }
+    /// Layers including the recurrent one.
+    int n_layers() const noexcept { return static_cast<int>(layers_.size()) + (is_recurrent() ? 1 : 0); }
+    bool is_recurrent() const noexcept { return cell_ == Cell::gru || cell_ == Cell::lstm; }
+    /// Cell{} (0) for an MLP.
+    Cell cell() const noexcept { return cell_; }
+    /// Hidden units of the recurrent layer (0 for an MLP).
+    int hidden_size() const noexcept {
+        return cell_ == Cell::gru ? gru_.hidden_size() : cell_ == Cell::lstm ? lstm_.hidden_size() : 0;
+    }
+    bool input_skip() const noexcept { return skip_; }
     /// Samples per internal block-mode pass.
     int chunk() const noexcept { return chunk_; }
 
-    /// MLPs have no state; present so plugin code reads the same for stateful models.
-    void reset() noexcept {}
+    /// Zero the recurrent state (MLPs have none).
+    void reset() noexcept {
+        if (cell_ == Cell::gru) gru_.reset();
+        if (cell_ == Cell::lstm) lstm_.reset();
+    }
 
     /// One sample of in_size() inputs; returns out_size() outputs valid until the next call.
     VASHRINK_INLINE const T* forward(const T* in) noexcept {
         if (!loaded_) return empty_;
         std::copy(in, in + in_size_, staging_.begin());
         const T* x = staging_.data();
+        if (cell_ == Cell::gru) x = gru_.forward(x);
+        if (cell_ == Cell::lstm) x = lstm_.forward(x);
         T* y = ping_.data();
+        T* last = y;
         for (const Layer& l : layers_) {
             dense::forward_sample_rt<T>(l.act, l.packed.data(), l.bias_padded.data(),
                                         l.slopes_padded.data(), x, l.in, l.out, y);
+            last = y;
             x = y;
             y = (y == ping_.data()) ? pong_.data() : ping_.data();
         }
+        if (skip_) last[0] += staging_[0];
         return x;
     }
 
@@ -153,8 +175,13 @@ public:
     }
 
     /// Block mode: the samples go through each layer as one matrix product, chunk() at a time.
+    /// A recurrent model runs them one by one (process), carrying its state.
     void process_block(const T* in, T* out, int n_samples) noexcept {
         if (!loaded_) return;
+        if (is_recurrent()) {
+            process(in, out, n_samples);
+            return;
+        }
         for (int off = 0; off < n_samples; off += chunk_) {
             const int n = std::min(chunk_, n_samples - off);
             run_chunk(in + static_cast<std::size_t>(off) * in_size_,
@@ -198,10 +225,23 @@ private:
         return {};
     }
 
+    Status guarded_build(const LayerSpec<T>* specs, std::size_t n_layers, int in_size = 0) {
+        try {
+            build(specs, n_layers, in_size > 0 ? in_size : specs[0].in_size);
+        } catch (const std::bad_alloc&) {
+            clear();
+            return Status::error("out of memory while loading the model");
+        } catch (const std::length_error&) {
+            clear();
+            return Status::error("the model is too large to load");
+        }
+        return {};
+    }
+
     /// Allocate and fill everything from validated specs (may throw std::bad_alloc).
-    void build(const LayerSpec<T>* specs, std::size_t n_layers) {
+    void build(const LayerSpec<T>* specs, std::size_t n_layers, int in_size) {
         layers_.reserve(n_layers);
-        int max_width = specs[0].in_size;
+        int max_width = std::max(in_size, specs[0].in_size);
         for (std::size_t k = 0; k < n_layers; ++k) {
             const LayerSpec<T>& s = specs[k];
             Layer layer;
@@ -225,7 +265,6 @@ private:
             max_width = std::max(max_width, s.out_size);
         }
         const std::size_t padded_width = static_cast<std::size_t>(simd::padded<T>(max_width));
-        const int in_size = specs[0].in_size;
         staging_.assign(simd::padded<T>(in_size), T(0));
         ping_.assign(padded_width, T(0));
         pong_.assign(padded_width, T(0));
@@ -267,6 +306,10 @@ private:
     int out_size_ = 0;
     int chunk_ = 0;
     bool loaded_ = false;
+    GruLayer<T> gru_;
+    LstmLayer<T> lstm_;
+    Cell cell_{};
+    bool skip_ = false;
 };
 
 }  // namespace VASHRINK_NAMESPACE

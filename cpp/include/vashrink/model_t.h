@@ -3,16 +3,24 @@
 // ModelT), so the kernels' loops have constant trip counts the compiler unrolls, and the whole
 // model lives in one object with no heap. Generated headers (vashrink.export.to_cpp) instantiate
 // it and call each layer's load() with embedded weights.
+//
+// The first layer may be a GRU or LSTM (GruLayerT / LstmLayerT, gru.h / lstm.h): the model is
+// then stateful (forward carries the state, reset() zeroes it, process_block runs per sample).
+// SkipModelT is the same model with the input added to its output (y += x; one input, one
+// output), as recurrent amp models are usually trained.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <iterator>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "vashrink/config.h"
 #include "vashrink/dense.h"
+#include "vashrink/gru.h"
+#include "vashrink/lstm.h"
 
 namespace VASHRINK_NAMESPACE {
 
@@ -90,19 +98,50 @@ template <typename First, typename... Rest>
 struct FirstOf {
     using type = First;
 };
+
+/// Whether a layer type carries state (GruLayerT, LstmLayerT declare `stateful = true`).
+template <typename L, typename = void>
+struct IsStateful : std::false_type {};
+template <typename L>
+struct IsStateful<L, std::void_t<decltype(L::stateful)>> : std::bool_constant<L::stateful> {};
+
+template <typename First, typename... Rest>
+constexpr bool only_first_stateful() noexcept {
+    return (!IsStateful<Rest>::value && ...);
+}
+template <typename... Ls>
+struct LastOf;
+template <typename L>
+struct LastOf<L> {
+    using type = L;
+};
+template <typename L, typename... Ls>
+struct LastOf<L, Ls...> {
+    using type = typename LastOf<Ls...>::type;
+};
 }  // namespace detail
 
-/// An MLP of DenseT layers. Default-constructed weights are zero: call each layer's load().
-template <typename T, typename... Layers>
-class ModelT {
+/// A chain of layers: DenseT layers, optionally after one GruLayerT / LstmLayerT. Use the
+/// aliases ModelT (no skip) and SkipModelT (y += x). Default-constructed weights are zero: call
+/// each layer's load().
+template <typename T, bool InputSkip, typename... Layers>
+class BasicModelT {
     static_assert(sizeof...(Layers) >= 1, "a model needs at least one layer");
     static_assert(detail::Chain<Layers...>::ok, "each layer's In must equal the previous Out");
+    static_assert(detail::only_first_stateful<Layers...>(),
+                  "only the first layer may be a GRU or LSTM");
 
 public:
     using value_type = T;
     static constexpr int in_size = detail::FirstOf<Layers...>::type::in_size;
     static constexpr int out_size = detail::Chain<Layers...>::out;
     static constexpr int n_layers = static_cast<int>(sizeof...(Layers));
+    /// Whether the first layer is recurrent (state carried between forward calls).
+    static constexpr bool stateful = detail::IsStateful<typename detail::FirstOf<Layers...>::type>::value;
+    static constexpr bool input_skip = InputSkip;
+    static_assert(!InputSkip || (in_size == 1 && out_size == 1 &&
+                                 !detail::IsStateful<typename detail::LastOf<Layers...>::type>::value),
+                  "an input skip needs one input, one output and a dense last layer");
     /// Samples per block-mode pass (block buffers are members).
     static constexpr int chunk = 64;
 
@@ -115,17 +154,24 @@ public:
         return std::get<I>(layers_);
     }
 
-    void reset() noexcept {}
+    /// Zero the recurrent state (nothing to do for MLPs).
+    void reset() noexcept {
+        if constexpr (stateful) std::get<0>(layers_).reset();
+    }
 
     VASHRINK_INLINE const T* forward(const T* in) noexcept {
         std::copy(in, in + in_size, staging_);
-        return run_sample(std::index_sequence_for<Layers...>{});
+        T* y = run_sample(std::index_sequence_for<Layers...>{});
+        if constexpr (InputSkip) y[0] += staging_[0];
+        return y;
     }
 
     VASHRINK_INLINE T forward(T x) noexcept {
         static_assert(in_size == 1, "forward(T) is for 1-input models; use forward(const T*)");
         staging_[0] = x;
-        return run_sample(std::index_sequence_for<Layers...>{})[0];
+        T y = run_sample(std::index_sequence_for<Layers...>{})[0];
+        if constexpr (InputSkip) y += x;
+        return y;
     }
 
     void process(const T* in, T* out, int n_samples) noexcept {
@@ -135,7 +181,17 @@ public:
         }
     }
 
+    /// Block mode (per sample for a stateful model, whose samples depend on each other).
     void process_block(const T* in, T* out, int n_samples) noexcept {
+        if constexpr (stateful) {
+            process(in, out, n_samples);
+        } else {
+            process_dense_blocks(in, out, n_samples);
+        }
+    }
+
+private:
+    void process_dense_blocks(const T* in, T* out, int n_samples) noexcept {
         for (int off = 0; off < n_samples; off += chunk) {
             const int n = std::min(chunk, n_samples - off);
             const int n_cols = simd::padded<T>(n);
@@ -146,19 +202,35 @@ public:
             }
             const T* y = run_block(n_cols, std::index_sequence_for<Layers...>{});
             for (int c = 0; c < out_size; ++c) {
-                for (int s = 0; s < n; ++s) out[std::size_t(off + s) * out_size + c] = y[c * chunk + s];
+                for (int s = 0; s < n; ++s) {
+                    T v = y[c * chunk + s];
+                    if constexpr (InputSkip) v += in[std::size_t(off + s)];
+                    out[std::size_t(off + s) * out_size + c] = v;
+                }
             }
         }
     }
 
-private:
     static constexpr int width_ = std::max(in_size, detail::Chain<Layers...>::max_width);
     static constexpr int padded_ = simd::padded<T>(width_);
 
+    /// Layer I on x; returns where its output is (a recurrent layer's own state, else a buffer).
+    template <std::size_t I>
+    VASHRINK_INLINE T* step(const T* x) noexcept {
+        auto& layer = std::get<I>(layers_);
+        if constexpr (detail::IsStateful<std::tuple_element_t<I, std::tuple<Layers...>>>::value) {
+            return const_cast<T*>(layer.forward(x));  // only written by a skip, never stateful last
+        } else {
+            T* y = I % 2 == 0 ? ping_ : pong_;
+            layer.forward(x, y);
+            return y;
+        }
+    }
+
     template <std::size_t... I>
-    VASHRINK_INLINE const T* run_sample(std::index_sequence<I...>) noexcept {
-        const T* x = staging_;
-        ((std::get<I>(layers_).forward(x, I % 2 == 0 ? ping_ : pong_), x = I % 2 == 0 ? ping_ : pong_), ...);
+    VASHRINK_INLINE T* run_sample(std::index_sequence<I...>) noexcept {
+        T* x = staging_;
+        ((x = step<I>(x)), ...);
         return x;
     }
 
@@ -178,5 +250,12 @@ private:
     alignas(64) T block_a_[std::size_t(width_) * chunk] = {};
     alignas(64) T block_b_[std::size_t(width_) * chunk] = {};
 };
+
+/// A model without input skip: MLPs, or GRU/LSTM + dense (the type generated headers use).
+template <typename T, typename... Layers>
+using ModelT = BasicModelT<T, false, Layers...>;
+/// The same with y += x (one input, one output).
+template <typename T, typename... Layers>
+using SkipModelT = BasicModelT<T, true, Layers...>;
 
 }  // namespace VASHRINK_NAMESPACE

@@ -17,7 +17,8 @@ from ..errors import VashrinkError
 __all__ = ["main"]
 
 #: Sub-command modules in the order ``--help`` lists them.
-COMMANDS = ("shrink", "bounds", "train", "grid", "time", "export", "check", "info")
+COMMANDS = ("shrink", "bounds", "train", "grid", "time", "export", "check", "info", "profile",
+            "signal")
 
 
 def build_parser() -> argparse.ArgumentParser:

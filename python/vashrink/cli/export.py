@@ -22,7 +22,8 @@ def register(sub: Any) -> None:
         "export",
         help="export a model as RTNeural JSON, ONNX or a C++ header (with a snapshot)",
         description=(
-            "Export MODEL (a vashrink model file written by train/shrink/grid, an RTNeural JSON, "
+            "Export MODEL (a vashrink model file written by train/shrink/grid, an RTNeural JSON "
+            "(AIDA-X's: in_skip and gains folded in), a CoreAudioML/GuitarML SimpleRNN JSON, "
             "a state dict as JSON or .pt with --architecture, or a torch.save'd nn.Sequential / "
             "vashrink.RecurrentModel) to RTNeural JSON, ONNX, a plugin C++ header or a vashrink "
             "model file, chosen by the suffix of --to. A snapshot of test inputs and expected "
@@ -30,8 +31,12 @@ def register(sub: Any) -> None:
             "export files you trust."
         ),
     )
-    p.add_argument("model", type=Path,
-                   help="model file (.vashrink.json, RTNeural .json, state-dict .json/.pt, .pt)")
+    p.add_argument("model", type=Path, nargs="?", default=None,
+                   help="model file (.vashrink.json, RTNeural/AIDA-X .json, CoreAudioML .json, "
+                   "state-dict .json/.pt, .pt)")
+    p.add_argument("--storage", default=None, metavar="URL",
+                   help="export the winner of a shared study instead (with --study)")
+    p.add_argument("--study", default=None, metavar="NAME", help="the study, with --storage")
     p.add_argument("--to", type=Path, required=True, dest="out",
                    help="output: .json (RTNeural), .onnx, .h, or .vashrink.json")
     p.add_argument(
@@ -55,6 +60,17 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
+def _stored_winner(args: argparse.Namespace) -> Any:
+    """The winner of ``--study`` in ``--storage``, read from the database (any machine)."""
+    from ..search.artifacts import load_stored_winner
+
+    if not (args.storage and args.study) or args.model is not None:
+        msg = "give MODEL, or --storage URL and --study NAME (the winner of a shared study)"
+        raise InputError(msg)
+    model, _ = load_stored_winner(args.storage, args.study)
+    return model
+
+
 def run(args: argparse.Namespace) -> int:
     from ..formats.cpp import to_cpp
     from ..formats.load import load_model
@@ -72,15 +88,17 @@ def run(args: argparse.Namespace) -> int:
         )
         raise InputError(msg)
     arch = Architecture.parse(args.architecture, args.activation) if args.architecture else None
-    loaded = load_model(args.model, arch)
+    shared = args.storage or args.study or args.model is None
+    loaded = _stored_winner(args) if shared else load_model(args.model, arch)
     import torch
 
     model = spec_to_torch(loaded.spec, torch.float64 if loaded.dtype == "float64" else None)
     cpp_dtype = args.dtype or ("double" if loaded.dtype == "float64" else "float")
     snapshot = not args.no_snapshot
     if fmt == "vashrink":
+        source = str(args.model or args.study)
         path = write_model_file(args.out, loaded.spec, dtype=loaded.dtype,
-                                provenance={**loaded.provenance, "exported_from": str(args.model)})
+                                provenance={**loaded.provenance, "exported_from": source})
         snapshot = False
     elif fmt == "rtneural":
         path = to_rtneural(model, args.out, snapshot=snapshot)
@@ -99,4 +117,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {result['path']} ({result['format']})")
         if result["snapshot"]:
             print(f"wrote {result['snapshot']} (test inputs and expected outputs)")
+        if loaded.spec.skip and fmt in ("rtneural", "cpp"):
+            print("note: the model adds its input to the output (in_skip 1): AIDA-X does this; "
+                  "RTNeural's Model::forward does not, so a plain RTNeural plugin must add it")
     return 0

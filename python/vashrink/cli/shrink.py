@@ -13,7 +13,9 @@ from ..model.architecture import ACTIVATIONS
 from ..model.file import DTYPE_CHOICES
 from ..target.examples import EXAMPLE_EPS, EXAMPLE_RANGE, EXAMPLE_TARGET
 from ..target.samples import as_target
+from .capture import add_capture_arguments, run_capture, wants_capture
 from .common import console, finite_float, positive_int, print_json
+from .workers import add_worker_arguments, shrink_for
 
 if TYPE_CHECKING:
     from ..train.config import TrainConfig
@@ -30,6 +32,8 @@ __all__ = [
 
 #: ``--example`` writes here.
 EXAMPLE_OUT = "vashrink-example"
+#: What ``--example`` may name: the talk's curve (the default) or the simulated pedal.
+EXAMPLES = ("curve", "pedal")
 
 
 def add_common_arguments(p: argparse.ArgumentParser, default_out: str) -> None:
@@ -104,7 +108,8 @@ def add_common_arguments(p: argparse.ArgumentParser, default_out: str) -> None:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "shrink",
-        help="find the cheapest MLP meeting an error target, measured on this CPU",
+        help="find the cheapest model meeting an error target, measured on this CPU "
+        "(an MLP for a curve, a GRU/LSTM for a recording)",
         description=(
             "Bound the target's complexity, then find the smallest net meeting --eps: for each "
             "depth (1, 2, ...) widths are grown until a candidate meets eps and then bisected, "
@@ -114,14 +119,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "auto/float64 when float32 cannot meet eps), timed per sample and per block. The "
             "cheapest meeting --eps (or the most accurate within a budget) is exported (vashrink "
             "model file, RTNeural JSON + snapshot, ONNX, C++ header) with DIR/report.html. "
-            "Re-running the same command resumes. Exit code: 0 target met, 1 not met (the "
+            "Re-running the same command resumes. With --input IN.wav --output OUT.wav --esr E "
+            "(or --example pedal) it searches GRU/LSTM models of the recorded gear instead: "
+            "hidden sizes from the data's memory bound upward, smallest measured cost first, "
+            "scored by validation ESR in the engine. Exit code: 0 target met, 1 not met (the "
             "closest is exported and the summary says what would help), 2 error."
         ),
     )
     p.add_argument(
         "--example",
-        action="store_true",
-        help="the talk's example: tanh(2*x) on [-1, 1], eps 1e-7 (a few minutes on 2 cores)",
+        nargs="?",
+        const="curve",
+        default=None,
+        metavar="{curve,pedal}",
+        help="a built-in example: curve (the default) is the talk's tanh(2*x) on [-1, 1], eps "
+        "1e-7; pedal is a diode-clipper pedal simulated in code, searched as GRU/LSTM models",
     )
     add_common_arguments(p, "vashrink-out")
     p.add_argument(
@@ -130,13 +142,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "the SIMD lanes) only when float32 cannot meet eps (default auto)",
     )
     p.add_argument(
-        "--trials", type=positive_int, default=200,
-        help="most candidates to train, earlier runs included (default 200)",
+        "--trials", type=positive_int, default=None,
+        help="most candidates to train, earlier runs included (default 200; recordings 24)",
     )
     p.add_argument("--depth-max", type=positive_int, default=6,
                    help="deepest net to try (default 6)")
     p.add_argument("--width-max", type=positive_int, default=32,
                    help="widest layer to try (default 32)")
+    add_capture_arguments(p)
+    add_worker_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -251,16 +265,24 @@ def show_result(result: Any, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    tgt, a, b, eps = resolve_target(args, args.example)
+    if args.example not in (None, *EXAMPLES):
+        if args.target is None:
+            msg = f"give EXPR or --example, not both (--example takes {' or '.join(EXAMPLES)})"
+        else:
+            msg = f"--example takes {' or '.join(EXAMPLES)}, got {args.example!r}"
+        raise InputError(msg)
+    if wants_capture(args):
+        return run_capture(args)
+    tgt, a, b, eps = resolve_target(args, args.example == "curve")
     from ..search.run import shrink
 
-    result = shrink(
+    result = shrink_for(args, shrink)(
         tgt,
         a,
         b,
         eps,
         out_dir=args.out or (EXAMPLE_OUT if args.example else "vashrink-out"),
-        trials=args.trials,
+        trials=args.trials if args.trials is not None else 200,
         dtype=args.dtype,
         depth_max=args.depth_max,
         width_max=args.width_max,

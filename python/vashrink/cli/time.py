@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from ..errors import InputError
-from ..model.architecture import ACTIVATIONS, Architecture
+from ..model.architecture import ACTIVATIONS, CELLS, Architecture, RecurrentArchitecture
 from ..model.file import ModelFile
+from ..model.layers import GruLayer
 
 if TYPE_CHECKING:
     from ..runtime.timing import Timing
@@ -26,13 +27,15 @@ def register(sub: Any) -> None:
         help="measure a model's ns/sample in the C++ engine (per sample and per block)",
         description=(
             "Time MODEL the way a plugin runs it: one forward per sample, and whole blocks as "
-            "matrix products. MODEL is an architecture DEPTHxWIDTH (random seeded weights), an "
-            "RTNeural .json file or a torch .pt file holding a saved nn.Sequential. Reports the "
+            "matrix products (GRU/LSTM models: the per-sample loop in blocks). MODEL is an "
+            "architecture DEPTHxWIDTH or gru-16 / lstm-24+skip (random seeded weights), a model "
+            "file (.vashrink.json), an RTNeural or AIDA-X .json, a CoreAudioML/GuitarML "
+            "SimpleRNN .json, or a torch .pt file holding a saved model. Reports the "
             "median ns/sample over repeats, their spread, times real time at --sample-rate and "
             "the share of one core; flags repeats that disagree (a busy machine)."
         ),
     )
-    p.add_argument("model", help="DEPTHxWIDTH (e.g. 6x44), or a .json (RTNeural) / .pt file")
+    p.add_argument("model", help="DEPTHxWIDTH (e.g. 6x44), gru-16, or a .json / .pt model file")
     p.add_argument("--activation", default="tanh", choices=ACTIVATIONS,
                    help="hidden activation for an architecture MODEL (default tanh)")
     p.add_argument("--block-size", type=positive_int, nargs="+", default=[64, 128, 512, 2048],
@@ -57,8 +60,25 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def load_model(text: str, activation: str = "tanh") -> Architecture | ModelFile:
-    """An :class:`Architecture` for ``DEPTHxWIDTH``, else the model in that file."""
+def _random_recurrent(arch: RecurrentArchitecture, seed: int) -> ModelFile:
+    """``gru-16`` etc.: one cell layer, a ``Dense(hidden, 1)`` head, torch's seeded init."""
+    import torch
+    from torch import nn
+
+    from ..model.recurrent import RecurrentModel
+    from ..model.spec import spec_of
+
+    torch.manual_seed(seed)
+    cell = nn.GRU if arch.cell == "gru" else nn.LSTM
+    net = RecurrentModel(cell(1, arch.hidden, batch_first=True),
+                         nn.Sequential(nn.Linear(arch.hidden, 1)), skip=arch.skip)
+    return ModelFile(spec_of(net), provenance={"source_kind": "architecture",
+                                               "architecture": arch.label})
+
+
+def load_model(text: str, activation: str = "tanh", seed: int = 0) -> Architecture | ModelFile:
+    """An :class:`Architecture` for ``DEPTHxWIDTH``, random weights for ``gru-16`` (a
+    :class:`RecurrentArchitecture`), else the model in that file."""
     from ..formats.load import load_model as load_file
 
     path = Path(text)
@@ -70,6 +90,8 @@ def load_model(text: str, activation: str = "tanh") -> Architecture | ModelFile:
     if path.suffix.lower() in (".json", ".pt", ".pth") or "/" in text:
         msg = f"model file {path} does not exist; give a file or an architecture such as 6x44"
         raise InputError(msg)
+    if text.strip().lower().startswith(CELLS):
+        return _random_recurrent(RecurrentArchitecture.parse(text), seed)
     return Architecture.parse(text, activation)
 
 
@@ -80,6 +102,14 @@ def _describe(model: Architecture | ModelFile) -> str:
     if arch is not None:
         return f"{arch}, {arch.macs_per_sample:,} MACs/sample"
     sizes = [model.spec.in_size, *(layer.out_size for layer in model.spec.dense)]
+    rec = model.spec.recurrent
+    if rec is not None:
+        cell, gates = ("gru", 3) if isinstance(rec, GruLayer) else ("lstm", 4)
+        head = "-".join(map(str, sizes[1:]))
+        skip = " + input skip" if model.spec.skip else ""
+        h = rec.hidden_size
+        macs = gates * h * (rec.in_size + h) + sum(d.in_size * d.out_size for d in model.spec.dense)
+        return f"{cell}-{h} ({rec.in_size} in) -> dense {head}{skip}, {macs:,} MACs/sample"
     return "-".join(map(str, sizes)) + " MLP"
 
 
@@ -87,14 +117,11 @@ def run(args: argparse.Namespace) -> int:
     from ..formats.runners import runner_for
     from ..runtime.timing import time_runner
 
-    model = load_model(args.model, args.activation)
+    model = load_model(args.model, args.activation, args.seed)
     modes = ("sample", "block") if args.mode == "both" else (args.mode,)
     backend = "compiled" if args.compiled else args.backend
     if args.compiled and args.backend != "vashrink":
         msg = "--compiled times vashrink's generated header; drop --backend rtneural"
-        raise InputError(msg)
-    if isinstance(model, ModelFile) and model.spec.recurrent is not None:
-        msg = f"{args.model} is a recurrent model; the engine times MLPs only in this version"
         raise InputError(msg)
     dtype = args.dtype or (model.dtype if isinstance(model, ModelFile) else "float32")
     args.dtype = dtype

@@ -1,5 +1,8 @@
 """``vashrink check``: a strict validator for RTNeural JSON files, ours or anyone's.
 
+AIDA-X files (RTNeural JSON with ``in_skip``, gains and a reference batch) and CoreAudioML
+``SimpleRNN`` files are checked too; an AIDA-X file's own batch is run like a snapshot.
+
 Every trap RTNeural falls into silently (or by crashing) is reported as one line naming the
 layer and the fix. With a snapshot (``<model>.snapshot.json`` beside the file, or given
 explicitly) the model is also run by a float64 reference with RTNeural's semantics and compared,
@@ -13,10 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelFormatError
+from .aidax import AIDAX_KEYS, check_batch
+from .coreaudioml import is_coreaudioml, parse_coreaudioml
 from .reference import reference_forward
 from .rtmodel import Finding, RtModel
-from .rtneural_json import parse_file
+from .rtneural_json import read_document, rtneural_document
 from .snapshot import read_snapshot, snapshot_path
+from .validate import parse_document
 
 __all__ = ["CheckReport", "check_rtneural"]
 
@@ -29,6 +35,10 @@ _SNAPSHOT_RESOLVES = ("kernel-square", "gate-order")
 class CheckReport:
     """Findings for one file and its verdict, :attr:`status`.
 
+    ``kind``: ``"rtneural"``, ``"aida-x"`` (RTNeural JSON with AIDA-X's keys) or
+    ``"coreaudioml"``; ``batch_max_abs_error``: how far an AIDA-X file's own
+    ``input_batch``/``output_batch`` is from the float64 reference (None without one).
+
     ``"valid"``: no errors and every layer verified; ``"unverified"``: no errors, but some
     layers are of a type vashrink does not verify (conv1d, conv2d, batchnorm2d), so nothing
     can be said about them; ``"invalid"``: at least one error.
@@ -40,6 +50,8 @@ class CheckReport:
     snapshot_max_abs_error: float | None = None
     n_layers: int | None = None
     n_params: int | None = None
+    kind: str = "rtneural"
+    batch_max_abs_error: float | None = None
 
     @property
     def status(self) -> str:
@@ -82,8 +94,12 @@ class CheckReport:
             )
         elif self.valid:
             detail = f"{self.n_layers} layers, {self.n_params} parameters"
+            if self.kind != "rtneural":
+                detail = f"{self.kind} file, {detail}"
             if self.snapshot_max_abs_error is not None:
                 detail += f", snapshot matches (max |error| {self.snapshot_max_abs_error:.3g})"
+            if self.batch_max_abs_error is not None:
+                detail += f", output_batch matches (max |error| {self.batch_max_abs_error:.3g})"
             out.append(f"{self.path}: valid ({detail})")
         else:
             out.append(
@@ -101,6 +117,8 @@ class CheckReport:
             "snapshot_max_abs_error": self.snapshot_max_abs_error,
             "n_layers": self.n_layers,
             "n_params": self.n_params,
+            "kind": self.kind,
+            "batch_max_abs_error": self.batch_max_abs_error,
         }
 
 
@@ -132,15 +150,41 @@ def _check_snapshot(model: RtModel, path: Path) -> tuple[list[Finding], float | 
     return [Finding("error", "snapshot-mismatch", message)], err
 
 
+def _parse(p: Path) -> tuple[RtModel | None, list[Finding], str]:
+    doc, findings = read_document(p)
+    if findings:
+        return None, findings, "rtneural"
+    if is_coreaudioml(doc):
+        spec, findings = parse_coreaudioml(doc)
+        if spec is None:
+            return None, findings, "coreaudioml"
+        model, more = parse_document(rtneural_document(spec))
+        # torch's own layout (no gate order to get wrong), and not an AIDA-X file
+        resolved = [
+            f for f in more if f.code not in _SNAPSHOT_RESOLVES and not f.code.startswith("aidax")
+        ]
+        return model, findings + resolved, "coreaudioml"
+    model, findings = parse_document(doc)
+    aidax = isinstance(doc, dict) and any(key in doc for key in AIDAX_KEYS)
+    return model, findings, "aida-x" if aidax else "rtneural"
+
+
 def check_rtneural(path: str | Path, snapshot: str | Path | None = None) -> CheckReport:
-    """Validate an RTNeural JSON file; never raises for a bad file.
+    """Validate an RTNeural JSON file (AIDA-X's and CoreAudioML's too); never raises for a bad file.
 
     Args:
         path: the model file.
-        snapshot: a snapshot to run; default ``<model>.snapshot.json`` when it exists.
+        snapshot: a snapshot to run; default ``<model>.snapshot.json`` when it exists. An
+            AIDA-X file's ``input_batch``/``output_batch`` is run as well.
     """
     p = Path(path)
-    model, findings = parse_file(p)
+    model, findings, kind = _parse(p)
+    batch_err: float | None = None
+    if model is not None:
+        batch_findings, batch_err = check_batch(model)
+        if batch_err is not None and not batch_findings:  # a matching batch shows the layout
+            findings = [f for f in findings if f.code not in _SNAPSHOT_RESOLVES]
+        findings = findings + batch_findings
     snap_path = Path(snapshot) if snapshot is not None else snapshot_path(p)
     use_snapshot = snapshot is not None or snap_path.is_file()
     err: float | None = None
@@ -163,4 +207,6 @@ def check_rtneural(path: str | Path, snapshot: str | Path | None = None) -> Chec
         err,
         len(model.layers) if model else None,
         n_params,
+        kind,
+        batch_err,
     )

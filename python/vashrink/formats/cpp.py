@@ -1,10 +1,13 @@
 """Plugin C++ headers with the weights embedded: no model file to ship, sizes at compile time.
 
-``runtime="vashrink"`` instantiates the engine's compile-time ``vashrink::ModelT`` (MLPs;
-``docs/engine.md``) and embeds the weights in torch layout ``[out][in]``; ``runtime="rtneural"``
+``runtime="vashrink"`` instantiates the engine's compile-time ``vashrink::ModelT`` (MLPs, and
+GRU/LSTM models as ``GruLayerT`` / ``LstmLayerT`` + ``DenseT`` layers, ``SkipModelT`` with an
+input skip; ``docs/engine.md``) and embeds the weights in torch layout; ``runtime="rtneural"``
 declares an ``RTNeural::ModelT`` alias (MLPs and GRU/LSTM models) and embeds the RTNeural JSON,
-loaded by RTNeural's own parser. Both headers also embed the first rows of the snapshot and a
-``self_test`` that runs them, so a plugin can prove at start-up that it computes what torch did.
+loaded by RTNeural's own parser (RTNeural has no input skip, so a skip model's ``Model`` wraps
+the ``ModelT`` and adds the input to its output). Both headers also embed the first rows of
+the snapshot and a ``self_test`` that runs them, so a plugin can prove at start-up that it
+computes what torch did.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import InputError, ModelFormatError
+from ..errors import InputError
 from ..model.layers import DenseLayer, GruLayer
 from ..model.spec import ModelSpec, prelu_slopes, spec_of
 from ..runtime.compiled import RUNTIMES
@@ -109,21 +112,43 @@ inline bool self_test(Model& model, double atol = {snapshot.atol!r},
     )
 
 
+def _recurrent_parts(spec: ModelSpec, dtype: str) -> tuple[str, list[str], str]:
+    """The layer type, weight arrays and load call of a recurrent first layer."""
+    r = spec.recurrent
+    assert r is not None
+    gru = isinstance(r, GruLayer)
+    arrays = [
+        _array("rnn_weight_ih", r.weight_ih, dtype),
+        _array("rnn_weight_hh", r.weight_hh, dtype),
+    ]
+    if gru:
+        arrays += [_array("rnn_bias_ih", r.bias_ih, dtype), _array("rnn_bias_hh", r.bias_hh, dtype)]
+        load = "model.layer<0>().load(rnn_weight_ih, rnn_weight_hh, rnn_bias_ih, rnn_bias_hh)"
+    else:
+        arrays.append(_array("rnn_bias", r.bias, dtype))
+        load = "model.layer<0>().load(rnn_weight_ih, rnn_weight_hh, rnn_bias)"
+    cls = "GruLayerT" if gru else "LstmLayerT"
+    return f"vashrink::{cls}<{dtype}, {r.in_size}, {r.hidden_size}>", arrays, load
+
+
 def _engine_header(spec: ModelSpec, dtype: str, ns: str, snapshot: Snapshot) -> str:
+    types = []
+    arrays = []
+    loads = []
+    first = 0
     if spec.recurrent is not None:
-        msg = (
-            "the vashrink engine runs memoryless MLPs; export GRU/LSTM models with "
-            "runtime='rtneural'"
-        )
-        raise ModelFormatError(msg)
-    types = ",\n    ".join(
+        rnn_type, rnn_arrays, rnn_load = _recurrent_parts(spec, dtype)
+        types.append(rnn_type)
+        arrays += rnn_arrays
+        loads.append(rnn_load)
+        first = 1
+    types += [
         f"vashrink::DenseT<{dtype}, {d.in_size}, {d.out_size}, "
         f"vashrink::Activation::{_ENGINE_ACT[d.activation]}>"
         for d in spec.dense
-    )
-    arrays = []
-    loads = []
-    for i, d in enumerate(spec.dense):
+    ]
+    for j, d in enumerate(spec.dense):
+        i = j + first
         arrays.append(_array(f"layer{i}_weight", d.weight, dtype))
         arrays.append(_array(f"layer{i}_bias", d.bias, dtype))
         slopes = ""
@@ -133,18 +158,30 @@ def _engine_header(spec: ModelSpec, dtype: str, ns: str, snapshot: Snapshot) -> 
         loads.append(f"model.layer<{i}>().load(layer{i}_weight, layer{i}_bias{slopes})")
     load_body = "\n        && ".join(loads)
     forward = "model.forward(input)"
+    type_list = ",\n    ".join(types)
+    model_t = "vashrink::SkipModelT" if spec.skip else "vashrink::ModelT"
+    note = ""
+    layout = "Weights in torch layout [out][in], row-major."
+    if spec.recurrent is not None:
+        note = "\n    Stateful: reset() zeroes the GRU/LSTM state." + (
+            " The input is added to the output (y = net(x) + x)." if spec.skip else ""
+        )
+        layout = (
+            "Weights in torch layout, row-major: rnn_* as nn.GRU/nn.LSTM's weight_ih_l0 "
+            "[gates*H][in],\n// weight_hh_l0 [gates*H][H] and biases; dense layers [out][in]."
+        )
     return f"""#include <vashrink/model_t.h>
 
 namespace {ns}
 {{
-/** The model's compile-time type: construct once (e.g. a plugin member), then load(). */
-using Model = vashrink::ModelT<{dtype},
-    {types}>;
+/** The model's compile-time type: construct once (e.g. a plugin member), then load().{note} */
+using Model = {model_t}<{dtype},
+    {type_list}>;
 
 inline constexpr int in_size = {spec.in_size};
 inline constexpr int out_size = {spec.out_size};
 
-// Weights in torch layout [out][in], row-major.
+// {layout}
 {"".join(arrays)}
 /** Copies the embedded weights into ``model``; false if the engine refused them. */
 inline bool load(Model& model) noexcept
@@ -176,11 +213,46 @@ def _string_chunks(text: str) -> Iterable[str]:
         yield f'R"vashrink_json({text[i : i + 12000]})vashrink_json"'
 
 
+def _rtneural_skip_wrapper(dtype: str) -> str:
+    return f"""/** RTNeural has no input skip: Model runs ModelT and adds the input to its output,
+    y = net(x) + x (as the model was trained). */
+struct Model
+{{
+    ModelT net;
+    void reset() {{ net.reset(); }}
+    {dtype} forward(const {dtype}* input) noexcept
+    {{
+        output[0] = net.forward(input) + input[0];
+        return output[0];
+    }}
+    const {dtype}* getOutputs() const noexcept {{ return output; }}
+    alignas(32) {dtype} output[1] = {{}};
+}};"""
+
+
 def _rtneural_header(spec: ModelSpec, dtype: str, ns: str, snapshot: Snapshot) -> str:
     types = ",\n    ".join(_rtneural_types(spec, dtype))
     text = json.dumps(rtneural_document(spec), allow_nan=False)
     chunks = "\n    ".join(_string_chunks(text))
     forward = "(model.forward(input), model.getOutputs())"
+    model = _rtneural_skip_wrapper(dtype) if spec.skip else "using Model = ModelT;"
+    loader = (
+        "/** Loads the embedded weights with RTNeural's parser (allocates: call off the audio "
+        """thread). */
+inline void load(ModelT& model)
+{
+    model.parseJson(nlohmann::json::parse(model_json), false);
+    model.reset();
+}"""
+        + (
+            """
+
+/** The same for the skip wrapper. */
+inline void load(Model& model) { load(model.net); }"""
+            if spec.skip
+            else ""
+        )
+    )
     return f"""#include <RTNeural/RTNeural.h>
 
 namespace {ns}
@@ -189,7 +261,7 @@ namespace {ns}
     silently leave weights at zero: they do, by construction, and self_test() proves it). */
 using ModelT = RTNeural::ModelT<{dtype}, {spec.in_size}, {spec.out_size},
     {types}>;
-using Model = ModelT;
+{model}
 
 inline constexpr int in_size = {spec.in_size};
 inline constexpr int out_size = {spec.out_size};
@@ -198,12 +270,7 @@ inline constexpr int out_size = {spec.out_size};
 inline constexpr const char* model_json =
     {chunks};
 
-/** Loads the embedded weights with RTNeural's parser (allocates: call off the audio thread). */
-inline void load(ModelT& model)
-{{
-    model.parseJson(nlohmann::json::parse(model_json), false);
-    model.reset();
-}}
+{loader}
 
 {_self_test(snapshot, dtype, spec.in_size, spec.out_size, forward)}}} // namespace {ns}
 """
@@ -261,8 +328,8 @@ def to_cpp(
     """Write a C++ header for ``model`` (and ``<name>.snapshot.json`` unless ``snapshot=False``).
 
     Args:
-        runtime: ``"vashrink"`` (our engine's ``vashrink::ModelT``; MLPs only) or
-            ``"rtneural"`` (an ``RTNeural::ModelT`` alias + ``load``; MLPs, GRU, LSTM).
+        runtime: ``"vashrink"`` (our engine's ``vashrink::ModelT``; MLPs, GRU, LSTM, skip) or
+            ``"rtneural"`` (an ``RTNeural::ModelT`` alias + ``load``; MLPs, GRU, LSTM, skip).
         dtype: ``"float"`` or ``"double"``.
         namespace: C++ namespace of the generated names (default: from the file name).
     """

@@ -1,5 +1,6 @@
-"""Every way a model comes in, in one place: the model file, RTNeural JSON, a PyTorch state-dict
-JSON, or a torch file (a pickled module, or the state dict of an older vashrink run).
+"""Every way a model comes in, in one place: the model file, RTNeural JSON (AIDA-X's too), a
+CoreAudioML/GuitarML ``SimpleRNN`` JSON, a PyTorch state-dict JSON, or a torch file (a pickled
+module, or the state dict of an older vashrink run).
 
 :func:`load_model` recognises the kind from the content, not only the suffix, and returns a
 :class:`~vashrink.model.file.ModelFile` (layers as arrays, dtype, provenance) for every kind,
@@ -94,6 +95,8 @@ def _state_dict_model(state: Mapping[str, Any], arch: Architecture, path: Path) 
 
 
 def _from_json(path: Path, architecture: Architecture | None) -> ModelFile:
+    from .aidax import aidax_provenance
+    from .coreaudioml import coreaudioml_file, is_coreaudioml
     from .rtneural_json import load_rtneural, rtneural_to_spec
 
     try:
@@ -102,6 +105,8 @@ def _from_json(path: Path, architecture: Architecture | None) -> ModelFile:
         doc = None
     if is_model_file(doc):
         return read_model_file(path, doc)
+    if is_coreaudioml(doc):
+        return coreaudioml_file(path, doc)
     if architecture is not None or _looks_like_state_dict(doc):
         from .statedict import from_state_dict_json
 
@@ -113,8 +118,16 @@ def _from_json(path: Path, architecture: Architecture | None) -> ModelFile:
             raise ModelFormatError(msg)
         spec = spec_of(from_state_dict_json(path, architecture))
         return ModelFile(spec, provenance={"source": str(path), "source_kind": "state-dict json"})
-    spec = rtneural_to_spec(load_rtneural(path))
-    return ModelFile(spec, provenance={"source": str(path), "source_kind": "rtneural json"})
+    rt = load_rtneural(path)
+    try:
+        spec = rtneural_to_spec(rt)
+    except ModelFormatError as exc:
+        msg = f"{path}: {exc}"
+        raise ModelFormatError(msg) from None
+    provenance: dict[str, Any] = {"source": str(path), "source_kind": "rtneural json"}
+    if rt.aidax is not None:
+        provenance.update(aidax_provenance(rt))
+    return ModelFile(spec, provenance=provenance)
 
 
 def _looks_like_state_dict(doc: Any) -> bool:
@@ -130,7 +143,8 @@ def load_model(path: str | Path, architecture: Architecture | None = None) -> Mo
     """The model in ``path``, whatever its kind.
 
     Args:
-        path: a vashrink model file (``.vashrink.json``), an RTNeural JSON file, a state dict
+        path: a vashrink model file (``.vashrink.json``), an RTNeural JSON file (an AIDA-X file:
+            its in_skip and gains folded in), a CoreAudioML ``SimpleRNN`` JSON, a state dict
             dumped to JSON (needs ``architecture``), or a torch file: ``torch.save`` of a whole
             ``nn.Sequential``/``RecurrentModel`` (unpickled: trusted files only), of a state
             dict (needs ``architecture``), or a model saved by vashrink 0.1.

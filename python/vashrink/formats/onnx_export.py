@@ -2,7 +2,8 @@
 
 An MLP maps ``x [batch, in]`` to ``y [batch, out]``; a :class:`RecurrentModel` maps
 ``x [batch, time, in]`` to ``y [batch, time, out]`` from a zero state, using ONNX's ``GRU``
-(gates z, r, h; ``linear_before_reset=1`` is torch's GRU) and ``LSTM`` (gates i, o, f, c) ops.
+(gates z, r, h; ``linear_before_reset=1`` is torch's GRU) and ``LSTM`` (gates i, o, f, c) ops;
+an input skip is an ``Add`` of ``x`` to the head's output.
 Weights are float32 initializers; opset 17.
 """
 
@@ -113,6 +114,8 @@ def onnx_model(model: nn.Module | ModelSpec, *, stateful: bool = False) -> onnx.
             x = g.node("Softmax", [x], f"dense{i}_softmax", axis=-1)
         elif layer.activation != "none":
             x = g.node(_ACT_OPS[layer.activation], [x], f"dense{i}_{layer.activation}")
+    if spec.skip:  # output = net + input, one Add (also in a stateful graph)
+        x = g.node("Add", [x, "x"], "skip_out")
     g.nodes.append(helper.make_node("Identity", [x], ["y"], name="y"))
     graph = helper.make_graph(
         g.nodes,

@@ -79,13 +79,16 @@ def reference_forward(model: RtModel, x: np.ndarray) -> np.ndarray:
 
     Rows are independent samples for a memoryless model and consecutive time steps (from a zero
     state) when the model has a recurrent layer, as in a plugin calling ``forward`` per sample.
-    A model with layers vashrink does not verify (``model.unverified``) cannot be run.
+    With ``model.skip`` (``in_skip``) the first input is added to the output, as AIDA-X does;
+    AIDA-X's gains are not applied (its reference batch is computed without them). A model with
+    layers vashrink does not verify (``model.unverified``) cannot be run.
     """
     if model.unverified:
         kinds = ", ".join(f"layer {i} ({kind})" for i, kind in model.unverified)
         msg = f"vashrink cannot run {kinds}"
         raise ValueError(msg)
-    y = np.asarray(x, dtype=np.float64).reshape(-1, model.in_size)
+    x = np.asarray(x, dtype=np.float64).reshape(-1, model.in_size)
+    y = x
     for layer in model.layers:
         if layer.kind == "dense":
             kernel, bias = layer.weights
@@ -102,4 +105,4 @@ def reference_forward(model: RtModel, x: np.ndarray) -> np.ndarray:
             y = gamma / np.sqrt(var_eps) * (y - mean) + beta
         else:
             y = activate(layer.activation, y)
-    return y
+    return y + x[:, :1] if model.skip else y

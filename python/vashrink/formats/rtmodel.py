@@ -14,6 +14,7 @@ __all__ = [
     "RT_ACTIVATIONS",
     "SUPPORTED",
     "UNVERIFIED",
+    "AidaxFields",
     "Collector",
     "Finding",
     "RtLayer",
@@ -76,13 +77,36 @@ class RtLayer:
 
 
 @dataclass(frozen=True)
+class AidaxFields:
+    """AIDA-X's keys beside the layers (``aidax.py``): what its plugin applies around the net.
+
+    AIDA-X computes ``y = out_gain * (net(in_gain * x) [+ in_gain * x when in_skip])`` with the
+    gains given in dB. ``input_batch``/``output_batch`` are the trainer's reference: 2,048
+    consecutive samples of the audio input (other inputs 0) and the net's output with the skip
+    but without the gains, from a zero state.
+    """
+
+    in_gain_db: float = 0.0
+    out_gain_db: float = 0.0
+    metadata: dict[str, Any] | None = None
+    input_batch: np.ndarray | None = None
+    output_batch: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class RtModel:
     """The verified layers; ``unverified`` lists ``(index in the file, type)`` of the layers of a
-    type vashrink does not verify, which are not in ``layers``: such a model cannot be run."""
+    type vashrink does not verify, which are not in ``layers``: such a model cannot be run.
+
+    ``skip``: the file's ``in_skip`` (output = net + input); ``aidax``: AIDA-X's other keys,
+    None when the file has none of them.
+    """
 
     in_size: int
     layers: tuple[RtLayer, ...]
     unverified: tuple[tuple[int, str], ...] = ()
+    skip: bool = False
+    aidax: AidaxFields | None = None
 
 
 class Collector:

@@ -19,7 +19,8 @@ from torch import nn
 from ..errors import ModelFormatError
 from ..model.layers import DenseLayer, GruLayer, LstmLayer
 from ..model.spec import ModelSpec, prelu_slopes, spec_of, spec_to_torch
-from .rtmodel import IMPORTABLE, Finding, RtLayer, RtModel
+from .aidax import check_batch, fold_gains
+from .rtmodel import IMPORTABLE, AidaxFields, Finding, RtLayer, RtModel
 from .snapshot import make_snapshot, write_export
 from .validate import parse_document
 
@@ -66,7 +67,11 @@ def _dense_entries(layer: DenseLayer) -> list[dict[str, Any]]:
 
 
 def rtneural_document(model: nn.Module | ModelSpec) -> dict[str, Any]:
-    """The RTNeural JSON document (a dict) for an MLP or :class:`RecurrentModel`."""
+    """The RTNeural JSON document (a dict) for an MLP or :class:`RecurrentModel`.
+
+    A model with an input skip gets AIDA-X's ``"in_skip": 1``: AIDA-X adds the input to the
+    output; RTNeural's own ``Model::forward`` does not, so a plain RTNeural plugin must.
+    """
     spec = spec_of(model)
     layers: list[dict[str, Any]] = []
     if spec.recurrent is not None:
@@ -79,7 +84,10 @@ def rtneural_document(model: nn.Module | ModelSpec) -> dict[str, Any]:
         in_shape = [None, spec.in_size]
     for layer in spec.dense:
         layers.extend(_dense_entries(layer))
-    return {"in_shape": in_shape, "layers": layers}
+    doc: dict[str, Any] = {"in_shape": in_shape, "layers": layers}
+    if spec.skip:  # AIDA-X's key; RTNeural itself ignores it: the caller adds the input
+        doc["in_skip"] = 1
+    return doc
 
 
 def to_rtneural(model: nn.Module | ModelSpec, path: str | Path, *, snapshot: bool = True) -> Path:
@@ -190,8 +198,33 @@ def _gru_from_keras(layer: RtLayer) -> GruLayer:
     return GruLayer(w.T[order].copy(), u.T[order].copy(), b[0][order].copy(), b[1][order].copy())
 
 
+def _one_leading_recurrent(model: RtModel) -> None:
+    where = [i for i, layer in enumerate(model.layers) if layer.kind in ("gru", "lstm")]
+    if len(where) > 1:
+        msg = (
+            f"layers {where[0]} and {where[1]} are both recurrent: vashrink supports one "
+            "recurrent layer (the first), then dense layers; run this model with RTNeural itself"
+        )
+        raise ModelFormatError(msg)
+    if where and where[0] != 0:
+        msg = (
+            f"layer {where[0]}: a {model.layers[where[0]].kind} here (after other layers) is not "
+            f"supported for import: vashrink supports one recurrent layer, first ({IMPORTABLE})"
+        )
+        raise ModelFormatError(msg)
+
+
 def rtneural_to_spec(model: RtModel) -> ModelSpec:
-    """Convert a parsed file to a :class:`ModelSpec`; raises if vashrink cannot represent it."""
+    """Convert a parsed file to a :class:`ModelSpec`; raises if vashrink cannot represent it.
+
+    ``in_skip`` becomes :attr:`ModelSpec.skip`; AIDA-X's ``in_gain``/``out_gain`` are folded
+    into the weights (:func:`~vashrink.formats.aidax.fold_gains`), or the file is refused, as
+    it is when its own ``input_batch`` does not reproduce ``output_batch``.
+    """
+    _one_leading_recurrent(model)
+    batch_errors = [f for f in check_batch(model)[0] if f.severity == "error"]
+    if batch_errors:  # the file's own reference does not reproduce: its weights are not its
+        raise ModelFormatError(batch_errors[0].line())
     layers = list(model.layers)
     recurrent: GruLayer | LstmLayer | None = None
     if layers and layers[0].kind in ("gru", "lstm"):
@@ -221,7 +254,16 @@ def rtneural_to_spec(model: RtModel) -> ModelSpec:
             "dense output layer"
         )
         raise ModelFormatError(msg)
-    return ModelSpec(recurrent, tuple(dense))
+    if model.skip and recurrent is None:
+        msg = (
+            "in_skip on a model without a gru/lstm layer: vashrink supports an input skip on "
+            "recurrent models only (an MLP learns x itself); remove in_skip"
+        )
+        raise ModelFormatError(msg)
+    spec = ModelSpec(recurrent, tuple(dense))
+    if model.aidax is not None or model.skip:
+        spec = fold_gains(spec, model.aidax or AidaxFields(), model.skip)
+    return spec
 
 
 def from_rtneural(path: str | Path) -> nn.Module:

@@ -12,12 +12,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..errors import EngineError, InputError, ModelFormatError
 from ..model.architecture import Architecture
 from ..model.spec import ModelSpec, spec_of
 from ..runtime.compiled import DEFAULT_FLAGS, HARNESS_NAMESPACE, CompiledModel, load_harness
 from ..runtime.engine import Mlp, as_mlp
-from ..runtime.timing import Runner, check_same_outputs
+from ..runtime.timing import OUTPUT_TOLERANCE, Runner, check_same_outputs, timing_buffer
 from .check import check_rtneural
 from .cpp import cpp_header
 from .rtneural_json import rtneural_document
@@ -86,14 +88,17 @@ def runner_for(
     """A runner for ``model`` on ``backend``, checked against our engine's outputs.
 
     Args:
-        model: the model (an :class:`Architecture` gets random weights from ``seed``).
-        backend: one of :data:`BACKENDS`.
+        model: the model (an :class:`Architecture` gets random weights from ``seed``); a
+            :class:`ModelSpec` with a GRU/LSTM runs as the engine's ``RecurrentNet``.
+        backend: one of :data:`BACKENDS` (``compiled`` is for MLPs).
         source: the user's RTNeural JSON file, given to RTNeural as it is (``rtneural`` only).
         dtype: ``float32`` or ``float64`` (``vashrink`` and ``compiled``).
     """
     if backend not in BACKENDS:
         msg = f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}"
         raise InputError(msg)
+    if isinstance(model, ModelSpec) and model.recurrent is not None:
+        return _recurrent_runner(model, backend, source, dtype, seed)
     if isinstance(model, ModelSpec):
         mlp = Mlp.from_layers(model.dense, dtype=dtype)
     else:
@@ -114,3 +119,41 @@ def _torch(spec: ModelSpec) -> nn.Module:
     from ..model.spec import spec_to_torch
 
     return spec_to_torch(spec)
+
+
+def _recurrent_runner(
+    spec: ModelSpec, backend: str, source: str | Path | None, dtype: str, seed: int
+) -> Runner:
+    """The engine's ``RecurrentNet``, or RTNeural checked against it.
+
+    RTNeural's ``Model::forward`` does not add an ``in_skip`` input (AIDA-X and the plugin do),
+    so RTNeural is compared with the engine running the same net without the skip; the add it
+    leaves out costs one addition a sample.
+    """
+    from dataclasses import replace
+
+    from ..runtime.recurrent import RecurrentNet
+
+    if backend == "compiled":
+        msg = (
+            "--compiled times generated MLP headers; time a GRU/LSTM model with the engine "
+            "(the default) or --backend rtneural"
+        )
+        raise InputError(msg)
+    net = RecurrentNet.from_spec(spec, dtype)
+    if backend == "vashrink":
+        return net
+    runner = rtneural_runner(source if source is not None else spec)
+    plain = RecurrentNet.from_spec(replace(spec, skip=False), "float64")
+    x = timing_buffer(256, seed=seed + 1)
+    runner.reset()
+    theirs = np.asarray(runner.process_samples(x), dtype=np.float64).reshape(-1)
+    runner.reset()
+    err = float(np.max(np.abs(theirs - np.asarray(plain.process_samples(x), np.float64))))
+    if not err <= OUTPUT_TOLERANCE:
+        msg = (
+            f"RTNeural computes different outputs than vashrink's engine (max difference "
+            f"{err:.3g} > {OUTPUT_TOLERANCE}); its timing would not be comparable"
+        )
+        raise EngineError(msg)
+    return runner  # type: ignore[no-any-return]

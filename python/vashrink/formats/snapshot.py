@@ -3,7 +3,11 @@
 Any runtime (our engine, RTNeural, the user's plugin) can run ``inputs`` and compare with
 ``outputs`` within ``atol + rtol * |expected|``. Expected outputs come from torch in float64;
 the default tolerances leave room for a float32 runtime. Recurrent snapshots hold one sequence
-of consecutive samples from a zero state (call ``reset()`` first).
+of consecutive samples from a zero state (call ``reset()`` first). A model with an input skip
+has it in its outputs (torch's ``RecurrentModel(..., skip=True)`` adds the input), so a runtime
+that leaves the skip to its caller (RTNeural) must add the input before comparing.
+AIDA-X's own ``input_batch``/``output_batch`` become a snapshot with
+:func:`vashrink.formats.aidax.batch_snapshot`.
 
 File format (``<model>.snapshot.json``)::
 

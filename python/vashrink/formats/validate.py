@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .aidax import parse_aidax
 from .rtmodel import (
     MAX_PARAMS,
     MAX_UNITS,
@@ -169,6 +170,14 @@ def _recurrent(
                 i,
             )
             return None
+        if isinstance(weights[2], list) and len(weights[2]) == 1:
+            c.error(
+                "gru-bias",
+                "gru bias has one row: a Keras GRU with reset_after=False, which RTNeural "
+                f"does not implement; RTNeural needs [2][{g * h}] (reset_after=True, as torch)",
+                i,
+            )
+            return None
         b = _matrix(weights[2], 2, g * h, "gru bias")
     else:
         if _dims(weights[2]) is not None:
@@ -256,6 +265,13 @@ def parse_document(doc: Any) -> tuple[RtModel | None, list[Finding]]:
             "with vashrink.formats.from_state_dict_json(path, architecture), then to_rtneural",
         )
         return None, c.findings
+    if isinstance(doc.get("model_data"), dict) and "state_dict" in doc:
+        c.error(
+            "coreaudioml-json",
+            "this is a CoreAudioML/GuitarML SimpleRNN file, not RTNeural JSON: load it with "
+            "vashrink.load_model(path) (or `vashrink export FILE --to model.json`)",
+        )
+        return None, c.findings
     n_in: int | None = None
     in_shape = doc.get("in_shape")
     if in_shape is None:
@@ -290,9 +306,10 @@ def parse_document(doc: Any) -> tuple[RtModel | None, list[Finding]]:
                 i,
             )
             break
+    skip, aidax = parse_aidax(c, doc, n_in or 1, tuple(parsed))
     if any(f.severity == "error" for f in c.findings) or n_in is None:
         return None, c.findings
-    return RtModel(n_in, tuple(parsed), tuple(c.unverified)), c.findings
+    return RtModel(n_in, tuple(parsed), tuple(c.unverified), skip, aidax), c.findings
 
 
 def _check_in_shape(c: Collector, first: dict[str, Any], n_in: int, doc_in_shape: Any) -> int:

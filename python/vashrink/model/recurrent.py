@@ -59,7 +59,9 @@ class RecurrentModel(nn.Module):
             out = out.transpose(0, 1)
         else:
             out, _ = self.rnn(x)
-        result: torch.Tensor = self.head(out)
+        # The head sees [batch * time, hidden], so per-unit layers (PReLU) see units as channels.
+        b, t, h = out.shape
+        result: torch.Tensor = self.head(out.reshape(b * t, h)).reshape(b, t, -1)
         return result + x if self.skip else result
 
 

@@ -7,5 +7,6 @@ own the hot loop. :mod:`.info` says what the engine was compiled for (ISA, lanes
 from __future__ import annotations
 
 from .info import SystemInfo, lanes, system_info
+from .recurrent import RecurrentNet
 
-__all__ = ["SystemInfo", "lanes", "system_info"]
+__all__ = ["RecurrentNet", "SystemInfo", "lanes", "system_info"]

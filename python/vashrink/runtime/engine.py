@@ -21,22 +21,16 @@ import torch
 from torch import nn
 
 from ..errors import EngineError, InputError, ModelFormatError
-from ..model.architecture import ACTIVATIONS, Architecture
+from ..model.architecture import Architecture
 from ..model.file import DTYPES
 from ..model.layers import DenseLayer, architecture_of_layers
 from ..model.mlp import build_mlp, dense_layers
+from .checks import check_dense_layers as _check_layers
+from .checks import dense_arrays
+from .checks import np_dtype as _np_dtype
 from .native import check_counts, engine
 
 __all__ = ["DTYPES", "Mlp", "as_mlp", "random_model"]
-
-
-def _np_dtype(dtype: str) -> type[np.floating[Any]]:
-    if dtype == "float32":
-        return np.float32
-    if dtype == "float64":
-        return np.float64
-    msg = f"unknown dtype {dtype!r}: use 'float32' or 'float64'"
-    raise InputError(msg)
 
 
 def random_model(arch: Architecture, *, seed: int = 0) -> nn.Sequential:
@@ -44,46 +38,6 @@ def random_model(arch: Architecture, *, seed: int = 0) -> nn.Sequential:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return build_mlp(arch)
-
-
-def _check_layers(layers: Sequence[DenseLayer]) -> None:
-    if len(layers) == 0:
-        msg = "the model has no layers; give at least one DenseLayer"
-        raise ModelFormatError(msg)
-    for k, layer in enumerate(layers):
-        if not isinstance(layer, DenseLayer):
-            msg = f"layer {k} is a {type(layer).__name__}, not a vashrink.DenseLayer"
-            raise ModelFormatError(msg)
-        w = np.asarray(layer.weight)
-        b = np.asarray(layer.bias)
-        if w.ndim != 2 or w.shape[0] < 1 or w.shape[1] < 1:
-            msg = f"layer {k}: weight must be a non-empty 2-D [out][in] array, got shape {w.shape}"
-            raise ModelFormatError(msg)
-        if b.shape != (w.shape[0],):
-            msg = f"layer {k}: bias has shape {b.shape}, expected ({w.shape[0]},) (one per output)"
-            raise ModelFormatError(msg)
-        if layer.activation not in ACTIVATIONS:
-            msg = (
-                f"layer {k}: unknown activation {layer.activation!r}; "
-                f"use one of {', '.join(ACTIVATIONS)}"
-            )
-            raise ModelFormatError(msg)
-        if layer.activation == "prelu":
-            slopes = None if layer.prelu_slopes is None else np.asarray(layer.prelu_slopes)
-            if slopes is None or slopes.shape != (w.shape[0],):
-                got = None if slopes is None else slopes.shape
-                msg = f"layer {k}: PReLU needs {w.shape[0]} slopes (one per output), got {got}"
-                raise ModelFormatError(msg)
-        if k > 0 and w.shape[1] != layers[k - 1].out_size:
-            msg = (
-                f"layer {k} expects {w.shape[1]} inputs but layer {k - 1} gives "
-                f"{layers[k - 1].out_size}"
-            )
-            raise ModelFormatError(msg)
-        arrays = [w, b] + ([np.asarray(layer.prelu_slopes)] if layer.activation == "prelu" else [])
-        if not all(np.isfinite(a.astype(np.float64)).all() for a in arrays):
-            msg = f"layer {k} contains NaN or Inf weights; retrain or repair the model"
-            raise ModelFormatError(msg)
 
 
 class Mlp:
@@ -101,23 +55,7 @@ class Mlp:
         _check_layers(layers)
         eng = engine()
         native = eng.MlpF32() if dtype == "float32" else eng.MlpF64()
-        with np.errstate(over="ignore", invalid="ignore"):
-            packed = [
-                (
-                    np.ascontiguousarray(layer.weight, dtype=np_dtype),
-                    np.ascontiguousarray(layer.bias, dtype=np_dtype),
-                    layer.activation,
-                    None
-                    if layer.activation != "prelu"
-                    else np.ascontiguousarray(layer.prelu_slopes, dtype=np_dtype),
-                )
-                for layer in layers
-            ]
-        for k, (w, b, _, slopes) in enumerate(packed):
-            arrays = (w, b) if slopes is None else (w, b, slopes)
-            if not all(np.isfinite(a).all() for a in arrays):
-                msg = f"layer {k} has values beyond the {dtype} range; use dtype='float64'"
-                raise ModelFormatError(msg)
+        packed = dense_arrays(layers, dtype)
         error = native.load(packed)
         if error:
             msg = f"the engine refused the model: {error}"

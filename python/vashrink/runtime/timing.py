@@ -22,8 +22,10 @@ from torch import nn
 
 from ..errors import EngineError, InputError
 from ..model.architecture import Architecture
+from ..model.spec import ModelSpec, spec_of
 from .engine import Mlp, as_mlp
 from .native import check_counts
+from .recurrent import RecurrentNet
 
 __all__ = [
     "MODES",
@@ -185,8 +187,26 @@ def _check_policy(
         raise InputError(msg)
 
 
+def _runner_of(
+    model: Mlp | RecurrentNet | ModelSpec | nn.Module | Architecture | Runner, dtype: str, seed: int
+) -> Runner:
+    """The runner that times ``model``: ready runners as they are, specs and torch models loaded
+    into our engine (a recurrent one as a :class:`RecurrentNet`)."""
+    if isinstance(model, ModelSpec):
+        if model.recurrent is not None:
+            return RecurrentNet.from_spec(model, dtype)
+        return Mlp.from_layers(model.dense, dtype)
+    if isinstance(model, Runner) and not isinstance(model, Mlp):
+        return model
+    if isinstance(model, nn.Module) and not isinstance(model, nn.Sequential):
+        spec = spec_of(model)
+        if spec.recurrent is not None:
+            return RecurrentNet.from_spec(spec, dtype)
+    return as_mlp(model, dtype=dtype, seed=seed)
+
+
 def time_model(
-    model: Mlp | nn.Module | Architecture | Runner,
+    model: Mlp | RecurrentNet | ModelSpec | nn.Module | Architecture | Runner,
     *,
     modes: Sequence[str] = MODES,
     block_sizes: Sequence[int] = (64,),
@@ -200,9 +220,12 @@ def time_model(
     """Time ``model`` in our engine (or any ready :class:`Runner`) per sample and/or per block.
 
     Args:
-        model: an MLP ``nn.Sequential``, an engine :class:`~vashrink.runtime.engine.Mlp`, an
-            :class:`Architecture` (random weights from ``seed``) or any :class:`Runner` (e.g.
-            RTNeural or a compiled header, from :func:`vashrink.formats.runners.runner_for`).
+        model: an MLP ``nn.Sequential``, an engine :class:`~vashrink.runtime.engine.Mlp`, a
+            GRU/LSTM :class:`~vashrink.runtime.recurrent.RecurrentNet` (or the
+            ``RecurrentModel`` / :class:`ModelSpec` to load into one), an :class:`Architecture`
+            (random weights from ``seed``) or any :class:`Runner` (e.g. RTNeural or a compiled
+            header, from :func:`vashrink.formats.runners.runner_for`). A recurrent model's
+            block mode is its per-sample loop called ``block_size`` samples at a time.
         modes: ``"sample"`` (one ``forward`` per sample) and/or ``"block"``.
         block_sizes: samples per call in block mode.
         repeats: timed passes over the buffer (after ``warmup`` untimed ones).
@@ -212,9 +235,7 @@ def time_model(
     Returns:
         One :class:`Timing` for sample mode, then one per block size.
     """
-    runner = model if isinstance(model, Runner) and not isinstance(model, Mlp) else as_mlp(
-        model, dtype=dtype, seed=seed
-    )
+    runner = _runner_of(model, dtype, seed)
     return time_runner(
         runner,
         modes=modes,

@@ -34,11 +34,11 @@ from .setup import RunSettings, check_run, evaluator, open_run
 from .smallest import SearchLimits, find_smallest
 from .study import run_grid
 
-__all__ = ["ShrinkResult", "grid", "shrink"]
+__all__ = ["ShrinkResult", "finish", "grid", "shrink"]
 
 
 
-def _finish(
+def finish(
     run: RunSettings,
     scores: dict[str, CandidateScore],
     out: Path,
@@ -181,7 +181,7 @@ def shrink(
         cost_of=cost_estimator(min(4800, timing_buffer_samples)),
         log=log,
     )
-    return _finish(run, scores, out, bounds, report)
+    return finish(run, scores, out, bounds, report)
 
 
 def grid_architectures(
@@ -268,4 +268,4 @@ def grid(
     evaluate = evaluator(run, out, bnd.band if bnd is not None else ())
     scores = run_grid(study, archs, evaluate, batch_size=batch_size, log=log)
     wanted = {x.key for x in archs}  # the study may hold cells of an earlier, wider grid
-    return _finish(run, {k: v for k, v in scores.items() if k in wanted}, out, bnd, report)
+    return finish(run, {k: v for k, v in scores.items() if k in wanted}, out, bnd, report)

@@ -19,7 +19,7 @@ from .evaluate import Evaluator
 from .rundir import fingerprint_id, prepare_out_dir
 from .study import open_study
 
-__all__ = ["RunSettings", "check_run", "evaluator", "open_run"]
+__all__ = ["RunSettings", "check_run", "evaluator", "open_run", "run_fingerprint"]
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,8 @@ def check_run(
     )
 
 
-def open_run(
-    run: RunSettings, out_dir: str | Path, storage: str | None, seed: int
-) -> tuple[Path, Any]:
-    """Create or reopen the output directory and the study of this run (resumable)."""
+def run_fingerprint(run: RunSettings) -> dict[str, Any]:
+    """What a run trains (target, data hash, range, settings): names its study and directory."""
     tgt = run.tgt
     data_hash = None
     if tgt.x is not None and tgt.y is not None:
@@ -137,6 +135,14 @@ def open_run(
         "check_samples": run.check_samples,
         "block_size": run.block_size,
     }
+    return fp
+
+
+def open_run(
+    run: RunSettings, out_dir: str | Path, storage: str | None, seed: int
+) -> tuple[Path, Any]:
+    """Create or reopen the output directory and the study of this run (resumable)."""
+    fp = run_fingerprint(run)
     out = prepare_out_dir(out_dir, run.kind, fp)
     study = open_study(
         storage or f"sqlite:///{out / 'study.db'}",

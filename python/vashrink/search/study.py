@@ -19,6 +19,8 @@ from ..model.architecture import Architecture
 from .score import CandidateScore
 
 __all__ = [
+    "BAD_ERROR",
+    "SCORE_ATTR",
     "Evaluate",
     "Runner",
     "completed_scores",
@@ -32,7 +34,9 @@ __all__ = [
 Evaluate = Callable[[Sequence[Architecture], str, Callable[[CandidateScore], None]], None]
 
 SCORE_ATTR = "score"
-_BAD_ERROR = 1e30
+#: The error told for a candidate whose error is not finite (Optuna needs a number).
+BAD_ERROR = 1e30
+_BAD_ERROR = BAD_ERROR
 
 
 def _quiet_optuna() -> Any:

@@ -1,17 +1,52 @@
-"""What a model must learn: a safe expression, a callable, or sampled ``(x, y)`` data."""
+"""What a model must learn: a safe expression, a callable, sampled ``(x, y)`` data, or a recording.
+
+Curves (expressions, callables, samples) are imported at once; recordings of gear and the
+simulated pedal on first use (PEP 562), so a curve-only command does not load audio libraries.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .expression import FUNCTIONS, Expression, parse_expression
 from .samples import Target, as_target, check_eps, check_range, load_samples
 
+if TYPE_CHECKING:
+    from .pedal import PedalParams, pedal_output, pedal_recording
+    from .recording import Recording, load_recording, recording_from_arrays, segments
+
 __all__ = [
     "FUNCTIONS",
     "Expression",
+    "PedalParams",
+    "Recording",
     "Target",
     "as_target",
     "check_eps",
     "check_range",
+    "load_recording",
     "load_samples",
     "parse_expression",
+    "pedal_output",
+    "pedal_recording",
+    "recording_from_arrays",
+    "segments",
 ]
+
+_LAZY = {
+    "PedalParams": "pedal",
+    "pedal_output": "pedal",
+    "pedal_recording": "pedal",
+    "Recording": "recording",
+    "load_recording": "recording",
+    "recording_from_arrays": "recording",
+    "segments": "recording",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

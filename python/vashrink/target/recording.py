@@ -2,8 +2,9 @@
 
 :func:`load_recording` reads both, refuses pairs that cannot train a model, removes the
 latency between them, notes level problems and splits by time into training and validation
-(the last ``validation_s`` seconds). :func:`segments` cuts a pair into equal rows for truncated
-back-propagation through time.
+(the last ``validation_s`` seconds). :func:`recording_from_arrays` runs the same checks on
+arrays already in memory (a simulated pedal, audio from another library). :func:`segments` cuts
+a pair into equal rows for truncated back-propagation through time.
 """
 
 from __future__ import annotations
@@ -14,12 +15,19 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError
 from .audio_checks import estimate_latency, level_notes
 
-__all__ = ["MAX_RATE_HZ", "MIN_RATE_HZ", "Recording", "load_recording", "segments"]
+__all__ = [
+    "MAX_RATE_HZ",
+    "MIN_RATE_HZ",
+    "Recording",
+    "load_recording",
+    "recording_from_arrays",
+    "segments",
+]
 
 MIN_RATE_HZ = 8_000
 MAX_RATE_HZ = 192_000
@@ -36,7 +44,8 @@ class Recording:
     """An aligned, validated input/output pair; samples ``[:split_index]`` train, the rest validate.
 
     ``latency_samples`` is the delay of the original output behind the input (already removed
-    when ``aligned``). Arrays are read-only.
+    when ``aligned``). Arrays are read-only. ``input_path``/``output_path`` are the files it was
+    read from (None for arrays); ``name`` says where it came from in words.
     """
 
     sample_rate_hz: int
@@ -46,8 +55,9 @@ class Recording:
     latency_samples: int
     aligned: bool
     checks: tuple[str, ...]
-    input_path: Path
-    output_path: Path
+    input_path: Path | None = None
+    output_path: Path | None = None
+    name: str = ""
 
     @property
     def duration_s(self) -> float:
@@ -126,13 +136,10 @@ def _check_rates(in_rate: int, out_rate: int, in_path: Path, out_path: Path) -> 
     return in_rate
 
 
-def _check_audible(x: Signal, path: Path, role: str) -> None:
+def _check_audible(x: Signal, role: str) -> None:
     rms = float(np.sqrt(np.mean(x * x))) if x.size else 0.0
     if not rms >= SILENCE_RMS:
-        msg = (
-            f"{role} file {path} is silent (RMS below -120 dBFS); "
-            "check the recording level and the channel"
-        )
+        msg = f"{role} is silent (RMS below -120 dBFS); check the recording level and the channel"
         raise InputError(msg)
 
 
@@ -150,38 +157,36 @@ def _describe(samples: int, ms: float) -> str:
     return f"output was {abs(samples)} samples ({abs(ms):.2f} ms) {side} the input"
 
 
-def load_recording(
-    input_path: str | Path,
-    output_path: str | Path,
-    *,
-    channel: int | None = None,
-    validation_s: float = 10.0,
-    max_latency_s: float = 0.05,
-    align: bool = True,
-) -> Recording:
-    """Read, validate, align and split a recorded input/output pair.
-
-    ``channel`` picks one channel of multichannel files (the same index in both). The pair
-    must be at least ``validation_s + 1`` seconds long after alignment.
-    """
+def _check_validation_s(validation_s: float) -> None:
     if not (math.isfinite(validation_s) and validation_s > 0):
         msg = f"validation_s must be a finite number of seconds above 0, got {validation_s}"
         raise InputError(msg)
-    in_path, out_path = Path(input_path), Path(output_path)
-    in_data, in_rate = _read(in_path, "input")
-    out_data, out_rate = _read(out_path, "output")
-    rate = _check_rates(in_rate, out_rate, in_path, out_path)
-    x = _pick_channel(in_data, in_path, "input", channel)
-    y = _pick_channel(out_data, out_path, "output", channel)
+
+
+def _checked_pair(
+    x: Signal,
+    y: Signal,
+    rate: int,
+    roles: tuple[str, str],
+    *,
+    validation_s: float,
+    max_latency_s: float,
+    align: bool,
+) -> tuple[Signal, Signal, int, bool, tuple[str, ...]]:
+    """The checks both entry points share: lengths, silence, duration, latency, level notes.
+
+    ``roles`` name the two signals in messages ("input file in.wav", "output array").
+    Returns the (aligned) pair, the latency, whether it is aligned, and the notes.
+    """
     if x.size != y.size:
         msg = (
-            f"lengths differ: input {in_path} has {x.size} samples ({x.size / rate:.3f} s), "
-            f"output {out_path} has {y.size} samples ({y.size / rate:.3f} s); "
-            "trim both files to the same length"
+            f"lengths differ: {roles[0]} has {x.size} samples ({x.size / rate:.3f} s), "
+            f"{roles[1]} has {y.size} samples ({y.size / rate:.3f} s); "
+            "trim both to the same length"
         )
         raise InputError(msg)
-    _check_audible(x, in_path, "input")
-    _check_audible(y, out_path, "output")
+    _check_audible(x, roles[0])
+    _check_audible(y, roles[1])
     needed = round((validation_s + MIN_TRAIN_S) * rate)
     if x.size < needed:
         msg = (
@@ -211,16 +216,104 @@ def load_recording(
         raise InputError(msg)
     x.setflags(write=False)
     y.setflags(write=False)
+    return x, y, latency.samples, align or latency.samples == 0, tuple(notes)
+
+
+def load_recording(
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    channel: int | None = None,
+    validation_s: float = 10.0,
+    max_latency_s: float = 0.05,
+    align: bool = True,
+) -> Recording:
+    """Read, validate, align and split a recorded input/output pair.
+
+    ``channel`` picks one channel of multichannel files (the same index in both). The pair
+    must be at least ``validation_s + 1`` seconds long after alignment.
+    """
+    _check_validation_s(validation_s)
+    in_path, out_path = Path(input_path), Path(output_path)
+    in_data, in_rate = _read(in_path, "input")
+    out_data, out_rate = _read(out_path, "output")
+    rate = _check_rates(in_rate, out_rate, in_path, out_path)
+    x = _pick_channel(in_data, in_path, "input", channel)
+    y = _pick_channel(out_data, out_path, "output", channel)
+    x, y, lag, aligned, notes = _checked_pair(
+        x, y, rate, (f"input file {in_path}", f"output file {out_path}"),
+        validation_s=validation_s, max_latency_s=max_latency_s, align=align,
+    )
     return Recording(
         sample_rate_hz=rate,
         input=x,
         output=y,
         split_index=x.size - round(validation_s * rate),
-        latency_samples=latency.samples,
-        aligned=align or latency.samples == 0,
-        checks=tuple(notes),
+        latency_samples=lag,
+        aligned=aligned,
+        checks=notes,
         input_path=in_path,
         output_path=out_path,
+        name=f"{in_path} -> {out_path}",
+    )
+
+
+def _as_signal(data: ArrayLike, role: str) -> Signal:
+    try:
+        a = np.array(data, dtype=np.float64)
+    except (TypeError, ValueError):
+        msg = f"{role} must be a 1-D array of numbers, got {type(data).__name__}"
+        raise InputError(msg) from None
+    if a.ndim != 1:
+        msg = f"{role} must be 1-D (one channel), got shape {a.shape}: pass one, e.g. a[:, 0]"
+        raise InputError(msg)
+    if not np.all(np.isfinite(a)):
+        msg = f"{role} has NaN or infinite samples: remove or replace them"
+        raise InputError(msg)
+    return a
+
+
+def recording_from_arrays(
+    x: ArrayLike,
+    y: ArrayLike,
+    sample_rate_hz: int,
+    *,
+    validation_s: float,
+    name: str = "arrays",
+    max_latency_s: float = 0.05,
+    align: bool = True,
+) -> Recording:
+    """A :class:`Recording` from an input ``x`` and the gear's output ``y`` (1-D, same length).
+
+    The same checks as :func:`load_recording` (rate range, equal lengths, silence, enough audio
+    for ``validation_s`` + 1 s of training, latency and level notes); ``name`` describes the
+    source in reports. The arrays are copied, so later changes to ``x``/``y`` do not leak in.
+    """
+    _check_validation_s(validation_s)
+    if isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, int | np.integer):
+        msg = f"sample_rate_hz must be a whole number of Hz, got {sample_rate_hz!r}"
+        raise InputError(msg)
+    rate = int(sample_rate_hz)
+    if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
+        msg = (
+            f"sample rate {rate} Hz is outside {MIN_RATE_HZ}..{MAX_RATE_HZ} Hz; "
+            "resample to e.g. 48000 Hz"
+        )
+        raise InputError(msg)
+    xs, ys = _as_signal(x, "input array"), _as_signal(y, "output array")
+    xs, ys, lag, aligned, notes = _checked_pair(
+        xs, ys, rate, ("input array", "output array"),
+        validation_s=validation_s, max_latency_s=max_latency_s, align=align,
+    )
+    return Recording(
+        sample_rate_hz=rate,
+        input=xs,
+        output=ys,
+        split_index=xs.size - round(validation_s * rate),
+        latency_samples=lag,
+        aligned=aligned,
+        checks=notes,
+        name=name,
     )
 
 

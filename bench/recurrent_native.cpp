@@ -1,0 +1,403 @@
+// Native timing of GRU/LSTM models (recurrent layer of H units -> Dense(H, 1), float32, one
+// forward per sample): our run-time Model<float> and compile-time ModelT against RTNeural's
+// compile-time ModelT with GRULayerT / LSTMLayerT, once built with xsimd and once with Eigen,
+// on the same weights, interleaved round by round in one process. bench/bench_recurrent.py
+// builds and runs it; by hand (three objects: each RTNeural backend gets its own namespace):
+//   CXX="g++ -O3 -march=native -std=c++17 -DRTNEURAL_DEFAULT_ALIGNMENT=32 -I$RTNEURAL_DIR -I$RTNEURAL_DIR/modules/json"
+//   $CXX -Icpp/include -c bench/recurrent_native.cpp -o ours.o
+//   $CXX -DVS_RTNEURAL_FACTORY=make_xsimd -DRTNEURAL_USE_XSIMD=1 -DRTNEURAL_NAMESPACE=RTNeuralXsimd -I$XSIMD_DIR/include -c bench/recurrent_native.cpp -o x.o
+//   $CXX -DVS_RTNEURAL_FACTORY=make_eigen -DRTNEURAL_USE_EIGEN=1 -DRTNEURAL_NAMESPACE=RTNeuralEigen -I$RTNEURAL_DIR/modules/Eigen -c bench/recurrent_native.cpp -o e.o
+//   g++ ours.o x.o e.o -o /tmp/recurrent_native && /tmp/recurrent_native 31
+// Without RTNeural: compile only the first object with -DVS_NO_RTNEURAL. Output: one JSON
+// object per line (cell, hidden, runner, median/min thread-CPU ns per sample, median wall).
+#include <time.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bench {
+
+/// Torch-layout weights of one model: recurrent layer (gates * H rows) then Dense(H, 1).
+struct Weights {
+    bool lstm = false;
+    int hidden = 0;
+    std::vector<float> w_ih, w_hh, b_ih, b_hh, w_d, b_d;
+};
+
+/// One model, run per sample over a buffer.
+struct Runner {
+    virtual ~Runner() = default;
+    virtual void reset() = 0;
+    virtual void process(const float* x, float* y, int n) = 0;
+};
+
+std::unique_ptr<Runner> make_xsimd(const Weights& w);
+std::unique_ptr<Runner> make_eigen(const Weights& w);
+
+/// A tanh MLP 1 -> D hidden layers of W -> 1 (for the same-run MLP comparison): per layer
+/// weight [out][in] and bias, torch layout.
+struct MlpWeights {
+    int depth = 0;
+    int width = 0;
+    std::vector<std::vector<float>> w, b;
+};
+std::unique_ptr<Runner> make_xsimd_mlp(const MlpWeights& w);
+std::unique_ptr<Runner> make_eigen_mlp(const MlpWeights& w);
+
+/// Type list helpers for building D-layer models.
+template <typename... Ls>
+struct List {};
+
+}  // namespace bench
+
+#define VS_CAT2(a, b) a##b
+#define VS_CAT(a, b) VS_CAT2(a, b)
+#if defined(VS_RTNEURAL_FACTORY)  // make_xsimd or make_eigen (and make_xsimd_mlp ...)
+// ---- RTNeural side: compile-time ModelT, loaded with RTNeural's own torch helpers ----------
+#include <RTNeural/RTNeural.h>
+
+namespace bench {
+namespace {
+
+template <int H, bool Lstm>
+struct RtnRunner final : Runner {
+    using Rnn = std::conditional_t<Lstm, RTNEURAL_NAMESPACE::LSTMLayerT<float, 1, H>,
+                                   RTNEURAL_NAMESPACE::GRULayerT<float, 1, H>>;
+    RTNEURAL_NAMESPACE::ModelT<float, 1, 1, Rnn, RTNEURAL_NAMESPACE::DenseT<float, H, 1>> model;
+
+    explicit RtnRunner(const Weights& w) {
+        const auto rows = [](const std::vector<float>& v, int n_rows) {
+            const std::size_t cols = v.size() / n_rows;
+            std::vector<std::vector<float>> out(n_rows);
+            for (int r = 0; r < n_rows; ++r) out[r].assign(v.begin() + r * cols, v.begin() + (r + 1) * cols);
+            return out;
+        };
+        const int g = Lstm ? 4 : 3;
+        nlohmann::json j;
+        j["rnn.weight_ih_l0"] = rows(w.w_ih, g * H);
+        j["rnn.weight_hh_l0"] = rows(w.w_hh, g * H);
+        j["rnn.bias_ih_l0"] = w.b_ih;
+        j["rnn.bias_hh_l0"] = w.b_hh;
+        j["dense.weight"] = rows(w.w_d, 1);
+        j["dense.bias"] = w.b_d;
+        if constexpr (Lstm) {
+            RTNEURAL_NAMESPACE::torch_helpers::loadLSTM<float>(j, "rnn.", model.template get<0>());
+        } else {
+            RTNEURAL_NAMESPACE::torch_helpers::loadGRU<float>(j, "rnn.", model.template get<0>());
+        }
+        RTNEURAL_NAMESPACE::torch_helpers::loadDense<float>(j, "dense.", model.template get<1>());
+        model.reset();
+    }
+    void reset() override { model.reset(); }
+    void process(const float* x, float* y, int n) override {
+        for (int i = 0; i < n; ++i) y[i] = model.forward(x + i);
+    }
+};
+
+template <bool Lstm>
+std::unique_ptr<Runner> make(const Weights& w) {
+    switch (w.hidden) {
+        case 8: return std::make_unique<RtnRunner<8, Lstm>>(w);
+        case 12: return std::make_unique<RtnRunner<12, Lstm>>(w);
+        case 16: return std::make_unique<RtnRunner<16, Lstm>>(w);
+        case 24: return std::make_unique<RtnRunner<24, Lstm>>(w);
+        case 32: return std::make_unique<RtnRunner<32, Lstm>>(w);
+        case 40: return std::make_unique<RtnRunner<40, Lstm>>(w);
+        default: return nullptr;
+    }
+}
+
+namespace R = RTNEURAL_NAMESPACE;
+template <int W, int N, typename Acc>
+struct RtnHidden;
+template <int W, typename... Ls>
+struct RtnHidden<W, 0, List<Ls...>> {
+    using type = R::ModelT<float, 1, 1, Ls..., R::DenseT<float, W, 1>>;
+};
+template <int W, int N, typename... Ls>
+struct RtnHidden<W, N, List<Ls...>> {
+    using type = typename RtnHidden<W, N - 1, List<Ls..., R::DenseT<float, W, W>, R::TanhActivationT<float, W>>>::type;
+};
+
+template <int D, int W>
+struct RtnMlp final : Runner {
+    typename RtnHidden<W, D - 1, List<R::DenseT<float, 1, W>, R::TanhActivationT<float, W>>>::type model;
+    explicit RtnMlp(const MlpWeights& m) {
+        nlohmann::json j;
+        for (int l = 0; l <= D; ++l) {
+            const int out = static_cast<int>(m.b[l].size());
+            const std::size_t in = m.w[l].size() / out;
+            std::vector<std::vector<float>> rows(out);
+            for (int r = 0; r < out; ++r) rows[r].assign(m.w[l].begin() + r * in, m.w[l].begin() + (r + 1) * in);
+            j["l" + std::to_string(l) + ".weight"] = rows;
+            j["l" + std::to_string(l) + ".bias"] = m.b[l];
+        }
+        load(j, std::make_index_sequence<D + 1>{});
+        model.reset();
+    }
+    template <std::size_t... I>
+    void load(const nlohmann::json& j, std::index_sequence<I...>) {
+        (R::torch_helpers::loadDense<float>(j, "l" + std::to_string(I) + ".", model.template get<2 * I>()), ...);
+    }
+    void reset() override { model.reset(); }
+    void process(const float* x, float* y, int n) override {
+        for (int i = 0; i < n; ++i) y[i] = model.forward(x + i);
+    }
+};
+
+std::unique_ptr<Runner> make_mlp(const MlpWeights& m) {
+    const int key = m.depth * 100 + m.width;
+    switch (key) {
+        case 208: return std::make_unique<RtnMlp<2, 8>>(m);
+        case 316: return std::make_unique<RtnMlp<3, 16>>(m);
+        case 644: return std::make_unique<RtnMlp<6, 44>>(m);
+        case 824: return std::make_unique<RtnMlp<8, 24>>(m);
+        case 464: return std::make_unique<RtnMlp<4, 64>>(m);
+        default: return nullptr;
+    }
+}
+
+}  // namespace
+
+std::unique_ptr<Runner> VS_RTNEURAL_FACTORY(const Weights& w) { return w.lstm ? make<true>(w) : make<false>(w); }
+std::unique_ptr<Runner> VS_CAT(VS_RTNEURAL_FACTORY, _mlp)(const MlpWeights& w) { return make_mlp(w); }
+
+}  // namespace bench
+
+#else
+// ---- our side and main ----------------------------------------------------------------------
+#include "vashrink/vashrink.h"
+
+namespace bench {
+namespace {
+
+}  // namespace
+#if defined(VS_NO_RTNEURAL) || defined(VS_MISSING_XSIMD)
+std::unique_ptr<Runner> make_xsimd(const Weights&) { return nullptr; }
+std::unique_ptr<Runner> make_xsimd_mlp(const MlpWeights&) { return nullptr; }
+#endif
+#if defined(VS_NO_RTNEURAL) || defined(VS_MISSING_EIGEN)
+std::unique_ptr<Runner> make_eigen(const Weights&) { return nullptr; }
+std::unique_ptr<Runner> make_eigen_mlp(const MlpWeights&) { return nullptr; }
+#endif
+namespace {
+
+struct OursRt final : Runner {
+    vashrink::Model<float> model;
+    explicit OursRt(const Weights& w) {
+        const vashrink::RecurrentSpec<float> r{w.lstm ? vashrink::Cell::lstm : vashrink::Cell::gru, 1,
+                                               w.hidden, w.w_ih.data(), w.w_hh.data(), w.b_ih.data(),
+                                               w.b_hh.data()};
+        const vashrink::LayerSpec<float> d{w.hidden, 1, vashrink::Activation::none, w.w_d.data(), w.b_d.data(), nullptr};
+        if (!model.load(r, &d, 1).ok) std::abort();
+    }
+    void reset() override { model.reset(); }
+    void process(const float* x, float* y, int n) override { model.process(x, y, n); }
+};
+
+template <int H, bool Lstm>
+struct OursCt final : Runner {
+    using Rnn = std::conditional_t<Lstm, vashrink::LstmLayerT<float, 1, H>, vashrink::GruLayerT<float, 1, H>>;
+    vashrink::ModelT<float, Rnn, vashrink::DenseT<float, H, 1>> model;
+    explicit OursCt(const Weights& w) {
+        if (!model.template layer<0>().load(w.w_ih.data(), w.w_hh.data(), w.b_ih.data(), w.b_hh.data()) ||
+            !model.template layer<1>().load(w.w_d.data(), w.b_d.data()))
+            std::abort();
+    }
+    void reset() override { model.reset(); }
+    void process(const float* x, float* y, int n) override { model.process(x, y, n); }
+};
+
+template <bool Lstm>
+std::unique_ptr<Runner> make_ct(const Weights& w) {
+    switch (w.hidden) {
+        case 8: return std::make_unique<OursCt<8, Lstm>>(w);
+        case 12: return std::make_unique<OursCt<12, Lstm>>(w);
+        case 16: return std::make_unique<OursCt<16, Lstm>>(w);
+        case 24: return std::make_unique<OursCt<24, Lstm>>(w);
+        case 32: return std::make_unique<OursCt<32, Lstm>>(w);
+        case 40: return std::make_unique<OursCt<40, Lstm>>(w);
+        default: return nullptr;
+    }
+}
+
+double now(clockid_t clock) {
+    timespec ts;
+    clock_gettime(clock, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+/// torch's default init, U(-1/sqrt(H), 1/sqrt(H)) for every array, seeded by the shape.
+Weights random_weights(bool lstm, int hidden) {
+    Weights w;
+    w.lstm = lstm;
+    w.hidden = hidden;
+    const std::size_t rows = static_cast<std::size_t>(lstm ? 4 : 3) * hidden;
+    std::mt19937 rng(static_cast<unsigned>(hidden * 2 + (lstm ? 1 : 0)));
+    const float k = 1.0f / std::sqrt(static_cast<float>(hidden));
+    std::uniform_real_distribution<float> u(-k, k);
+    const auto fill = [&](std::vector<float>& v, std::size_t n) {
+        v.resize(n);
+        for (float& x : v) x = u(rng);
+    };
+    fill(w.w_ih, rows);
+    fill(w.w_hh, rows * hidden);
+    fill(w.b_ih, rows);
+    fill(w.b_hh, rows);
+    fill(w.w_d, hidden);
+    fill(w.b_d, 1);
+    return w;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+template <int W, int N, typename Acc>
+struct OursHidden;
+template <int W, typename... Ls>
+struct OursHidden<W, 0, List<Ls...>> {
+    using type = vashrink::ModelT<float, Ls..., vashrink::DenseT<float, W, 1>>;
+};
+template <int W, int N, typename... Ls>
+struct OursHidden<W, N, List<Ls...>> {
+    using type = typename OursHidden<W, N - 1, List<Ls..., vashrink::DenseT<float, W, W, vashrink::Activation::tanh>>>::type;
+};
+
+template <int D, int W>
+struct OursMlp final : Runner {
+    typename OursHidden<W, D - 1, List<vashrink::DenseT<float, 1, W, vashrink::Activation::tanh>>>::type model;
+    explicit OursMlp(const MlpWeights& m) {
+        if (!load(m, std::make_index_sequence<D + 1>{})) std::abort();
+    }
+    template <std::size_t... I>
+    bool load(const MlpWeights& m, std::index_sequence<I...>) {
+        return (model.template layer<I>().load(m.w[I].data(), m.b[I].data()) && ...);
+    }
+    void reset() override {}
+    void process(const float* x, float* y, int n) override { model.process(x, y, n); }
+};
+
+std::unique_ptr<Runner> make_ours_mlp(const MlpWeights& m) {
+    switch (m.depth * 100 + m.width) {
+        case 208: return std::make_unique<OursMlp<2, 8>>(m);
+        case 316: return std::make_unique<OursMlp<3, 16>>(m);
+        case 644: return std::make_unique<OursMlp<6, 44>>(m);
+        case 824: return std::make_unique<OursMlp<8, 24>>(m);
+        case 464: return std::make_unique<OursMlp<4, 64>>(m);
+        default: return nullptr;
+    }
+}
+
+MlpWeights random_mlp(int depth, int width) {
+    MlpWeights m;
+    m.depth = depth;
+    m.width = width;
+    std::mt19937 rng(static_cast<unsigned>(depth * 1000 + width));
+    int in = 1;
+    for (int l = 0; l <= depth; ++l) {
+        const int out = l == depth ? 1 : width;
+        const float k = 1.0f / std::sqrt(static_cast<float>(in));
+        std::uniform_real_distribution<float> u(-k, k);
+        m.w.emplace_back(static_cast<std::size_t>(in) * out);
+        m.b.emplace_back(out);
+        for (float& v : m.w.back()) v = u(rng);
+        for (float& v : m.b.back()) v = u(rng);
+        in = out;
+    }
+    return m;
+}
+
+struct Named {
+    const char* name;
+    std::unique_ptr<Runner> runner;
+    std::vector<double> cpu, wall;
+    double max_diff = 0;
+};
+
+/// Check every runner computes what the first does, then time them interleaved and print.
+void time_all(std::vector<Named>& runners, const char* model, int hidden, int rounds) {
+    constexpr int n = 48000;
+    std::vector<float> x(n), ref(n), y(n);
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> ux(-1.0f, 1.0f);
+    for (float& v : x) v = ux(rng);
+    runners[0].runner->process(x.data(), ref.data(), n);
+    for (auto& r : runners) {
+        r.runner->reset();
+        r.runner->process(x.data(), y.data(), n);
+        for (int i = 0; i < n; ++i) r.max_diff = std::max(r.max_diff, double(std::fabs(y[i] - ref[i])));
+    }
+    for (int round = 0; round < rounds; ++round) {
+        for (auto& r : runners) {
+            r.runner->reset();
+            const double w0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
+            r.runner->process(x.data(), y.data(), n);
+            r.cpu.push_back((now(CLOCK_THREAD_CPUTIME_ID) - c0) / n * 1e9);
+            r.wall.push_back((now(CLOCK_MONOTONIC) - w0) / n * 1e9);
+        }
+    }
+    for (const auto& r : runners) {
+        std::printf("{\"cell\": \"%s\", \"hidden\": %d, \"runner\": \"%s\", \"cpu_ns_median\": %.2f, "
+                    "\"cpu_ns_min\": %.2f, \"wall_ns_median\": %.2f, \"rounds\": %d, "
+                    "\"max_abs_diff_vs_first\": %.3g}\n",
+                    model, hidden, r.name, median(r.cpu), *std::min_element(r.cpu.begin(), r.cpu.end()),
+                    median(r.wall), rounds, r.max_diff);
+        std::fflush(stdout);
+    }
+}
+
+void run(bool lstm, int hidden, int rounds) {
+    const Weights w = random_weights(lstm, hidden);
+    std::vector<Named> runners;
+    runners.push_back({"vashrink-runtime", std::make_unique<OursRt>(w), {}, {}});
+    runners.push_back({"vashrink-compiled", lstm ? make_ct<true>(w) : make_ct<false>(w), {}, {}});
+    if (auto r = make_xsimd(w)) runners.push_back({"rtneural-xsimd", std::move(r), {}, {}});
+    if (auto r = make_eigen(w)) runners.push_back({"rtneural-eigen", std::move(r), {}, {}});
+    time_all(runners, lstm ? "lstm" : "gru", hidden, rounds);
+}
+
+/// The tanh MLP shapes (depth x width, "hidden" = width) against RTNeural's compile-time ModelT.
+void run_mlp(int depth, int width, int rounds) {
+    const MlpWeights m = random_mlp(depth, width);
+    std::vector<Named> runners;
+    runners.push_back({"vashrink-compiled", make_ours_mlp(m), {}, {}});
+    if (auto r = make_xsimd_mlp(m)) runners.push_back({"rtneural-xsimd", std::move(r), {}, {}});
+    if (auto r = make_eigen_mlp(m)) runners.push_back({"rtneural-eigen", std::move(r), {}, {}});
+    const std::string name = "mlp" + std::to_string(depth) + "x";
+    time_all(runners, name.c_str(), width, rounds);
+}
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) {
+    const int rounds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 21;
+    std::vector<int> sizes = {8, 12, 16, 24, 32, 40};
+    if (argc > 2) {
+        sizes.clear();
+        for (const char* p = argv[2]; *p;) {
+            sizes.push_back(std::atoi(p));
+            while (*p && *p != ',') ++p;
+            if (*p == ',') ++p;
+        }
+    }
+    const bool mlp = argc > 3 && std::string(argv[3]) == "mlp";
+    if (mlp) {
+        for (const auto& [d, w] : {std::pair{2, 8}, {3, 16}, {6, 44}, {8, 24}, {4, 64}}) bench::run_mlp(d, w, rounds);
+        return 0;
+    }
+    for (bool lstm : {false, true})
+        for (int h : sizes) bench::run(lstm, h, rounds);
+    return 0;
+}
+#endif

@@ -1,0 +1,164 @@
+"""``vashrink shrink --input in.wav --output out.wav --esr 0.01``: GRU/LSTM models of gear.
+
+The recording options live here and are added to ``shrink``; ``shrink`` hands over to
+:func:`run_capture` when ``--input`` or ``--example pedal`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InputError
+from ..model.architecture import CELLS
+from .common import console, finite_float, positive_int, print_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["add_capture_arguments", "print_capture_summary", "run_capture", "wants_capture"]
+
+PEDAL_OUT = "vashrink-pedal"
+
+
+def _cells(text: str) -> tuple[str, ...]:
+    cells = tuple(c.strip().lower() for c in text.split(",") if c.strip())
+    bad = [c for c in cells if c not in CELLS]
+    if bad or not cells:
+        msg = f"--cells takes a comma list of {', '.join(CELLS)}, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return cells
+
+
+def add_capture_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of a search over GRU/LSTM models of a recorded input/output pair."""
+    g = p.add_argument_group(
+        "models of gear with memory (GRU/LSTM from a recording)",
+        "give --input and --output (or --example pedal) instead of EXPR",
+    )
+    g.add_argument("--input", metavar="IN.wav", help="what was sent into the gear (mono, or --channel)")
+    g.add_argument("--output", metavar="OUT.wav", help="what came out of the gear, same rate and length")
+    g.add_argument("--esr", type=finite_float, metavar="E",
+                   help="validation ESR to meet (pre-emphasis 1 - 0.85 z^-1), e.g. 0.01")
+    g.add_argument("--channel", type=int, default=None, metavar="N",
+                   help="channel of multichannel files (0 = left)")
+    g.add_argument("--validation-s", type=finite_float, default=None, metavar="S",
+                   help="validate on the last S seconds (default 10; the pedal example 5)")
+    g.add_argument("--cells", type=_cells, default=None, metavar="gru,lstm",
+                   help="recurrent cells to try (default gru,lstm; the pedal example lstm, "
+                   "which trains about 10x faster per epoch in torch on a CPU)")
+    g.add_argument("--hidden-max", type=positive_int, default=40,
+                   help="largest hidden size to try (default 40)")
+    g.add_argument("--skip", action="store_true",
+                   help="input skip: the model adds its input to its output (AIDA-X in_skip)")
+    g.add_argument("--max-seconds", type=finite_float, default=None, metavar="S",
+                   help="training time per candidate (default: the recipe's)")
+
+
+def wants_capture(args: argparse.Namespace) -> bool:
+    """Whether ``shrink`` was asked for models of a recording (and not of a curve)."""
+    capture = args.input is not None or args.output is not None or args.example == "pedal"
+    if capture and args.target is not None:
+        msg = "give EXPR (a curve) or --input/--output (a recording), not both"
+        raise InputError(msg)
+    if capture:
+        from .workers import wants_workers
+
+        if wants_workers(args) or args.storage is not None:
+            msg = ("--workers, --storage, --study and --cost-profile are for curve searches; a "
+                   "recording search runs in one process and resumes from its --out directory")
+            raise InputError(msg)
+    if not capture and args.esr is not None:
+        msg = "--esr is for recordings: give --input IN.wav --output OUT.wav (or use --eps for a curve)"
+        raise InputError(msg)
+    return capture
+
+
+def _recording(args: argparse.Namespace) -> tuple[Any, float, str]:
+    if args.example == "pedal":
+        if args.input is not None or args.output is not None:
+            msg = "give --example pedal or --input/--output, not both"
+            raise InputError(msg)
+        from ..target.examples import PEDAL_ESR, PEDAL_SECONDS, PEDAL_VALIDATION_S
+        from ..target.pedal import pedal_recording
+
+        validation = args.validation_s if args.validation_s is not None else PEDAL_VALIDATION_S
+        rec = pedal_recording(seconds=PEDAL_SECONDS, validation_s=validation)
+        esr = args.esr if args.esr is not None else PEDAL_ESR
+        return rec, float(esr), PEDAL_OUT
+    missing = [n for n, v in (("--input IN.wav", args.input), ("--output OUT.wav", args.output),
+                              ("--esr E", args.esr)) if v is None]
+    if missing:
+        msg = (f"missing {', '.join(missing)}: e.g. vashrink shrink --input di.wav "
+               "--output amp.wav --esr 0.01 (or --example pedal)")
+        raise InputError(msg)
+    from ..target.recording import load_recording
+
+    validation = args.validation_s if args.validation_s is not None else 10.0
+    rec = load_recording(args.input, args.output, channel=args.channel, validation_s=validation)
+    return rec, float(args.esr), "vashrink-capture"
+
+
+def _budget(args: argparse.Namespace, rate: float) -> float | None:
+    if args.budget_ns is not None:
+        return float(args.budget_ns) * rate / 1e7
+    return None if args.budget_core_percent is None else float(args.budget_core_percent)
+
+
+def print_capture_summary(result: Any, con: Console) -> None:
+    """Pareto front, verdict, chosen model, notes and where the files are."""
+    from rich.table import Table
+
+    table = Table(title="Best trade-offs, validation ESR vs measured cost (* = chosen)")
+    for col in ("model", "ESR", "plain ESR", "ns/sample", "% of a core", "parameters", "train s"):
+        table.add_column(col, justify="right")
+    by_label = {c.label: c for c in result.candidates}
+    for label in result.pareto:
+        c = by_label[label]
+        mark = " *" if result.winner is not None and c.label == result.winner.label else ""
+        table.add_row(c.label + mark, f"{c.esr:.3g}", f"{c.esr_plain:.3g}",
+                      f"{c.ns_per_sample:.3g}", f"{c.core_percent:.2g}", f"{c.n_params:,}",
+                      f"{c.train_seconds:.0f}")
+    con.print(table)
+    style = "green" if result.met else "yellow"
+    con.print(f"[{style}]{result.message}[/{style}]")
+    for note in (*result.notes, *(f"recording: {c}" for c in result.checks)):
+        con.print(f"- {note}", highlight=False)
+    con.print(f"{len(result.candidates)} candidates, {result.seconds:.0f} s. Report: "
+              f"{result.report or '-'}; exports: {', '.join(result.exports.values()) or '-'}",
+              highlight=False)
+
+
+def run_capture(args: argparse.Namespace) -> int:
+    rec, esr, default_out = _recording(args)
+    cells = ("lstm",) if args.example == "pedal" else CELLS
+    from ..search.capture import shrink_capture
+    from ..search.capture_plan import CaptureLimits
+    from ..train import RecurrentTrainConfig
+
+    overrides: dict[str, Any] = {"seed": args.seed}
+    if args.epochs is not None:
+        overrides["max_epochs"] = args.epochs
+    if args.max_seconds is not None:
+        overrides["max_seconds"] = args.max_seconds
+    if args.lr is not None:
+        overrides["lr"] = args.lr
+    err = console(stderr=True)
+    result = shrink_capture(
+        rec,
+        esr,
+        out_dir=args.out or default_out,
+        limits=CaptureLimits(tuple(args.cells or cells), args.hidden_max, args.skip,
+                             args.trials if args.trials is not None else 24),
+        config=RecurrentTrainConfig(**overrides),
+        dtype="float32" if args.dtype == "auto" else args.dtype,
+        budget_core_percent=_budget(args, float(rec.sample_rate_hz)),
+        timing_repeats=args.repeats,
+        progress=not (args.no_progress or args.json),
+        log=lambda text: err.print(text, highlight=False),
+    )
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print_capture_summary(result, console())
+    return 0 if result.met else 1

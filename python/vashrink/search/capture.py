@@ -1,0 +1,283 @@
+"""Models of gear with memory: find the cheapest GRU/LSTM meeting an ESR target on a recording.
+
+:func:`shrink_capture` is ``vashrink shrink --input in.wav --output out.wav --esr 0.01``: the
+memory bound gives a starting hidden size, every candidate shape is timed in our engine first,
+:mod:`.capture_plan` trains as few candidates as it can (smallest measured cost first), each is
+checked by streaming the validation audio through the engine in the precision it ships in, and the
+winner is exported (model file, RTNeural JSON + snapshot, stateful ONNX, C++ header) with a report.
+Every trained candidate is stored at once as a model file carrying its score, so an interrupted
+run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..bound.memory import memory_bound
+from ..errors import InputError, ModelFormatError
+from ..formats import to_cpp, to_onnx, to_rtneural
+from ..model.architecture import RecurrentArchitecture
+from ..model.file import DTYPES, SUFFIX, read_model_file, write_model_file
+from ..model.layers import DenseLayer, GruLayer, LstmLayer
+from ..model.spec import ModelSpec
+from ..runtime.recurrent import RecurrentNet
+from ..runtime.timing import time_runner
+from ..target.esr import signal_errors
+from ..target.recording import Recording
+from ..train import RecurrentTrainConfig, train_recurrent
+from .capture_plan import CaptureLimits, hidden_ladder, plan_capture
+from .capture_result import CaptureResult
+from .capture_score import CaptureScore, capture_pareto, choose_capture
+from .rundir import prepare_out_dir, write_json
+
+__all__ = ["CaptureLimits", "CaptureResult", "random_spec", "shrink_capture"]
+
+COSTS_FILE = "costs.json"
+
+
+def random_spec(arch: RecurrentArchitecture, seed: int = 0) -> ModelSpec:
+    """A model of ``arch``'s shape with small random weights (for timing: cost does not depend
+    on the weights)."""
+    rng = np.random.default_rng(seed)
+    g, h = arch.gates, arch.hidden
+
+    def w(*shape: int) -> np.ndarray:
+        return rng.uniform(-0.3, 0.3, shape)
+
+    rec: GruLayer | LstmLayer
+    if arch.cell == "gru":
+        rec = GruLayer(w(g * h, 1), w(g * h, h), w(g * h), w(g * h))
+    else:
+        rec = LstmLayer(w(g * h, 1), w(g * h, h), w(g * h))
+    return ModelSpec(rec, (DenseLayer(w(1, h), w(1), "none"),), arch.skip)
+
+
+def recording_fingerprint(rec: Recording) -> dict[str, Any]:
+    """What identifies a recording's audio for a resumable run (a hash, not the file names)."""
+    digest = hashlib.sha256()
+    for a in (rec.input, rec.output):
+        digest.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
+    return {
+        "sha256": digest.hexdigest()[:16],
+        "sample_rate_hz": rec.sample_rate_hz,
+        "samples": int(rec.input.size),
+        "split_index": int(rec.split_index),
+    }
+
+
+def _measure_costs(
+    out: Path, limits: CaptureLimits, dtype: str, repeats: int, rate: float,
+    log: Callable[[str], None],
+) -> dict[str, float]:
+    """ns/sample of every shape the search may train, measured once and kept with the run (a
+    resumed run compares candidates on the same measurements)."""
+    path = out / COSTS_FILE
+    stored: dict[str, float] = {}
+    if path.exists():
+        import json
+
+        try:
+            stored = {str(k): float(v) for k, v in json.loads(path.read_text()).items()}
+        except (OSError, ValueError, AttributeError):
+            stored = {}
+    archs = [RecurrentArchitecture(c, h, limits.skip)
+             for c in limits.cells for h in hidden_ladder(limits.hidden_max)]
+    missing = [a for a in archs if a.label not in stored]
+    if missing:
+        log(f"timing {len(missing)} candidate shapes in the engine ({dtype}, one sample per call)")
+    for arch in missing:
+        net = RecurrentNet.from_spec(random_spec(arch), dtype=dtype)
+        t = time_runner(net, modes=("sample",), repeats=repeats, warmup=1,
+                        buffer_samples=4800, sample_rate_hz=rate)[0]
+        stored[arch.label] = t.ns_per_sample
+    if missing:
+        write_json(path, stored)
+    return stored
+
+
+def _stored_scores(out: Path, fingerprint_text: str) -> dict[str, CaptureScore]:
+    done: dict[str, CaptureScore] = {}
+    for path in sorted((out / "models").glob(f"*{SUFFIX}")):
+        try:
+            prov = read_model_file(path).provenance
+        except ModelFormatError:
+            continue
+        score = prov.get("score")
+        if prov.get("run") == fingerprint_text and isinstance(score, dict):
+            try:
+                s = CaptureScore.from_dict(score)
+            except TypeError:
+                continue
+            done[s.label] = s
+    return done
+
+
+def engine_errors(spec: ModelSpec, rec: Recording, dtype: str) -> Any:
+    """Validation errors of ``spec`` run by our engine from a zero state, sample by sample."""
+    net = RecurrentNet.from_spec(spec, dtype=dtype)
+    net.reset()
+    pred = np.asarray(net.process_samples(rec.validation_input), dtype=np.float64)
+    if not np.all(np.isfinite(pred)):
+        return None
+    return signal_errors(rec.validation_output, pred)
+
+
+def shrink_capture(
+    recording: Recording,
+    esr_target: float,
+    *,
+    out_dir: str | Path = "vashrink-capture",
+    limits: CaptureLimits | None = None,
+    config: RecurrentTrainConfig | None = None,
+    dtype: str = "float32",
+    budget_core_percent: float | None = None,
+    timing_repeats: int = 5,
+    progress: bool = True,
+    report: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> CaptureResult:
+    """Find the cheapest GRU/LSTM whose validation ESR (engine, ``dtype``) meets ``esr_target``.
+
+    Args:
+        recording: an aligned input/output pair (:func:`vashrink.target.recording.load_recording`).
+        esr_target: validation ESR to meet (pre-emphasised, as trainers report it), e.g. 0.01.
+        limits: cells, largest hidden size, input skip, most trainings (:class:`CaptureLimits`).
+        config: training recipe (:class:`vashrink.train.RecurrentTrainConfig`).
+        budget_core_percent: choose the lowest ESR within this % of one core instead.
+
+    Raises:
+        VashrinkError: bad input (before any training) or an unusable ``out_dir``.
+    """
+    started = time.perf_counter()
+    say = log or (lambda _text: None)
+    if not (np.isfinite(esr_target) and 0 < esr_target < 1):
+        msg = f"--esr must be between 0 and 1 (e.g. 0.01), got {esr_target!r}"
+        raise InputError(msg)
+    if dtype not in DTYPES:
+        msg = f"--dtype for a recording must be one of {', '.join(DTYPES)}, got {dtype!r}"
+        raise InputError(msg)
+    if budget_core_percent is not None and not budget_core_percent > 0:
+        msg = f"--budget-core-percent must be positive, got {budget_core_percent!r}"
+        raise InputError(msg)
+    limits = limits or CaptureLimits()
+    config = config or RecurrentTrainConfig()
+    fingerprint = {
+        "recording": recording_fingerprint(recording),
+        "esr": float(esr_target),
+        "dtype": dtype,
+        "limits": asdict(limits) | {"cells": list(limits.cells)},
+        "config": config.to_dict(),
+    }
+    out = prepare_out_dir(out_dir, "capture", fingerprint)
+    run_id = hashlib.sha256(repr(sorted(fingerprint.items())).encode()).hexdigest()[:12]
+    rate = float(recording.sample_rate_hz)
+    bound = memory_bound(recording, esr_target=esr_target)
+    start_hidden = int(bound.suggested_hidden[0])
+    say(bound.summary())
+    costs = _measure_costs(out, limits, dtype, timing_repeats, rate, say)
+    done = _stored_scores(out, run_id)
+    if done:
+        say(f"resuming: {len(done)} trained candidates found in {out / 'models'}")
+
+    def train_one(arch: RecurrentArchitecture) -> CaptureScore | None:
+        warm = _warm_start(arch, done_specs)
+        say(f"training {arch.label} ({arch.n_params:,} parameters, {costs[arch.label]:.3g} ns/sample)")
+        [trained] = train_recurrent(recording, [arch], config, target_esr=esr_target,
+                                    progress=progress, warm=warm)
+        errors = engine_errors(trained.spec, recording, dtype)
+        if errors is None:
+            say(f"  {arch.label}: the trained model gives non-finite output; skipped")
+            return None
+        path = out / "models" / f"{arch.label}{SUFFIX}"
+        score = CaptureScore(
+            label=arch.label, cell=arch.cell, hidden=arch.hidden, skip=arch.skip, dtype=dtype,
+            esr=errors.esr, esr_plain=errors.esr_plain, dc=errors.dc, mse=errors.mse,
+            ns_per_sample=costs[arch.label], sample_rate_hz=rate, n_params=arch.n_params,
+            macs_per_sample=arch.macs_per_sample, model_path=str(path.relative_to(out)),
+            train_seconds=float(trained.seconds), epochs=int(trained.epochs),
+            epoch_seconds=float(np.median(trained.epoch_seconds)) if trained.epoch_seconds else 0.0,
+            stop_reason=str(trained.stop_reason),
+        )
+        write_model_file(path, trained.spec, dtype=dtype, provenance={
+            "run": run_id, "score": score.to_dict(), "recipe": config.to_dict(),
+            "source": _source(recording), "esr_target": esr_target,
+        })
+        done_specs[arch] = trained.spec
+        say(f"  {arch.label}: validation ESR {errors.esr:.3g} (plain {errors.esr_plain:.3g}) "
+            f"after {trained.epochs} epochs, {trained.seconds:.0f} s")
+        return score
+
+    done_specs: dict[RecurrentArchitecture, ModelSpec] = {
+        s.architecture: read_model_file(out / s.model_path).spec for s in done.values()
+    }
+    scores = plan_capture(limits, esr_target, train_one, lambda a: costs[a.label],
+                          start_hidden=start_hidden, done=done)
+    return _finish(recording, esr_target, out, scores, bound, dtype, budget_core_percent,
+                   report, started)
+
+
+def _warm_start(
+    arch: RecurrentArchitecture, specs: dict[RecurrentArchitecture, ModelSpec]
+) -> dict[RecurrentArchitecture, ModelSpec] | None:
+    """The largest trained model of the same cell and skip that is smaller than ``arch``."""
+    smaller = [a for a in specs if a.cell == arch.cell and a.skip == arch.skip
+               and a.hidden < arch.hidden]
+    if not smaller:
+        return None
+    return {arch: specs[max(smaller, key=lambda a: a.hidden)]}
+
+
+def _source(rec: Recording) -> str:
+    return str(rec.name) or "arrays"
+
+
+def _finish(
+    rec: Recording, esr_target: float, out: Path, scores: dict[str, CaptureScore], bound: Any,
+    dtype: str, budget: float | None, make_report: bool, started: float,
+) -> CaptureResult:
+    from .capture_notes import capture_notes
+
+    cands = tuple(sorted(scores.values(), key=lambda c: (c.ns_per_sample, c.esr)))
+    choice = choose_capture(cands, esr_target, budget_core_percent=budget)
+    front = capture_pareto(cands)
+    exports: dict[str, str] = {}
+    if choice.winner is not None:
+        exports = export_capture_winner(out, out / choice.winner.model_path, dtype)
+    result = CaptureResult(
+        source=_source(rec), sample_rate_hz=float(rec.sample_rate_hz),
+        train_seconds_audio=rec.split_index / rec.sample_rate_hz,
+        validation_seconds_audio=(rec.input.size - rec.split_index) / rec.sample_rate_hz,
+        latency_samples=int(rec.latency_samples), checks=tuple(rec.checks),
+        esr_target=esr_target, budget_core_percent=budget, dtype=dtype, candidates=cands,
+        pareto=tuple(c.label for c in front), winner=choice.winner, met=choice.met,
+        message=choice.message, notes=tuple(capture_notes(cands, choice, bound, esr_target)),
+        out_dir=out, bound=bound.to_dict(), exports=exports,
+        seconds=time.perf_counter() - started,
+    )
+    if make_report:
+        from .capture_report import write_capture_report
+
+        result = replace(result, report=str(write_capture_report(result, rec)))
+    write_json(out / "result.json", result.to_dict())
+    return result
+
+
+def export_capture_winner(out: Path, model_file: Path, dtype: str) -> dict[str, str]:
+    """The winner in ``out``: model file, RTNeural JSON + snapshot, stateful ONNX, C++ header."""
+    spec = read_model_file(model_file).spec
+    files = {
+        "model": out / f"model{SUFFIX}",
+        "rtneural": to_rtneural(spec, out / "model.json", snapshot=True),
+        "onnx": to_onnx(spec, out / "model.onnx", stateful=True),
+        "cpp": to_cpp(spec, out / "model.h", dtype="double" if dtype == "float64" else "float"),
+    }
+    shutil.copyfile(model_file, files["model"])
+    return {k: str(Path(v)) for k, v in files.items()}

@@ -1,0 +1,130 @@
+"""How GRU/LSTM candidates are trained on a recording: one frozen, validated value (no torch).
+
+The defaults follow what the common amp trainers do (``../shared/notes/recordings.md``): Adam on
+segments of about 8,192 samples, truncated back-propagation through time (a 200-sample warm-up
+whose loss is masked, a weight update every 1,000 samples), loss ``0.75 ESR + 0.25 DC`` with the
+ESR on signals pre-emphasised by ``1 - 0.85 z^-1``. See docs/training.md for the measurements
+behind the batch size, the thread count and the packing rule.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..errors import InputError
+
+__all__ = ["PACKING", "RNN_SCHEDULES", "RecurrentTrainConfig"]
+
+RNN_SCHEDULES = ("cosine", "constant")
+#: ``auto``: GRUs of one pack share one wider block-diagonal GRU, LSTMs train one by one
+#: (measured: packing pays for torch's GRU, not for its fused CPU LSTM); ``all`` / ``none``.
+PACKING = ("auto", "all", "none")
+
+
+@dataclass(frozen=True)
+class RecurrentTrainConfig:
+    """The recipe for :func:`~vashrink.train.rnn_fit.train_recurrent`.
+
+    Args:
+        segment_samples: length of one training row (warm-up included); the training part is
+            cut into non-overlapping rows, shuffled every epoch.
+        batch_size: rows per step (they run side by side, so a bigger batch costs little extra
+            time per step on a CPU).
+        warmup_samples: samples at the start of each row that only settle the state (no
+            gradient, no loss).
+        tbptt_samples: samples between weight updates; the state carries over (detached).
+        lr: peak Adam learning rate.
+        schedule: ``"cosine"`` (decay to ``lr * final_lr_fraction`` over whichever budget, epochs
+            or seconds, runs out first) or ``"constant"``.
+        max_grad_norm: each candidate's gradient is scaled to at most this norm before a step
+            (``None``: no clipping).
+        max_epochs: passes over the training rows per candidate.
+        max_seconds: training time per candidate, counted as its share of its pack's time (an
+            epoch of a pack training k candidates costs each of them 1/k of it); ``None``: no
+            limit.
+        patience: validation checks without a relative improvement of ``min_delta`` before a
+            candidate stops (``None``: never stop for that reason).
+        val_window_samples, val_burn_in_samples: the per-epoch validation check runs the
+            validation part as parallel windows, each preceded by a burn-in that is not scored
+            (exact when the part fits one window); the reported errors stream it whole.
+        pre_emphasis: the coefficient ``c`` of ``1 - c z^-1`` applied before the ESR.
+        dc_weight: ``w`` in the loss ``(1 - w) ESR + w DC``.
+        packing: see :data:`PACKING`; ``max_pack_hidden`` caps the summed hidden size of a pack.
+        threads: torch intra-op threads while training (``None``: leave torch's setting).
+        seed: candidate initialisations and shuffling (a candidate's start depends on the seed
+            and its own architecture only).
+    """
+
+    segment_samples: int = 8192
+    batch_size: int = 32
+    warmup_samples: int = 200
+    tbptt_samples: int = 1000
+    lr: float = 2e-2
+    schedule: str = "cosine"
+    final_lr_fraction: float = 0.05
+    max_grad_norm: float | None = 1.0
+    max_epochs: int = 100
+    max_seconds: float | None = 120.0
+    patience: int | None = 10
+    min_delta: float = 1e-3
+    val_window_samples: int = 8192
+    val_burn_in_samples: int = 2048
+    pre_emphasis: float = 0.85
+    dc_weight: float = 0.25
+    packing: str = "auto"
+    max_pack_hidden: int = 128
+    threads: int | None = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.segment_samples >= 2,
+             f"segment_samples must be >= 2, got {self.segment_samples}"),
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (0 <= self.warmup_samples < self.segment_samples,
+             f"warmup_samples must be in 0..segment_samples-1 ({self.segment_samples - 1}), "
+             f"got {self.warmup_samples}"),
+            (self.tbptt_samples >= 1, f"tbptt_samples must be >= 1, got {self.tbptt_samples}"),
+            (math.isfinite(self.lr) and self.lr > 0, f"lr must be finite and > 0, got {self.lr}"),
+            (self.schedule in RNN_SCHEDULES,
+             f"schedule must be one of {RNN_SCHEDULES}, got {self.schedule!r}"),
+            (0.0 < self.final_lr_fraction <= 1.0,
+             f"final_lr_fraction must be in (0, 1], got {self.final_lr_fraction}"),
+            (self.max_grad_norm is None or self.max_grad_norm > 0,
+             f"max_grad_norm must be > 0 (or None), got {self.max_grad_norm}"),
+            (self.max_epochs >= 1, f"max_epochs must be >= 1, got {self.max_epochs}"),
+            (self.max_seconds is None or self.max_seconds > 0,
+             f"max_seconds must be > 0 (or None for no limit), got {self.max_seconds}"),
+            (self.patience is None or self.patience >= 1,
+             f"patience must be >= 1 (or None), got {self.patience}"),
+            (0.0 <= self.min_delta < 1.0, f"min_delta must be in [0, 1), got {self.min_delta}"),
+            (self.val_window_samples >= 1,
+             f"val_window_samples must be >= 1, got {self.val_window_samples}"),
+            (self.val_burn_in_samples >= 0,
+             f"val_burn_in_samples must be >= 0, got {self.val_burn_in_samples}"),
+            (0.0 <= self.pre_emphasis < 1.0,
+             f"pre_emphasis must be in [0, 1), got {self.pre_emphasis}"),
+            (0.0 <= self.dc_weight <= 1.0, f"dc_weight must be in [0, 1], got {self.dc_weight}"),
+            (self.packing in PACKING, f"packing must be one of {PACKING}, got {self.packing!r}"),
+            (self.max_pack_hidden >= 1,
+             f"max_pack_hidden must be >= 1, got {self.max_pack_hidden}"),
+            (self.threads is None or self.threads >= 1,
+             f"threads must be >= 1 (or None), got {self.threads}"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise InputError(msg)
+
+    def lr_at(self, progress: float) -> float:
+        """Learning rate at ``progress`` in [0, 1] of the candidate's budget."""
+        if self.schedule == "constant":
+            return self.lr
+        t = min(max(progress, 0.0), 1.0)
+        low = self.lr * self.final_lr_fraction
+        return low + 0.5 * (self.lr - low) * (1.0 + math.cos(math.pi * t))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as JSON-ready values (the run's fingerprint)."""
+        return asdict(self)

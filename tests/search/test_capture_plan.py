@@ -1,0 +1,116 @@
+"""The capture search trains few candidates and finds the cheapest meeting the ESR target.
+
+A synthetic world stands in for training: each cell has a smallest hidden size that meets the
+target, and costs grow with hidden size (GRU cheaper than LSTM at equal size, as measured).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from vashrink.errors import InputError
+from vashrink.model.architecture import RecurrentArchitecture
+from vashrink.search.capture_plan import CaptureLimits, hidden_ladder, plan_capture
+from vashrink.search.capture_score import CaptureScore, capture_pareto, choose_capture
+
+
+def _cost(arch: RecurrentArchitecture) -> float:
+    return arch.macs_per_sample * (1.0 if arch.cell == "gru" else 1.05) + 20.0
+
+
+def _score(arch: RecurrentArchitecture, esr: float) -> CaptureScore:
+    return CaptureScore(
+        label=arch.label, cell=arch.cell, hidden=arch.hidden, skip=arch.skip, dtype="float32",
+        esr=esr, esr_plain=esr, dc=0.0, mse=esr, ns_per_sample=_cost(arch), sample_rate_hz=48000.0,
+        n_params=arch.n_params, macs_per_sample=arch.macs_per_sample,
+        model_path=f"models/{arch.label}.vashrink.json", train_seconds=1.0, epochs=1,
+        epoch_seconds=1.0,
+    )
+
+
+class World:
+    """ESR falls with hidden size; the target is met from ``need[cell]`` upward."""
+
+    def __init__(self, need: dict[str, int]) -> None:
+        self.need = need
+        self.trained: list[str] = []
+
+    def train(self, arch: RecurrentArchitecture) -> CaptureScore:
+        self.trained.append(arch.label)
+        esr = 0.005 if arch.hidden >= self.need[arch.cell] else 0.05
+        return _score(arch, esr)
+
+
+def _cheapest_meeting(world: World, limits: CaptureLimits) -> str:
+    archs = [RecurrentArchitecture(c, h) for c in limits.cells
+             for h in hidden_ladder(limits.hidden_max) if h >= world.need[c]]
+    return min(archs, key=_cost).label
+
+
+@pytest.mark.parametrize(("need_gru", "need_lstm", "start"),
+                         list(itertools.product((2, 6, 12, 24, 40), (4, 16, 32), (2, 8, 32))))
+def test_finds_the_cheapest_meeting_candidate_with_few_trainings(
+    need_gru: int, need_lstm: int, start: int
+) -> None:
+    world = World({"gru": need_gru, "lstm": need_lstm})
+    limits = CaptureLimits(hidden_max=40, trials=50)
+    scores = plan_capture(limits, 0.01, world.train, _cost, start_hidden=start)
+    choice = choose_capture(list(scores.values()), 0.01)
+    assert choice.met
+    assert choice.winner is not None
+    assert choice.winner.label == _cheapest_meeting(world, limits)
+    shapes = 2 * len(hidden_ladder(40))
+    assert len(world.trained) == len(set(world.trained)), "a candidate was trained twice"
+    # Gallop + bisect per cell: at most 12 of the 20 shapes (a sweep trains all 20).
+    assert len(world.trained) <= 0.6 * shapes, f"trained {world.trained}"
+
+
+def test_never_trains_a_candidate_costlier_than_one_already_meeting() -> None:
+    world = World({"gru": 8, "lstm": 8})
+    plan_capture(CaptureLimits(hidden_max=40, trials=50), 0.01, world.train, _cost, start_hidden=8)
+    gru8 = _cost(RecurrentArchitecture("gru", 8))
+    assert all(_cost(RecurrentArchitecture.parse(x)) < gru8 or x == "gru-8" for x in world.trained)
+
+
+def test_stops_at_the_trial_limit() -> None:
+    world = World({"gru": 80, "lstm": 80})
+    scores = plan_capture(CaptureLimits(hidden_max=40, trials=3), 0.01, world.train, _cost)
+    assert len(world.trained) == 3
+    assert not choose_capture(list(scores.values()), 0.01).met
+
+
+def test_a_resumed_search_trains_nothing_it_has() -> None:
+    world = World({"gru": 12, "lstm": 12})
+    limits = CaptureLimits(cells=("gru",), hidden_max=40)
+    first = plan_capture(limits, 0.01, world.train, _cost, start_hidden=8)
+    again = World({"gru": 12, "lstm": 12})
+    second = plan_capture(limits, 0.01, again.train, _cost, start_hidden=8, done=first)
+    assert again.trained == []
+    assert second.keys() == first.keys()
+
+
+def test_budget_picks_the_lowest_esr_within_it() -> None:
+    cands = [_score(RecurrentArchitecture("gru", h), esr)
+             for h, esr in ((4, 0.2), (8, 0.05), (16, 0.02), (32, 0.01))]
+    budget = cands[2].core_percent * 1.01
+    choice = choose_capture(cands, 0.001, budget_core_percent=budget)
+    assert choice.winner is not None
+    assert choice.winner.label == "gru-16"
+    assert not choice.met
+    assert [c.label for c in capture_pareto(cands)] == ["gru-4", "gru-8", "gru-16", "gru-32"]
+
+
+def test_bad_limits_are_clear_errors() -> None:
+    with pytest.raises(InputError, match="cells"):
+        CaptureLimits(cells=("rnn",))
+    with pytest.raises(InputError, match="hidden-max"):
+        CaptureLimits(hidden_max=1)
+    with pytest.raises(InputError, match="trials"):
+        CaptureLimits(trials=0)
+
+
+def test_ladder_ends_at_hidden_max() -> None:
+    assert hidden_ladder(10) == [2, 4, 6, 8, 10]
+    assert hidden_ladder(16)[-1] == 16
