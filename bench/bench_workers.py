@@ -123,9 +123,9 @@ def simulate(data: dict[str, Any]) -> dict[str, Any]:
 
 def profile_check(buffer_samples: int = 4800) -> dict[str, Any]:
     """Interpolated cost of off-grid shapes vs their direct timing on this machine."""
+    from vashrink.model.architecture import Architecture
     from vashrink.runtime.profile import measure_profile, write_profile
     from vashrink.runtime.timing import time_model
-    from vashrink.model.architecture import Architecture
     from vashrink.search.costs import load_cost_profile
 
     # this machine is shared: the minimum of many repeats, for the table and the direct timing

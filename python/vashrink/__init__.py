@@ -29,6 +29,7 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .bound.bounds import Bounds, compute_bounds
+    from .bound.memory import MemoryBound, memory_bound
     from .formats import (
         CheckReport,
         check_rtneural,
@@ -42,20 +43,29 @@ if TYPE_CHECKING:
         to_rtneural,
     )
     from .formats.load import load_model
-    from .model.architecture import ACTIVATIONS, Architecture, lane_score
+    from .model.architecture import ACTIVATIONS, Architecture, RecurrentArchitecture, lane_score
     from .model.file import ModelFile, read_model_file, write_model_file
     from .model.layers import DenseLayer
     from .model.mlp import architecture_of, build_mlp, dense_layers
     from .model.recurrent import RecurrentModel
     from .runtime.engine import Mlp
     from .runtime.info import SystemInfo, lanes, system_info
+    from .runtime.recurrent import RecurrentNet
     from .runtime.timing import Timing, time_model, time_runner
+    from .search.capture import shrink_capture
+    from .search.capture_plan import CaptureLimits
+    from .search.capture_result import CaptureResult
     from .search.result import ShrinkResult
     from .search.run import grid, shrink
     from .search.score import CandidateScore, choose, pareto_front, rank_correlation
     from .target.expression import Expression, parse_expression
+    from .target.pedal import pedal_recording
+    from .target.recording import Recording, load_recording, recording_from_arrays
     from .target.samples import Target, as_target, load_samples
     from .train.candidates import TrainConfig, TrainedModel, TrainingInterrupted, train_candidates
+    from .train.rnn_config import RecurrentTrainConfig
+    from .train.rnn_fit import train_recurrent
+    from .train.rnn_result import TrainedRecurrent
 
 #: public name -> module that defines it, imported on first access
 _LAZY = {
@@ -70,6 +80,20 @@ _LAZY = {
     "build_mlp": "model.mlp",
     "dense_layers": "model.mlp",
     "RecurrentModel": "model.recurrent",
+    "RecurrentArchitecture": "model.architecture",
+    "Recording": "target.recording",
+    "load_recording": "target.recording",
+    "recording_from_arrays": "target.recording",
+    "pedal_recording": "target.pedal",
+    "memory_bound": "bound.memory",
+    "MemoryBound": "bound.memory",
+    "RecurrentTrainConfig": "train.rnn_config",
+    "TrainedRecurrent": "train.rnn_result",
+    "train_recurrent": "train.rnn_fit",
+    "RecurrentNet": "runtime.recurrent",
+    "CaptureResult": "search.capture_result",
+    "CaptureLimits": "search.capture_plan",
+    "shrink_capture": "search.capture",
     "Expression": "target.expression",
     "parse_expression": "target.expression",
     "Target": "target.samples",
@@ -128,16 +152,23 @@ __all__ = [
     "Architecture",
     "Bounds",
     "CandidateScore",
+    "CaptureLimits",
+    "CaptureResult",
     "CheckReport",
     "DenseLayer",
     "EngineError",
     "Expression",
     "ExpressionError",
     "InputError",
+    "MemoryBound",
     "Mlp",
     "ModelFile",
     "ModelFormatError",
+    "Recording",
+    "RecurrentArchitecture",
     "RecurrentModel",
+    "RecurrentNet",
+    "RecurrentTrainConfig",
     "ShrinkResult",
     "StudyError",
     "SystemInfo",
@@ -145,6 +176,7 @@ __all__ = [
     "Timing",
     "TrainConfig",
     "TrainedModel",
+    "TrainedRecurrent",
     "TrainingError",
     "TrainingInterrupted",
     "VashrinkError",
@@ -163,14 +195,19 @@ __all__ = [
     "lane_score",
     "lanes",
     "load_model",
+    "load_recording",
     "load_samples",
+    "memory_bound",
     "pareto_front",
     "parse_expression",
+    "pedal_recording",
     "rank_correlation",
     "read_model_file",
     "read_snapshot",
+    "recording_from_arrays",
     "runner_for",
     "shrink",
+    "shrink_capture",
     "system_info",
     "time_model",
     "time_runner",
@@ -178,6 +215,7 @@ __all__ = [
     "to_onnx",
     "to_rtneural",
     "train_candidates",
+    "train_recurrent",
     "write_model_file",
 ]
 

@@ -67,7 +67,7 @@ def test_pedal_memory_bound_is_sensible() -> None:
     assert 3 <= b.memory_samples <= 30 and not b.memory_saturated
     assert b.nonlinear_errors[b.memory_samples] < 0.6 * b.nonlinear_errors[0]
     assert min(b.nonlinear_errors) < min(b.linear_errors)  # the clipping is visible
-    cx, cy = np.array(b.curve_x), np.array(b.curve_y)
+    cy = np.array(b.curve_y)
     assert b.curve_method.startswith("slow parts")
     assert 0.5 < np.max(cy) < 0.7 and -0.7 < np.min(cy) < -0.5  # the diodes' knee
     assert np.all(np.diff(cy) > -0.02)  # the steady-state curve rises
@@ -108,5 +108,5 @@ def test_bad_arguments_are_refused(kwargs: dict[str, object], message: str) -> N
 
 
 def test_not_a_recording_is_refused() -> None:
-    with pytest.raises(InputError, match="needs a Recording.*recording_from_arrays"):
+    with pytest.raises(InputError, match=r"needs a Recording.*recording_from_arrays"):
         memory_bound((np.zeros(10), np.zeros(10)), esr_target=0.01)  # type: ignore[arg-type]

@@ -39,9 +39,31 @@ def _pair(tmp_path: Path, seconds: float = 4.0, out_rate: int = RATE) -> tuple[P
 
 
 def _args(fi: Path, fo: Path, out: Path, *extra: str) -> list[str]:
-    return ["shrink", "--input", str(fi), "--output", str(fo), "--esr", "0.05",
-            "--validation-s", "1", "--cells", "gru", "--hidden-max", "8", "--max-seconds", "8",
-            "--trials", "3", "--repeats", "3", "--no-progress", "--out", str(out), *extra]
+    return [
+        "shrink",
+        "--input",
+        str(fi),
+        "--output",
+        str(fo),
+        "--esr",
+        "0.05",
+        "--validation-s",
+        "1",
+        "--cells",
+        "gru",
+        "--hidden-max",
+        "8",
+        "--max-seconds",
+        "8",
+        "--trials",
+        "3",
+        "--repeats",
+        "3",
+        "--no-progress",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 @pytest.mark.slow
@@ -64,8 +86,17 @@ def test_shrink_on_a_recording_exports_a_model_that_runs_the_same_everywhere(
         assert winner["ns_per_sample"] <= 1.1 * min(c["ns_per_sample"] for c in meeting)
     else:
         assert winner["esr"] == min(c["esr"] for c in result["candidates"])
-    for name in ("model.vashrink.json", "model.json", "model.onnx", "model.h", "report.html",
-                 "capture_pareto.png", "waveform.png", "spectrum.png", "audio/target.wav"):
+    for name in (
+        "model.vashrink.json",
+        "model.json",
+        "model.onnx",
+        "model.h",
+        "report.html",
+        "capture_pareto.png",
+        "waveform.png",
+        "spectrum.png",
+        "audio/target.wav",
+    ):
         assert (out / name).exists(), name
 
     # The exported files compute what the engine scored (float64 reference within float32 noise).
@@ -97,13 +128,18 @@ def test_shrink_on_a_recording_exports_a_model_that_runs_the_same_everywhere(
         (["shrink", "tanh(x)", "--input", "IN", "--output", "OUT", "--esr", "0.01"], "not both"),
         (["shrink", "--example", "pedal", "--input", "IN"], "not both"),
         (["shrink", "--example", "pedal", "--workers", "2"], "for curve searches"),
+        (["shrink", "--input", "IN", "--output", "OUT", "--esr", "0.01", "--eps", "1e-3"],
+         "--eps are for curves"),
+        (["shrink", "--example", "pedal", "--channel", "1"], "the pedal example is mono"),
+        (["shrink", "--input", "IN", "--output", "DIR", "--esr", "0.01"], "is a directory"),
     ],
 )
 def test_bad_capture_arguments_are_one_line_and_exit_2(
     argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fi, fo = _pair(tmp_path, seconds=2.5)
-    argv = [str(fi) if a == "IN" else str(fo) if a == "OUT" else a for a in argv]
+    names = {"IN": str(fi), "OUT": str(fo), "DIR": str(tmp_path)}
+    argv = [names.get(a, a) for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err

@@ -21,7 +21,7 @@ from vashrink.target.examples import PEDAL_ESR
 from vashrink.target.pedal import pedal_recording
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "formats"))
-from rtneural_runtime import rtneural_forward  # noqa: E402
+from rtneural_runtime import rtneural_forward
 
 
 @pytest.fixture(scope="module")

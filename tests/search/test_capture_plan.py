@@ -22,10 +22,22 @@ def _cost(arch: RecurrentArchitecture) -> float:
 
 def _score(arch: RecurrentArchitecture, esr: float) -> CaptureScore:
     return CaptureScore(
-        label=arch.label, cell=arch.cell, hidden=arch.hidden, skip=arch.skip, dtype="float32",
-        esr=esr, esr_plain=esr, dc=0.0, mse=esr, ns_per_sample=_cost(arch), sample_rate_hz=48000.0,
-        n_params=arch.n_params, macs_per_sample=arch.macs_per_sample,
-        model_path=f"models/{arch.label}.vashrink.json", train_seconds=1.0, epochs=1,
+        label=arch.label,
+        cell=arch.cell,
+        hidden=arch.hidden,
+        skip=arch.skip,
+        dtype="float32",
+        esr=esr,
+        esr_plain=esr,
+        dc=0.0,
+        mse=esr,
+        ns_per_sample=_cost(arch),
+        sample_rate_hz=48000.0,
+        n_params=arch.n_params,
+        macs_per_sample=arch.macs_per_sample,
+        model_path=f"models/{arch.label}.vashrink.json",
+        train_seconds=1.0,
+        epochs=1,
         epoch_seconds=1.0,
     )
 
@@ -44,19 +56,25 @@ class World:
 
 
 def _cheapest_meeting(world: World, limits: CaptureLimits) -> str:
-    archs = [RecurrentArchitecture(c, h) for c in limits.cells
-             for h in hidden_ladder(limits.hidden_max) if h >= world.need[c]]
+    archs = [
+        RecurrentArchitecture(c, h)
+        for c in limits.cells
+        for h in hidden_ladder(limits.hidden_max)
+        if h >= world.need[c]
+    ]
     return min(archs, key=_cost).label
 
 
-@pytest.mark.parametrize(("need_gru", "need_lstm", "start"),
-                         list(itertools.product((2, 6, 12, 24, 40), (4, 16, 32), (2, 8, 32))))
+@pytest.mark.parametrize(
+    ("need_gru", "need_lstm", "start"),
+    list(itertools.product((2, 6, 12, 24, 40), (4, 16, 32), (2, 8, 32))),
+)
 def test_finds_the_cheapest_meeting_candidate_with_few_trainings(
     need_gru: int, need_lstm: int, start: int
 ) -> None:
     world = World({"gru": need_gru, "lstm": need_lstm})
     limits = CaptureLimits(hidden_max=40, trials=50)
-    scores = plan_capture(limits, 0.01, world.train, _cost, start_hidden=start)
+    scores = plan_capture(limits, 0.01, world.train, _cost, start_hidden=start).scores
     choice = choose_capture(list(scores.values()), 0.01)
     assert choice.met
     assert choice.winner is not None
@@ -69,31 +87,56 @@ def test_finds_the_cheapest_meeting_candidate_with_few_trainings(
 
 def test_never_trains_a_candidate_costlier_than_one_already_meeting() -> None:
     world = World({"gru": 8, "lstm": 8})
-    plan_capture(CaptureLimits(hidden_max=40, trials=50), 0.01, world.train, _cost, start_hidden=8)
+    plan_capture(CaptureLimits(hidden_max=40, trials=50), 0.01, world.train, _cost,
+                 start_hidden=8)
     gru8 = _cost(RecurrentArchitecture("gru", 8))
     assert all(_cost(RecurrentArchitecture.parse(x)) < gru8 or x == "gru-8" for x in world.trained)
 
 
 def test_stops_at_the_trial_limit() -> None:
     world = World({"gru": 80, "lstm": 80})
-    scores = plan_capture(CaptureLimits(hidden_max=40, trials=3), 0.01, world.train, _cost)
+    outcome = plan_capture(CaptureLimits(hidden_max=40, trials=3), 0.01, world.train, _cost)
     assert len(world.trained) == 3
-    assert not choose_capture(list(scores.values()), 0.01).met
+    assert outcome.exhausted
+    assert not choose_capture(list(outcome.scores.values()), 0.01).met
 
 
 def test_a_resumed_search_trains_nothing_it_has() -> None:
     world = World({"gru": 12, "lstm": 12})
     limits = CaptureLimits(cells=("gru",), hidden_max=40)
     first = plan_capture(limits, 0.01, world.train, _cost, start_hidden=8)
+    assert not first.exhausted
     again = World({"gru": 12, "lstm": 12})
-    second = plan_capture(limits, 0.01, again.train, _cost, start_hidden=8, done=first)
+    second = plan_capture(limits, 0.01, again.train, _cost, start_hidden=8, done=first.scores)
     assert again.trained == []
-    assert second.keys() == first.keys()
+    assert second.scores.keys() == first.scores.keys()
+
+
+def test_stored_candidates_count_towards_the_trial_limit() -> None:
+    world = World({"gru": 80, "lstm": 80})
+    limits = CaptureLimits(cells=("gru",), hidden_max=40, trials=2)
+    first = plan_capture(limits, 0.01, world.train, _cost)
+    again = World({"gru": 80, "lstm": 80})
+    second = plan_capture(limits, 0.01, again.train, _cost, done=first.scores)
+    assert len(world.trained) == 2 and again.trained == [] and second.exhausted
+
+
+def test_a_budget_trains_only_shapes_within_it_starting_from_the_costliest() -> None:
+    world = World({"gru": 80, "lstm": 80})  # nothing meets: the budget decides
+    limit = _cost(RecurrentArchitecture("lstm", 8)) * 1.01
+    outcome = plan_capture(CaptureLimits(hidden_max=40, trials=50), 0.01, world.train, _cost,
+                           start_hidden=32, cost_limit=limit)
+    assert world.trained, "nothing within the budget was trained"
+    assert all(_cost(RecurrentArchitecture.parse(x)) <= limit for x in world.trained)
+    assert world.trained[0] in ("gru-8", "lstm-8")
+    assert {"gru-8", "lstm-8"} <= set(outcome.scores)
 
 
 def test_budget_picks_the_lowest_esr_within_it() -> None:
-    cands = [_score(RecurrentArchitecture("gru", h), esr)
-             for h, esr in ((4, 0.2), (8, 0.05), (16, 0.02), (32, 0.01))]
+    cands = [
+        _score(RecurrentArchitecture("gru", h), esr)
+        for h, esr in ((4, 0.2), (8, 0.05), (16, 0.02), (32, 0.01))
+    ]
     budget = cands[2].core_percent * 1.01
     choice = choose_capture(cands, 0.001, budget_core_percent=budget)
     assert choice.winner is not None

@@ -36,23 +36,58 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
         "models of gear with memory (GRU/LSTM from a recording)",
         "give --input and --output (or --example pedal) instead of EXPR",
     )
-    g.add_argument("--input", metavar="IN.wav", help="what was sent into the gear (mono, or --channel)")
-    g.add_argument("--output", metavar="OUT.wav", help="what came out of the gear, same rate and length")
-    g.add_argument("--esr", type=finite_float, metavar="E",
-                   help="validation ESR to meet (pre-emphasis 1 - 0.85 z^-1), e.g. 0.01")
-    g.add_argument("--channel", type=int, default=None, metavar="N",
-                   help="channel of multichannel files (0 = left)")
-    g.add_argument("--validation-s", type=finite_float, default=None, metavar="S",
-                   help="validate on the last S seconds (default 10; the pedal example 5)")
-    g.add_argument("--cells", type=_cells, default=None, metavar="gru,lstm",
-                   help="recurrent cells to try (default gru,lstm; the pedal example lstm, "
-                   "which trains about 10x faster per epoch in torch on a CPU)")
-    g.add_argument("--hidden-max", type=positive_int, default=40,
-                   help="largest hidden size to try (default 40)")
-    g.add_argument("--skip", action="store_true",
-                   help="input skip: the model adds its input to its output (AIDA-X in_skip)")
-    g.add_argument("--max-seconds", type=finite_float, default=None, metavar="S",
-                   help="training time per candidate (default: the recipe's)")
+    g.add_argument(
+        "--input", metavar="IN.wav", help="what was sent into the gear (mono, or --channel)"
+    )
+    g.add_argument(
+        "--output", metavar="OUT.wav", help="what came out of the gear, same rate and length"
+    )
+    g.add_argument(
+        "--esr",
+        type=finite_float,
+        metavar="E",
+        help="validation ESR to meet (pre-emphasis 1 - 0.85 z^-1), e.g. 0.01",
+    )
+    g.add_argument(
+        "--channel",
+        type=int,
+        default=None,
+        metavar="N",
+        help="channel of multichannel files (0 = left)",
+    )
+    g.add_argument(
+        "--validation-s",
+        type=finite_float,
+        default=None,
+        metavar="S",
+        help="validate on the last S seconds (default 10; the pedal example 5)",
+    )
+    g.add_argument(
+        "--cells",
+        type=_cells,
+        default=None,
+        metavar="gru,lstm",
+        help="recurrent cells to try (default gru,lstm; the pedal example lstm, "
+        "which trains about 10x faster per epoch in torch on a CPU)",
+    )
+    g.add_argument(
+        "--hidden-max",
+        type=positive_int,
+        default=40,
+        help="largest hidden size to try (default 40)",
+    )
+    g.add_argument(
+        "--skip",
+        action="store_true",
+        help="input skip: the model adds its input to its output (AIDA-X in_skip)",
+    )
+    g.add_argument(
+        "--max-seconds",
+        type=finite_float,
+        default=None,
+        metavar="S",
+        help="training time per candidate (default: the recipe's)",
+    )
 
 
 def wants_capture(args: argparse.Namespace) -> bool:
@@ -62,14 +97,27 @@ def wants_capture(args: argparse.Namespace) -> bool:
         msg = "give EXPR (a curve) or --input/--output (a recording), not both"
         raise InputError(msg)
     if capture:
-        from .workers import wants_workers
-
-        if wants_workers(args) or args.storage is not None:
-            msg = ("--workers, --storage, --study and --cost-profile are for curve searches; a "
-                   "recording search runs in one process and resumes from its --out directory")
+        given = (("--eps", args.eps is not None), ("--range", args.range is not None),
+                 ("--example curve", args.example == "curve"))
+        curve_only = [name for name, used in given if used]
+        if curve_only:
+            msg = (f"{', '.join(curve_only)} are for curves; a recording search takes --esr "
+                   "(and --hidden-max, --cells for its size)")
             raise InputError(msg)
+        if args.example == "pedal" and args.channel is not None:
+            msg = "--channel picks a channel of --input/--output files; the pedal example is mono"
+            raise InputError(msg)
+    if capture and (args.workers is not None or args.study or args.storage is not None):
+        msg = (
+            "--workers, --storage and --study are for curve searches; a recording search "
+            "runs in one process and resumes from its --out directory"
+        )
+        raise InputError(msg)
     if not capture and args.esr is not None:
-        msg = "--esr is for recordings: give --input IN.wav --output OUT.wav (or use --eps for a curve)"
+        msg = (
+            "--esr is for recordings: give --input IN.wav --output OUT.wav "
+            "(or use --eps for a curve)"
+        )
         raise InputError(msg)
     return capture
 
@@ -86,11 +134,20 @@ def _recording(args: argparse.Namespace) -> tuple[Any, float, str]:
         rec = pedal_recording(seconds=PEDAL_SECONDS, validation_s=validation)
         esr = args.esr if args.esr is not None else PEDAL_ESR
         return rec, float(esr), PEDAL_OUT
-    missing = [n for n, v in (("--input IN.wav", args.input), ("--output OUT.wav", args.output),
-                              ("--esr E", args.esr)) if v is None]
+    missing = [
+        n
+        for n, v in (
+            ("--input IN.wav", args.input),
+            ("--output OUT.wav", args.output),
+            ("--esr E", args.esr),
+        )
+        if v is None
+    ]
     if missing:
-        msg = (f"missing {', '.join(missing)}: e.g. vashrink shrink --input di.wav "
-               "--output amp.wav --esr 0.01 (or --example pedal)")
+        msg = (
+            f"missing {', '.join(missing)}: e.g. vashrink shrink --input di.wav "
+            "--output amp.wav --esr 0.01 (or --example pedal)"
+        )
         raise InputError(msg)
     from ..target.recording import load_recording
 
@@ -113,20 +170,31 @@ def print_capture_summary(result: Any, con: Console) -> None:
     for col in ("model", "ESR", "plain ESR", "ns/sample", "% of a core", "parameters", "train s"):
         table.add_column(col, justify="right")
     by_label = {c.label: c for c in result.candidates}
-    for label in result.pareto:
+    shown = list(result.pareto)
+    if result.winner is not None and result.winner.label not in shown:
+        shown.append(result.winner.label)  # a cost tie can choose a net just off the front
+    for label in shown:
         c = by_label[label]
         mark = " *" if result.winner is not None and c.label == result.winner.label else ""
-        table.add_row(c.label + mark, f"{c.esr:.3g}", f"{c.esr_plain:.3g}",
-                      f"{c.ns_per_sample:.3g}", f"{c.core_percent:.2g}", f"{c.n_params:,}",
-                      f"{c.train_seconds:.0f}")
+        table.add_row(
+            c.label + mark,
+            f"{c.esr:.3g}",
+            f"{c.esr_plain:.3g}",
+            f"{c.ns_per_sample:.3g}",
+            f"{c.core_percent:.2g}",
+            f"{c.n_params:,}",
+            f"{c.train_seconds:.0f}",
+        )
     con.print(table)
     style = "green" if result.met else "yellow"
     con.print(f"[{style}]{result.message}[/{style}]")
     for note in (*result.notes, *(f"recording: {c}" for c in result.checks)):
         con.print(f"- {note}", highlight=False)
-    con.print(f"{len(result.candidates)} candidates, {result.seconds:.0f} s. Report: "
-              f"{result.report or '-'}; exports: {', '.join(result.exports.values()) or '-'}",
-              highlight=False)
+    con.print(
+        f"{len(result.candidates)} candidates, {result.seconds:.0f} s. Report: "
+        f"{result.report or '-'}; exports: {', '.join(result.exports.values()) or '-'}",
+        highlight=False,
+    )
 
 
 def run_capture(args: argparse.Namespace) -> int:
@@ -148,11 +216,16 @@ def run_capture(args: argparse.Namespace) -> int:
         rec,
         esr,
         out_dir=args.out or default_out,
-        limits=CaptureLimits(tuple(args.cells or cells), args.hidden_max, args.skip,
-                             args.trials if args.trials is not None else 24),
+        limits=CaptureLimits(
+            tuple(args.cells or cells),
+            args.hidden_max,
+            args.skip,
+            args.trials if args.trials is not None else 24,
+        ),
         config=RecurrentTrainConfig(**overrides),
         dtype="float32" if args.dtype == "auto" else args.dtype,
         budget_core_percent=_budget(args, float(rec.sample_rate_hz)),
+        cost_profile=args.cost_profile,
         timing_repeats=args.repeats,
         progress=not (args.no_progress or args.json),
         log=lambda text: err.print(text, highlight=False),

@@ -13,13 +13,13 @@ from .spec import ModelSpec, prelu_slopes
 
 __all__ = [
     "ACTIVATIONS",
-    "Architecture",
     "CELLS",
-    "RecurrentArchitecture",
+    "Architecture",
     "DenseLayer",
     "GruLayer",
     "LstmLayer",
     "ModelSpec",
+    "RecurrentArchitecture",
     "RecurrentLayer",
     "architecture_of_layers",
     "lane_score",

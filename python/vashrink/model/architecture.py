@@ -127,7 +127,8 @@ class RecurrentArchitecture:
 
     @property
     def macs_per_sample(self) -> int:
-        """Multiply-accumulates per sample: ``gates * h * (1 + h)`` in the cell, ``h`` in the head."""
+        """Multiply-accumulates per sample: ``gates * h * (1 + h)`` in the cell, ``h`` in the
+        head."""
         return self.gates * self.hidden * (1 + self.hidden) + self.hidden
 
     @property

@@ -14,8 +14,9 @@ import numpy as np
 from ..errors import InputError, ModelFormatError
 from ..model.architecture import ACTIVATIONS
 from ..model.layers import DenseLayer
+from .native import check_counts
 
-__all__ = ["check_dense_layers", "dense_arrays", "np_dtype"]
+__all__ = ["NativeRunner", "check_dense_layers", "dense_arrays", "np_dtype"]
 
 
 def np_dtype(dtype: str) -> type[np.floating[Any]]:
@@ -97,3 +98,80 @@ def dense_arrays(
             msg = f"layer {j + first} has values beyond the {dtype} range; use dtype='float64'"
             raise ModelFormatError(msg)
     return packed
+
+
+class NativeRunner:
+    """What both engine wrappers share: a loaded ``_native`` model of ``_np_dtype`` numbers, its
+    input checks, one-sample ``forward`` and the per-sample path a plugin uses."""
+
+    _native: Any
+    _np_dtype: type[np.floating[Any]]
+
+    @property
+    def in_size(self) -> int:
+        return int(self._native.in_size)
+
+    @property
+    def out_size(self) -> int:
+        return int(self._native.out_size)
+
+    def _input(self, x: Any, what: str = "x") -> np.ndarray:
+        try:
+            arr = np.asarray(x, dtype=self._np_dtype)
+        except (TypeError, ValueError) as exc:
+            msg = f"{what} must be an array of numbers ({exc})"
+            raise InputError(msg) from None
+        ok_1d = arr.ndim == 1 and self.in_size == 1
+        ok_2d = arr.ndim == 2 and arr.shape[1] == self.in_size
+        if not (ok_1d or ok_2d):
+            want = f"(n, {self.in_size})" + (" or (n,)" if self.in_size == 1 else "")
+            msg = f"{what} has shape {arr.shape}; this model takes {want}"
+            raise InputError(msg)
+        return np.ascontiguousarray(arr)
+
+    def forward(self, x: float) -> float:
+        """One sample through a one-input model (a recurrent one advances its state); the first
+        output."""
+        if self.in_size != 1:
+            msg = f"forward(x) is for one-input models; this one has {self.in_size} inputs"
+            raise InputError(msg)
+        return float(self._native.forward(float(x)))
+
+    def process_samples(self, x: Any) -> np.ndarray:
+        """One ``forward`` per sample in C++ with the GIL released (the per-sample path a plugin
+        uses); a recurrent model continues from its current state."""
+        out: np.ndarray = self._native.process_samples(self._input(x))
+        return out
+
+    @property
+    def backend(self) -> str:
+        """Name timing reports use for this runtime."""
+        return "vashrink"
+
+    @property
+    def lanes(self) -> int:
+        """SIMD lanes the engine packs widths (per gate, for a recurrent layer) to."""
+        return int(self._native.lanes)
+
+    def time_samples(self, buffer: np.ndarray, repeats: int, warmup: int) -> list[float]:
+        """Seconds for each of ``repeats`` per-sample passes over ``buffer`` (after ``warmup``);
+        a recurrent model's state is reset before the first pass and after the last."""
+        check_counts(repeats, warmup)
+        seconds: list[float] = self._native.time_samples(
+            self._input(buffer, "buffer"), int(repeats), int(warmup)
+        )
+        return seconds
+
+    def time_blocks(
+        self, buffer: np.ndarray, block_size: int, repeats: int, warmup: int
+    ) -> list[float]:
+        """Seconds for each of ``repeats`` passes with ``block_size`` samples per call (a
+        recurrent model still runs them one by one: the state orders them)."""
+        check_counts(repeats, warmup)
+        if block_size < 1:
+            msg = f"block_size must be at least 1, got {block_size}"
+            raise InputError(msg)
+        seconds: list[float] = self._native.time_blocks(
+            self._input(buffer, "buffer"), int(block_size), int(repeats), int(warmup)
+        )
+        return seconds

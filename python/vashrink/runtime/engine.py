@@ -25,10 +25,10 @@ from ..model.architecture import Architecture
 from ..model.file import DTYPES
 from ..model.layers import DenseLayer, architecture_of_layers
 from ..model.mlp import build_mlp, dense_layers
+from .checks import NativeRunner, dense_arrays
 from .checks import check_dense_layers as _check_layers
-from .checks import dense_arrays
 from .checks import np_dtype as _np_dtype
-from .native import check_counts, engine
+from .native import engine
 
 __all__ = ["DTYPES", "Mlp", "as_mlp", "random_model"]
 
@@ -40,7 +40,7 @@ def random_model(arch: Architecture, *, seed: int = 0) -> nn.Sequential:
         return build_mlp(arch)
 
 
-class Mlp:
+class Mlp(NativeRunner):
     """An MLP loaded into the C++ engine (float32 by default, float64 optional).
 
     Create with :meth:`from_torch`, :meth:`from_layers` or :meth:`from_architecture`.
@@ -86,53 +86,9 @@ class Mlp:
         return cls.from_torch(random_model(arch, seed=seed), dtype)
 
     @property
-    def backend(self) -> str:
-        """Name timing reports use for this runtime."""
-        return "vashrink"
-
-    @property
-    def in_size(self) -> int:
-        return int(self._native.in_size)
-
-    @property
-    def out_size(self) -> int:
-        return int(self._native.out_size)
-
-    @property
-    def lanes(self) -> int:
-        """SIMD lanes the engine packs this model's widths to."""
-        return int(self._native.lanes)
-
-    @property
     def architecture(self) -> Architecture | None:
         """The uniform 1-in/1-out :class:`Architecture`, or None for other shapes."""
         return architecture_of_layers(self.layers)
-
-    def _input(self, x: Any, what: str = "x") -> np.ndarray:
-        try:
-            arr = np.asarray(x, dtype=self._np_dtype)
-        except (TypeError, ValueError) as exc:
-            msg = f"{what} must be an array of numbers ({exc})"
-            raise InputError(msg) from None
-        ok_1d = arr.ndim == 1 and self.in_size == 1
-        ok_2d = arr.ndim == 2 and arr.shape[1] == self.in_size
-        if not (ok_1d or ok_2d):
-            want = f"(n, {self.in_size})" + (" or (n,)" if self.in_size == 1 else "")
-            msg = f"{what} has shape {arr.shape}; this model takes {want}"
-            raise InputError(msg)
-        return np.ascontiguousarray(arr)
-
-    def forward(self, x: float) -> float:
-        """One sample through a one-input model; returns the first output."""
-        if self.in_size != 1:
-            msg = f"forward(x) is for one-input models; this one has {self.in_size} inputs"
-            raise InputError(msg)
-        return float(self._native.forward(float(x)))
-
-    def process_samples(self, x: Any) -> np.ndarray:
-        """One ``forward`` per sample, in C++ (the per-sample path a plugin uses)."""
-        out: np.ndarray = self._native.process_samples(self._input(x))
-        return out
 
     def process_block(self, x: Any, block_size: int = 512) -> np.ndarray:
         """The samples in blocks of ``block_size``, each block one matrix product per layer."""
@@ -144,27 +100,6 @@ class Mlp:
 
     def reset(self) -> None:
         """No state to clear (MLPs are memoryless); kept for the runner interface."""
-
-    def time_samples(self, buffer: np.ndarray, repeats: int, warmup: int) -> list[float]:
-        """Seconds for each of ``repeats`` per-sample passes over ``buffer`` (after ``warmup``)."""
-        check_counts(repeats, warmup)
-        seconds: list[float] = self._native.time_samples(
-            self._input(buffer, "buffer"), int(repeats), int(warmup)
-        )
-        return seconds
-
-    def time_blocks(
-        self, buffer: np.ndarray, block_size: int, repeats: int, warmup: int
-    ) -> list[float]:
-        """Seconds for each of ``repeats`` block-mode passes over ``buffer``."""
-        check_counts(repeats, warmup)
-        if block_size < 1:
-            msg = f"block_size must be at least 1, got {block_size}"
-            raise InputError(msg)
-        seconds: list[float] = self._native.time_blocks(
-            self._input(buffer, "buffer"), int(block_size), int(repeats), int(warmup)
-        )
-        return seconds
 
     def __repr__(self) -> str:
         sizes = [self.layers[0].in_size] + [layer.out_size for layer in self.layers]

@@ -18,15 +18,13 @@ NaN until :meth:`reset`; an infinite input saturates the gates and later outputs
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from ..errors import InputError, ModelFormatError
+from ..errors import ModelFormatError
 from ..model.layers import GruLayer, LstmLayer
 from ..model.spec import ModelSpec
-from .checks import check_dense_layers, dense_arrays, np_dtype
-from .native import check_counts, engine
+from .checks import NativeRunner, check_dense_layers, dense_arrays, np_dtype
+from .native import engine
 
 __all__ = ["RecurrentNet"]
 
@@ -69,7 +67,7 @@ def _check_recurrent(spec: ModelSpec) -> None:
     check_dense_layers(spec.dense, first=1)
 
 
-class RecurrentNet:
+class RecurrentNet(NativeRunner):
     """One GRU/LSTM layer + dense head (+ input skip) loaded into the C++ engine.
 
     Create with :meth:`from_spec`. Outputs of one call continue the previous call's stream.
@@ -129,19 +127,6 @@ class RecurrentNet:
         return cls(spec, dtype)
 
     @property
-    def backend(self) -> str:
-        """Name timing reports use for this runtime."""
-        return "vashrink"
-
-    @property
-    def in_size(self) -> int:
-        return int(self._native.in_size)
-
-    @property
-    def out_size(self) -> int:
-        return int(self._native.out_size)
-
-    @property
     def hidden_size(self) -> int:
         return int(self._native.hidden_size)
 
@@ -155,65 +140,9 @@ class RecurrentNet:
         """Whether the input is added to the output."""
         return bool(self._native.skip)
 
-    @property
-    def lanes(self) -> int:
-        """SIMD lanes the engine pads the hidden units (per gate) to."""
-        return int(self._native.lanes)
-
-    def _input(self, x: Any, what: str = "x") -> np.ndarray:
-        try:
-            arr = np.asarray(x, dtype=self._np_dtype)
-        except (TypeError, ValueError) as exc:
-            msg = f"{what} must be an array of numbers ({exc})"
-            raise InputError(msg) from None
-        ok_1d = arr.ndim == 1 and self.in_size == 1
-        ok_2d = arr.ndim == 2 and arr.shape[1] == self.in_size
-        if not (ok_1d or ok_2d):
-            want = f"(n, {self.in_size})" + (" or (n,)" if self.in_size == 1 else "")
-            msg = f"{what} has shape {arr.shape}; this model takes {want}"
-            raise InputError(msg)
-        return np.ascontiguousarray(arr)
-
-    def forward(self, x: float) -> float:
-        """One sample through a one-input model (advances the state); the first output."""
-        if self.in_size != 1:
-            msg = f"forward(x) is for one-input models; this one has {self.in_size} inputs"
-            raise InputError(msg)
-        return float(self._native.forward(float(x)))
-
-    def process_samples(self, x: Any) -> np.ndarray:
-        """One ``forward`` per sample in C++ (GIL released), continuing from the current state."""
-        out: np.ndarray = self._native.process_samples(self._input(x))
-        return out
-
     def reset(self) -> None:
         """Zero the state (h, and c for an LSTM), as at the start of a torch sequence."""
         self._native.reset()
-
-    def time_samples(self, buffer: np.ndarray, repeats: int, warmup: int) -> list[float]:
-        """Seconds for each of ``repeats`` per-sample passes over ``buffer`` (after ``warmup``).
-
-        The state is reset before the first pass and after the last.
-        """
-        check_counts(repeats, warmup)
-        seconds: list[float] = self._native.time_samples(
-            self._input(buffer, "buffer"), int(repeats), int(warmup)
-        )
-        return seconds
-
-    def time_blocks(
-        self, buffer: np.ndarray, block_size: int, repeats: int, warmup: int
-    ) -> list[float]:
-        """Seconds per pass with ``block_size`` samples per call (each call still runs them
-        one by one: the state orders them). The state is reset as in :meth:`time_samples`."""
-        check_counts(repeats, warmup)
-        if block_size < 1:
-            msg = f"block_size must be at least 1, got {block_size}"
-            raise InputError(msg)
-        seconds: list[float] = self._native.time_blocks(
-            self._input(buffer, "buffer"), int(block_size), int(repeats), int(warmup)
-        )
-        return seconds
 
     def __repr__(self) -> str:
         head = "-".join(str(d.out_size) for d in self.spec.dense)

@@ -23,12 +23,12 @@ __all__ = [
     "MACHINE_ATTR",
     "MODEL_ATTR",
     "RESULT_ATTR",
+    "load_stored_winner",
     "machine_label",
     "materialize_models",
     "model_text",
     "stored_trials",
     "this_machine",
-    "load_stored_winner",
     "winner_model",
 ]
 
@@ -121,7 +121,7 @@ def winner_model(study: Any, tmp_dir: Path) -> tuple[ModelFile, CandidateScore]:
     path.write_text(text)
     try:
         return read_model_file(path), choice.winner
-    except Exception as exc:  # noqa: BLE001 - any unreadable stored text is one error
+    except Exception as exc:
         msg = f"the stored model of {choice.winner.label} is unreadable ({exc})"
         raise StudyError(msg) from None
 

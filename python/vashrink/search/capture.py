@@ -15,7 +15,7 @@ import hashlib
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from .capture_result import CaptureResult
 from .capture_score import CaptureScore, capture_pareto, choose_capture
 from .rundir import prepare_out_dir, write_json
 
-__all__ = ["CaptureLimits", "CaptureResult", "random_spec", "shrink_capture"]
+__all__ = ["CaptureLimits", "CaptureResult", "profile_costs", "random_spec", "shrink_capture"]
 
 COSTS_FILE = "costs.json"
 
@@ -73,8 +73,40 @@ def recording_fingerprint(rec: Recording) -> dict[str, Any]:
     }
 
 
+def profile_costs(
+    profile: str | Path, limits: CaptureLimits, dtype: str, log: Callable[[str], None]
+) -> tuple[dict[str, float], str]:
+    """ns/sample of every shape from a cost profile measured on the target CPU (interpolated)."""
+    from .costs import load_cost_profile
+
+    table = load_cost_profile(profile)
+    costs: dict[str, float] = {}
+    outside = []
+    for arch in _shapes(limits):
+        costs[arch.label], out = table.estimate_recurrent(arch, dtype)
+        if out:
+            outside.append(arch.label)
+    note = f"costs interpolated from {profile} (target CPU: {table.label})"
+    if outside:
+        note += f"; extrapolated beyond its sizes for {', '.join(outside)}"
+    log(note)
+    return costs, note
+
+
+def _shapes(limits: CaptureLimits) -> list[RecurrentArchitecture]:
+    return [
+        RecurrentArchitecture(c, h, limits.skip)
+        for c in limits.cells
+        for h in hidden_ladder(limits.hidden_max)
+    ]
+
+
 def _measure_costs(
-    out: Path, limits: CaptureLimits, dtype: str, repeats: int, rate: float,
+    out: Path,
+    limits: CaptureLimits,
+    dtype: str,
+    repeats: int,
+    rate: float,
     log: Callable[[str], None],
 ) -> dict[str, float]:
     """ns/sample of every shape the search may train, measured once and kept with the run (a
@@ -88,18 +120,22 @@ def _measure_costs(
             stored = {str(k): float(v) for k, v in json.loads(path.read_text()).items()}
         except (OSError, ValueError, AttributeError):
             stored = {}
-    archs = [RecurrentArchitecture(c, h, limits.skip)
-             for c in limits.cells for h in hidden_ladder(limits.hidden_max)]
+    archs = _shapes(limits)
     missing = [a for a in archs if a.label not in stored]
     if missing:
         log(f"timing {len(missing)} candidate shapes in the engine ({dtype}, one sample per call)")
     for arch in missing:
         net = RecurrentNet.from_spec(random_spec(arch), dtype=dtype)
-        t = time_runner(net, modes=("sample",), repeats=repeats, warmup=1,
-                        buffer_samples=4800, sample_rate_hz=rate)[0]
+        t = time_runner(
+            net,
+            modes=("sample",),
+            repeats=repeats,
+            warmup=1,
+            buffer_samples=4800,
+            sample_rate_hz=rate,
+        )[0]
         stored[arch.label] = t.ns_per_sample
-    if missing:
-        write_json(path, stored)
+        write_json(path, stored)  # after each shape: an interrupt keeps what was measured
     return stored
 
 
@@ -139,6 +175,7 @@ def shrink_capture(
     config: RecurrentTrainConfig | None = None,
     dtype: str = "float32",
     budget_core_percent: float | None = None,
+    cost_profile: str | Path | None = None,
     timing_repeats: int = 5,
     progress: bool = True,
     report: bool = True,
@@ -152,6 +189,8 @@ def shrink_capture(
         limits: cells, largest hidden size, input skip, most trainings (:class:`CaptureLimits`).
         config: training recipe (:class:`vashrink.train.RecurrentTrainConfig`).
         budget_core_percent: choose the lowest ESR within this % of one core instead.
+        cost_profile: score by the GRU/LSTM rows of a ``vashrink profile`` table measured on the
+            target CPU (interpolated in the hidden size) instead of timing on this machine.
 
     Raises:
         VashrinkError: bad input (before any training) or an unusable ``out_dir``.
@@ -169,67 +208,127 @@ def shrink_capture(
         raise InputError(msg)
     limits = limits or CaptureLimits()
     config = config or RecurrentTrainConfig()
+    # What a stored candidate depends on (the search limits do not: a wider or longer search in
+    # the same directory reuses every candidate trained so far).
     fingerprint = {
         "recording": recording_fingerprint(recording),
         "esr": float(esr_target),
         "dtype": dtype,
-        "limits": asdict(limits) | {"cells": list(limits.cells)},
         "config": config.to_dict(),
     }
+    rate = float(recording.sample_rate_hz)
+    profiled = profile_costs(cost_profile, limits, dtype, say) if cost_profile is not None else None
     out = prepare_out_dir(out_dir, "capture", fingerprint)
     run_id = hashlib.sha256(repr(sorted(fingerprint.items())).encode()).hexdigest()[:12]
-    rate = float(recording.sample_rate_hz)
     bound = memory_bound(recording, esr_target=esr_target)
     start_hidden = int(bound.suggested_hidden[0])
     say(bound.summary())
-    costs = _measure_costs(out, limits, dtype, timing_repeats, rate, say)
-    done = _stored_scores(out, run_id)
+    if profiled is not None:
+        costs, cost_note = profiled
+    else:
+        costs = _measure_costs(out, limits, dtype, timing_repeats, rate, say)
+        cost_note = "costs measured on this machine (our engine, one sample per call)"
+    # Stored scores take this run's costs: a resume compares every candidate on one measurement.
+    done = {
+        k: replace(s, ns_per_sample=costs[k])
+        for k, s in _stored_scores(out, run_id).items()
+        if k in costs
+    }
     if done:
         say(f"resuming: {len(done)} trained candidates found in {out / 'models'}")
 
     def train_one(arch: RecurrentArchitecture) -> CaptureScore | None:
         warm = _warm_start(arch, done_specs)
-        say(f"training {arch.label} ({arch.n_params:,} parameters, {costs[arch.label]:.3g} ns/sample)")
-        [trained] = train_recurrent(recording, [arch], config, target_esr=esr_target,
-                                    progress=progress, warm=warm)
+        say(
+            f"training {arch.label} ({arch.n_params:,} parameters, "
+            f"{costs[arch.label]:.3g} ns/sample)"
+        )
+        [trained] = train_recurrent(
+            recording, [arch], config, target_esr=esr_target, progress=progress, warm=warm
+        )
         errors = engine_errors(trained.spec, recording, dtype)
         if errors is None:
             say(f"  {arch.label}: the trained model gives non-finite output; skipped")
             return None
         path = out / "models" / f"{arch.label}{SUFFIX}"
         score = CaptureScore(
-            label=arch.label, cell=arch.cell, hidden=arch.hidden, skip=arch.skip, dtype=dtype,
-            esr=errors.esr, esr_plain=errors.esr_plain, dc=errors.dc, mse=errors.mse,
-            ns_per_sample=costs[arch.label], sample_rate_hz=rate, n_params=arch.n_params,
-            macs_per_sample=arch.macs_per_sample, model_path=str(path.relative_to(out)),
-            train_seconds=float(trained.seconds), epochs=int(trained.epochs),
+            label=arch.label,
+            cell=arch.cell,
+            hidden=arch.hidden,
+            skip=arch.skip,
+            dtype=dtype,
+            esr=errors.esr,
+            esr_plain=errors.esr_plain,
+            dc=errors.dc,
+            mse=errors.mse,
+            ns_per_sample=costs[arch.label],
+            sample_rate_hz=rate,
+            n_params=arch.n_params,
+            macs_per_sample=arch.macs_per_sample,
+            model_path=str(path.relative_to(out)),
+            train_seconds=float(trained.seconds),
+            epochs=int(trained.epochs),
             epoch_seconds=float(np.median(trained.epoch_seconds)) if trained.epoch_seconds else 0.0,
             stop_reason=str(trained.stop_reason),
         )
-        write_model_file(path, trained.spec, dtype=dtype, provenance={
-            "run": run_id, "score": score.to_dict(), "recipe": config.to_dict(),
-            "source": _source(recording), "esr_target": esr_target,
-        })
+        write_model_file(
+            path,
+            trained.spec,
+            dtype=dtype,
+            provenance={
+                "run": run_id,
+                "score": score.to_dict(),
+                "recipe": config.to_dict(),
+                "source": _source(recording),
+                "esr_target": esr_target,
+            },
+        )
         done_specs[arch] = trained.spec
-        say(f"  {arch.label}: validation ESR {errors.esr:.3g} (plain {errors.esr_plain:.3g}) "
-            f"after {trained.epochs} epochs, {trained.seconds:.0f} s")
+        say(
+            f"  {arch.label}: validation ESR {errors.esr:.3g} (plain {errors.esr_plain:.3g}) "
+            f"after {trained.epochs} epochs, {trained.seconds:.0f} s"
+        )
         return score
 
     done_specs: dict[RecurrentArchitecture, ModelSpec] = {
         s.architecture: read_model_file(out / s.model_path).spec for s in done.values()
     }
-    scores = plan_capture(limits, esr_target, train_one, lambda a: costs[a.label],
-                          start_hidden=start_hidden, done=done)
-    return _finish(recording, esr_target, out, scores, bound, dtype, budget_core_percent,
-                   report, started)
+    fresh: dict[str, CaptureScore] = {}
+    limit = None if budget_core_percent is None else budget_core_percent * 1e7 / rate
+
+    def train_and_keep(arch: RecurrentArchitecture) -> CaptureScore | None:
+        score = train_one(arch)
+        if score is not None:
+            fresh[arch.label] = score
+        return score
+
+    def finish(scores: dict[str, CaptureScore], notes: tuple[str, ...]) -> CaptureResult:
+        return _finish(recording, esr_target, out, scores, bound, dtype, budget_core_percent,
+                       report, started, (cost_note, *notes), limits.hidden_max)
+
+    try:
+        outcome = plan_capture(limits, esr_target, train_and_keep, lambda a: costs[a.label],
+                               start_hidden=start_hidden, done=done, cost_limit=limit)
+    except KeyboardInterrupt:
+        # Every finished candidate is stored already; summarise them before stopping.
+        if done or fresh:
+            finish({**done, **fresh}, ("interrupted: the summary covers the finished candidates; "
+                                       "run the same command again to resume",))
+        raise
+    notes: tuple[str, ...] = ()
+    if outcome.exhausted:
+        notes = (f"the search stopped at --trials {limits.trials} with rungs left untried; "
+                 "raise --trials (the same --out reuses every trained candidate)",)
+    return finish(outcome.scores, notes)
 
 
 def _warm_start(
     arch: RecurrentArchitecture, specs: dict[RecurrentArchitecture, ModelSpec]
 ) -> dict[RecurrentArchitecture, ModelSpec] | None:
     """The largest trained model of the same cell and skip that is smaller than ``arch``."""
-    smaller = [a for a in specs if a.cell == arch.cell and a.skip == arch.skip
-               and a.hidden < arch.hidden]
+    smaller = [
+        a for a in specs if a.cell == arch.cell and a.skip == arch.skip and a.hidden < arch.hidden
+    ]
     if not smaller:
         return None
     return {arch: specs[max(smaller, key=lambda a: a.hidden)]}
@@ -240,8 +339,17 @@ def _source(rec: Recording) -> str:
 
 
 def _finish(
-    rec: Recording, esr_target: float, out: Path, scores: dict[str, CaptureScore], bound: Any,
-    dtype: str, budget: float | None, make_report: bool, started: float,
+    rec: Recording,
+    esr_target: float,
+    out: Path,
+    scores: dict[str, CaptureScore],
+    bound: Any,
+    dtype: str,
+    budget: float | None,
+    make_report: bool,
+    started: float,
+    extra_notes: tuple[str, ...],
+    hidden_max: int,
 ) -> CaptureResult:
     from .capture_notes import capture_notes
 
@@ -252,14 +360,24 @@ def _finish(
     if choice.winner is not None:
         exports = export_capture_winner(out, out / choice.winner.model_path, dtype)
     result = CaptureResult(
-        source=_source(rec), sample_rate_hz=float(rec.sample_rate_hz),
+        source=_source(rec),
+        sample_rate_hz=float(rec.sample_rate_hz),
         train_seconds_audio=rec.split_index / rec.sample_rate_hz,
         validation_seconds_audio=(rec.input.size - rec.split_index) / rec.sample_rate_hz,
-        latency_samples=int(rec.latency_samples), checks=tuple(rec.checks),
-        esr_target=esr_target, budget_core_percent=budget, dtype=dtype, candidates=cands,
-        pareto=tuple(c.label for c in front), winner=choice.winner, met=choice.met,
-        message=choice.message, notes=tuple(capture_notes(cands, choice, bound, esr_target)),
-        out_dir=out, bound=bound.to_dict(), exports=exports,
+        latency_samples=int(rec.latency_samples),
+        checks=tuple(rec.checks),
+        esr_target=esr_target,
+        budget_core_percent=budget,
+        dtype=dtype,
+        candidates=cands,
+        pareto=tuple(c.label for c in front),
+        winner=choice.winner,
+        met=choice.met,
+        message=choice.message,
+        notes=(*extra_notes, *capture_notes(cands, choice, bound, esr_target, hidden_max)),
+        out_dir=out,
+        bound=bound.to_dict(),
+        exports=exports,
         seconds=time.perf_counter() - started,
     )
     if make_report:

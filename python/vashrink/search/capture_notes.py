@@ -12,7 +12,11 @@ __all__ = ["capture_notes"]
 
 
 def capture_notes(
-    cands: Sequence[CaptureScore], choice: CaptureChoice, bound: Any, esr_target: float
+    cands: Sequence[CaptureScore],
+    choice: CaptureChoice,
+    bound: Any,
+    esr_target: float,
+    hidden_max: int,
 ) -> list[str]:
     notes: list[str] = []
     lo, hi = (int(v) for v in bound.suggested_hidden)
@@ -25,16 +29,20 @@ def capture_notes(
         )
     trained = sum(c.train_seconds for c in cands)
     if cands:
-        notes.append(f"{len(cands)} candidates trained in {trained:.0f} s "
-                     f"({sum(c.epochs for c in cands)} epochs)")
+        notes.append(
+            f"{len(cands)} candidates trained in {trained:.0f} s "
+            f"({sum(c.epochs for c in cands)} epochs)"
+        )
     if not choice.met and cands:
         best = min(cands, key=lambda c: c.esr)
         helps = [
-            "a larger --hidden-max" if best.hidden >= max(c.hidden for c in cands) else "",
+            "a larger --hidden-max" if best.hidden >= hidden_max else "",
             "longer training (--max-seconds, --epochs)",
             "--skip (learn only what the gear adds to its input)" if not best.skip else "",
             "more or cleaner audio (check the recording notes: latency, clipping, noise)",
         ]
-        notes.append(f"closest ESR {best.esr:.3g} against {esr_target:g}; what would help: "
-                     + ", ".join(h for h in helps if h))
+        notes.append(
+            f"closest ESR {best.esr:.3g} against {esr_target:g}; what would help: "
+            + ", ".join(h for h in helps if h)
+        )
     return notes

@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..model.architecture import CELLS, RecurrentArchitecture
 from .capture_score import CaptureScore
 
-__all__ = ["HIDDEN_LADDER", "CaptureLimits", "hidden_ladder", "plan_capture"]
+__all__ = ["HIDDEN_LADDER", "CaptureLimits", "PlanOutcome", "hidden_ladder", "plan_capture"]
 
 #: The hidden sizes a search tries: AIDA-X's and NAM's shipped sizes, with smaller rungs below.
 HIDDEN_LADDER = (2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 80)
@@ -57,12 +57,19 @@ def hidden_ladder(hidden_max: int) -> list[int]:
 
 
 class _Plan:
-    def __init__(self, limits: CaptureLimits, train: Train, cost: Cost,
-                 done: dict[str, CaptureScore], esr_target: float) -> None:
+    def __init__(
+        self,
+        limits: CaptureLimits,
+        train: Train,
+        cost: Cost,
+        done: dict[str, CaptureScore],
+        esr_target: float,
+    ) -> None:
         self.limits, self._train, self.cost = limits, train, cost
         self.scores = dict(done)
         self.target = esr_target
         self.trained = 0
+        self.exhausted = False
 
     def best_cost(self) -> float:
         meeting = [c.ns_per_sample for c in self.scores.values() if c.meets(self.target)]
@@ -77,6 +84,7 @@ class _Plan:
         if self.cost(arch) >= self.best_cost():
             return True
         if self.trained >= self.limits.trials:
+            self.exhausted = True
             return None
         self.trained += 1
         score = self._train(arch)
@@ -116,6 +124,14 @@ class _Plan:
             lo, hi = (lo, mid) if ok else (mid, hi)
 
 
+@dataclass(frozen=True)
+class PlanOutcome:
+    """The scores a search ended with, and whether it stopped because ``trials`` ran out."""
+
+    scores: dict[str, CaptureScore]
+    exhausted: bool
+
+
 def plan_capture(
     limits: CaptureLimits,
     esr_target: float,
@@ -125,14 +141,35 @@ def plan_capture(
     start_hidden: int = 8,
     done: dict[str, CaptureScore] | None = None,
     cells_order: Sequence[str] | None = None,
-) -> dict[str, CaptureScore]:
+    cost_limit: float | None = None,
+) -> PlanOutcome:
     """Run the search; ``train`` trains and scores one candidate (None: it failed), ``cost`` is
-    its measured ns/sample, ``done`` holds candidates already scored (a resumed run)."""
+    its measured ns/sample, ``done`` holds candidates already scored (a resumed run; they count
+    towards ``limits.trials``).
+
+    With ``cost_limit`` (a budget, ns/sample) only shapes within it are tried, and each cell
+    starts from its costliest one (the most capacity the budget allows), going down only if that
+    meets the target.
+    """
     rungs = hidden_ladder(limits.hidden_max)
-    start = min(range(len(rungs)), key=lambda i: (abs(rungs[i] - start_hidden), rungs[i]))
     plan = _Plan(limits, train, cost, done or {}, esr_target)
+    plan.trained = len(plan.scores)
     order = list(cells_order or limits.cells)
-    order.sort(key=lambda c: cost(RecurrentArchitecture(c, rungs[start], limits.skip)))
+
+    def allowed(cell: str) -> list[int]:
+        if cost_limit is None:
+            return rungs
+        return [h for h in rungs if cost(RecurrentArchitecture(cell, h, limits.skip)) <= cost_limit]
+
+    def first(cell_rungs: list[int]) -> int:
+        if cost_limit is not None:
+            return len(cell_rungs) - 1
+        return min(range(len(cell_rungs)),
+                   key=lambda i: (abs(cell_rungs[i] - start_hidden), cell_rungs[i]))
+
+    at = {c: allowed(c) for c in order}
+    order = [c for c in order if at[c]]
+    order.sort(key=lambda c: cost(RecurrentArchitecture(c, at[c][first(at[c])], limits.skip)))
     for cell in order:
-        plan.cell(cell, rungs, start)
-    return plan.scores
+        plan.cell(cell, at[cell], first(at[cell]))
+    return PlanOutcome(plan.scores, plan.exhausted)

@@ -2,8 +2,9 @@
 
 Capture users listen before they read, so the report writes a validation excerpt as WAV files
 (input, the gear's output, and every Pareto model's output as our engine computes it) under
-``audio/`` and embeds players for them, beside the ESR-vs-measured-cost plot (``capture_pareto.png``),
-the target against the chosen model over a few milliseconds (``waveform.png``) and their spectra
+``audio/`` and embeds players for them, beside the ESR-vs-measured-cost plot
+(``capture_pareto.png``), the target against the chosen model over a few milliseconds
+(``waveform.png``) and their spectra
 with the error's (``spectrum.png``).
 """
 
@@ -40,7 +41,7 @@ def excerpt_bounds(signal: np.ndarray, rate: float, seconds: float = EXCERPT_S) 
         return 0, signal.size
     hop = max(1, int(rate))
     starts = np.arange(0, signal.size - n + 1, hop)
-    energy = [float(np.mean(signal[s:s + n] ** 2)) for s in starts]
+    energy = [float(np.mean(signal[s : s + n] ** 2)) for s in starts]
     s = int(starts[int(np.argmax(energy))])
     return s, s + n
 
@@ -57,22 +58,47 @@ def _plot_pareto(result: CaptureResult, path: Path) -> Path:
     for cell, marker in (("gru", "o"), ("lstm", "s")):
         cs = [c for c in result.candidates if c.cell == cell]
         if cs:
-            ax.scatter([c.ns_per_sample for c in cs], [c.esr for c in cs], marker=marker,
-                       label=cell.upper(), alpha=0.8)
+            ax.scatter(
+                [c.ns_per_sample for c in cs],
+                [c.esr for c in cs],
+                marker=marker,
+                label=cell.upper(),
+                alpha=0.8,
+            )
             for c in cs:
-                ax.annotate(str(c.hidden), (c.ns_per_sample, c.esr), fontsize=7,
-                            xytext=(3, 3), textcoords="offset points")
+                ax.annotate(
+                    str(c.hidden),
+                    (c.ns_per_sample, c.esr),
+                    fontsize=7,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
     front = [c for c in result.candidates if c.label in result.pareto]
     front.sort(key=lambda c: c.ns_per_sample)
     if front:
-        ax.plot([c.ns_per_sample for c in front], [c.esr for c in front], "k--", lw=0.8,
-                label="Pareto front")
-    ax.axhline(result.esr_target, color="tab:red", lw=0.8, label=f"target ESR {result.esr_target:g}")
+        ax.plot(
+            [c.ns_per_sample for c in front],
+            [c.esr for c in front],
+            "k--",
+            lw=0.8,
+            label="Pareto front",
+        )
+    ax.axhline(
+        result.esr_target, color="tab:red", lw=0.8, label=f"target ESR {result.esr_target:g}"
+    )
     if result.winner is not None:
-        ax.scatter([result.winner.ns_per_sample], [result.winner.esr], s=160, facecolors="none",
-                   edgecolors="tab:green", label="chosen")
+        ax.scatter(
+            [result.winner.ns_per_sample],
+            [result.winner.esr],
+            s=160,
+            facecolors="none",
+            edgecolors="tab:green",
+            label="chosen",
+        )
     ax.set_yscale("log")
-    ax.set_xlabel("measured ns/sample (our engine, one sample per call)")
+    source = "from the cost profile" if any("cost profile" in n or "interpolated" in n
+                                              for n in result.notes) else "measured here"
+    ax.set_xlabel(f"ns/sample, one sample per call ({source})")
     ax.set_ylabel("validation ESR (pre-emphasised)")
     ax.legend(fontsize=8)
     return _save(fig, path)
@@ -85,9 +111,9 @@ def _plot_waveform(y: np.ndarray, p: np.ndarray, rate: float, label: str, path: 
     t = (np.arange(n) + s) / rate * 1e3
     fig = Figure(figsize=(7, 3.2))
     ax = fig.add_subplot()
-    ax.plot(t, y[s:s + n], label="gear (target)", lw=1.2)
-    ax.plot(t, p[s:s + n], label=label, lw=1.0, ls="--")
-    ax.plot(t, y[s:s + n] - p[s:s + n], label="error", lw=0.8, color="tab:red")
+    ax.plot(t, y[s : s + n], label="gear (target)", lw=1.2)
+    ax.plot(t, p[s : s + n], label=label, lw=1.0, ls="--")
+    ax.plot(t, y[s : s + n] - p[s : s + n], label="error", lw=0.8, color="tab:red")
     ax.set_xlabel("time in the validation part (ms)")
     ax.legend(fontsize=8)
     return _save(fig, path)
@@ -106,8 +132,10 @@ def _plot_spectrum(y: np.ndarray, p: np.ndarray, rate: float, label: str, path: 
 
 
 def _player(name: str, src: str) -> str:
-    return (f"<tr><td>{html.escape(name)}</td><td><audio controls preload='none' "
-            f"src='{html.escape(src)}'></audio></td></tr>")
+    return (
+        f"<tr><td>{html.escape(name)}</td><td><audio controls preload='none' "
+        f"src='{html.escape(src)}'></audio></td></tr>"
+    )
 
 
 def write_capture_report(result: CaptureResult, rec: Recording) -> Path:
@@ -130,27 +158,46 @@ def write_capture_report(result: CaptureResult, rec: Recording) -> Path:
         s, e = excerpt_bounds(y, rate)
         audio = out / "audio"
         audio.mkdir(exist_ok=True)
-        clips = [("input (what went into the gear)", "input", x[s:e]),
-                 ("gear (target)", "target", y[s:e])]
-        for c in sorted((c for c in result.candidates if c.label in result.pareto),
-                        key=lambda c: c.ns_per_sample):
+        clips = [
+            ("input (what went into the gear)", "input", x[s:e]),
+            ("gear (target)", "target", y[s:e]),
+        ]
+        for c in sorted(
+            (c for c in result.candidates if c.label in result.pareto or c.label == w.label),
+            key=lambda c: c.ns_per_sample,
+        ):
             mark = " (chosen)" if c.label == w.label else ""
             clip = _model_output(out, c, x)[s:e]
             clips.append((f"{c.label}{mark}: ESR {c.esr:.3g}", c.label.replace("+", "_"), clip))
         for name, stem, clip in clips:
             sf.write(audio / f"{stem}.wav", np.clip(clip, -1.0, 1.0), int(rate), subtype="PCM_24")
             players.append(_player(name, f"audio/{stem}.wav"))
-        parts.append("<h2>Chosen model</h2>" if result.met
-                     else "<h2>Closest model (does not meet the target)</h2>")
-        parts.append(_table([
-            ("model", w.label), ("parameters", w.n_params), ("MACs/sample", w.macs_per_sample),
-            ("runs in", w.dtype), ("validation ESR (engine)", w.esr),
-            ("plain ESR", w.esr_plain), ("DC term", w.dc), ("MSE", w.mse),
-            ("ns/sample, per sample", w.ns_per_sample), ("% of one core", w.core_percent),
-            ("training", f"{w.epochs} epochs, {w.train_seconds:.0f} s"),
-        ]))
-        parts.append(f"<h2>Listen (validation excerpt, {(e - s) / rate:.1f} s)</h2>"
-                     f"<table>{''.join(players)}</table>")
+        parts.append(
+            "<h2>Chosen model</h2>"
+            if result.met
+            else "<h2>Closest model (does not meet the target)</h2>"
+        )
+        parts.append(
+            _table(
+                [
+                    ("model", w.label),
+                    ("parameters", w.n_params),
+                    ("MACs/sample", w.macs_per_sample),
+                    ("runs in", w.dtype),
+                    ("validation ESR (engine)", w.esr),
+                    ("plain ESR", w.esr_plain),
+                    ("DC term", w.dc),
+                    ("MSE", w.mse),
+                    ("ns/sample, per sample", w.ns_per_sample),
+                    ("% of one core", w.core_percent),
+                    ("training", f"{w.epochs} epochs, {w.train_seconds:.0f} s"),
+                ]
+            )
+        )
+        parts.append(
+            f"<h2>Listen (validation excerpt, {(e - s) / rate:.1f} s)</h2>"
+            f"<table>{''.join(players)}</table>"
+        )
     if result.exports:
         links = "".join(
             f"<li>{html.escape(k)}: <a href='{html.escape(n)}'>{html.escape(n)}</a></li>"
@@ -159,23 +206,50 @@ def write_capture_report(result: CaptureResult, rec: Recording) -> Path:
         parts.append(f"<h2>Exports</h2><ul>{links}</ul>")
     if result.notes or result.checks:
         items = [*result.notes, *(f"recording: {c}" for c in result.checks)]
-        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in items)
-                     + "</ul>")
+        parts.append(
+            "<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in items) + "</ul>"
+        )
     parts.extend(f"<p><img src='{n}' alt='{n}'></p>" for n in images)
     if result.bound:
         rows = [(k, v) for k, v in result.bound.items() if not isinstance(v, dict | list)]
         parts.append("<h2>Starting point from the data (memory bound)</h2>" + _table(rows))
     parts.append(f"<h2>Candidates ({len(result.candidates)}, cheapest first)</h2>")
-    parts.append(_table(
-        [(c.label, "yes" if c.label in result.pareto else "", c.esr, c.esr_plain, c.dc,
-          c.ns_per_sample, c.core_percent, c.n_params, c.epochs, c.train_seconds)
-         for c in result.candidates],
-        ("model", "Pareto", "ESR", "plain ESR", "DC", "ns/sample", "% core", "params",
-         "epochs", "train s"),
-    ))
+    parts.append(
+        _table(
+            [
+                (
+                    c.label,
+                    "yes" if c.label in result.pareto else "",
+                    c.esr,
+                    c.esr_plain,
+                    c.dc,
+                    c.ns_per_sample,
+                    c.core_percent,
+                    c.n_params,
+                    c.epochs,
+                    c.train_seconds,
+                )
+                for c in result.candidates
+            ],
+            (
+                "model",
+                "Pareto",
+                "ESR",
+                "plain ESR",
+                "DC",
+                "ns/sample",
+                "% core",
+                "params",
+                "epochs",
+                "train s",
+            ),
+        )
+    )
     parts.append(f"<p>Run time {result.seconds:.1f} s.</p>")
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>vashrink capture report"
-            f"</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>vashrink capture report"
+        f"</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>"
+    )
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return path

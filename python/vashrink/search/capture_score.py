@@ -103,28 +103,45 @@ def choose_capture(
         meeting = [c for c in pool if c.meets(esr_target)]
         if meeting:
             w = _cheapest_within_noise(meeting)
-            return CaptureChoice(w, True, (
-                f"{w.label} is the cheapest model meeting ESR {esr_target:.3g}: validation ESR "
-                f"{w.esr:.3g} at {w.ns_per_sample:.3g} ns/sample"
-            ))
+            return CaptureChoice(
+                w,
+                True,
+                (
+                    f"{w.label} is the cheapest model meeting ESR {esr_target:.3g}: validation ESR "
+                    f"{w.esr:.3g} at {w.ns_per_sample:.3g} ns/sample"
+                ),
+            )
         w = by_esr[0]
-        return CaptureChoice(w, False, (
-            f"no candidate meets ESR {esr_target:.3g} on the validation part; closest: "
-            f"{w.label} with ESR {w.esr:.3g} at {w.ns_per_sample:.3g} ns/sample"
-        ))
+        return CaptureChoice(
+            w,
+            False,
+            (
+                f"no candidate meets ESR {esr_target:.3g} on the validation part; closest: "
+                f"{w.label} with ESR {w.esr:.3g} at {w.ns_per_sample:.3g} ns/sample"
+            ),
+        )
     within = [c for c in by_esr if c.core_percent <= budget_core_percent]
     if within:
         w = within[0]
         note = "" if w.meets(esr_target) else f" (it does not meet ESR {esr_target:.3g})"
-        return CaptureChoice(w, w.meets(esr_target), (
-            f"{w.label} is the most accurate model within {budget_core_percent:.3g} % of a core: "
-            f"validation ESR {w.esr:.3g} at {w.core_percent:.3g} %{note}"
-        ))
+        return CaptureChoice(
+            w,
+            w.meets(esr_target),
+            (
+                f"{w.label} is the most accurate model within {budget_core_percent:.3g} % "
+                "of a core: "
+                f"validation ESR {w.esr:.3g} at {w.core_percent:.3g} %{note}"
+            ),
+        )
     w = min(pool, key=lambda c: c.core_percent)
-    return CaptureChoice(w, False, (
-        f"no candidate fits in {budget_core_percent:.3g} % of a core; the cheapest, {w.label}, "
-        f"takes {w.core_percent:.3g} %"
-    ))
+    return CaptureChoice(
+        w,
+        False,
+        (
+            f"no candidate fits in {budget_core_percent:.3g} % of a core; the cheapest, {w.label}, "
+            f"takes {w.core_percent:.3g} %"
+        ),
+    )
 
 
 def capture_pareto(candidates: Sequence[CaptureScore]) -> list[CaptureScore]:

@@ -14,14 +14,14 @@ import bisect
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
-from ..model.architecture import Architecture
+from ..model.architecture import Architecture, RecurrentArchitecture
 from ..runtime.profile import FORMAT, VERSION
 from .score import CandidateScore
 
@@ -75,6 +75,10 @@ class CostTable:
     grids: dict[tuple[str, str, str], _Grid]  # (activation, dtype, mode) -> grid
     uncertainty: float  # leave-one-out relative error, 90th percentile over the grids
     path: str
+    #: (cell, dtype) -> (hidden sizes, ns/sample per sample), GRU/LSTM rows of the profile
+    recurrent: dict[tuple[str, str], tuple[tuple[int, ...], tuple[float, ...]]] = field(
+        default_factory=dict
+    )
 
     @property
     def label(self) -> str:
@@ -95,6 +99,32 @@ class CostTable:
                    f"{', '.join(have)}); profile those with vashrink profile on the target")
             raise CostProfileError(msg)
         return grid.at(arch.depth, arch.width)
+
+
+    def estimate_recurrent(self, arch: RecurrentArchitecture, dtype: str) -> tuple[float, bool]:
+        """``(ns/sample, outside the profiled sizes)`` of a GRU/LSTM per sample, interpolated
+        linearly in the hidden size (an input skip adds one addition, left out)."""
+        row = self.recurrent.get((arch.cell, dtype))
+        if row is None:
+            have = sorted(f"{c} {d}" for c, d in self.recurrent) or ["none"]
+            msg = (f"the cost profile {self.path} has no {arch.cell} {dtype} rows (it has "
+                   f"{', '.join(have)}); profile with this vashrink version on the target")
+            raise CostProfileError(msg)
+        value, outside = _interp([float(h) for h in row[0]], list(row[1]), float(arch.hidden))
+        return max(value, min(row[1])), outside  # never below the cheapest shape profiled
+
+
+def _recurrent_rows(rows: Any) -> dict[tuple[str, str], tuple[tuple[int, ...], tuple[float, ...]]]:
+    cells: dict[tuple[str, str], dict[int, float]] = {}
+    for row in rows or ():
+        if not isinstance(row, dict) or row.get("kind") not in ("gru", "lstm"):
+            continue
+        value = row.get("ns_per_sample")
+        if isinstance(value, int | float) and math.isfinite(value) and value > 0:
+            key = (str(row["kind"]), str(row.get("dtype", "float32")))
+            cells.setdefault(key, {})[int(row["hidden"])] = float(value)
+    return {k: (tuple(sorted(v)), tuple(v[h] for h in sorted(v))) for k, v in cells.items()
+            if len(v) >= 2}
 
 
 def _leave_one_out(grid: _Grid) -> list[float]:
@@ -142,8 +172,8 @@ def load_cost_profile(path: str | Path) -> CostTable:
     for row in data.get("rows") or ():
         if not isinstance(row, dict) or row.get("kind") != "dense":
             continue
-        for mode, field in (("sample", "ns_per_sample"), ("block", "ns_per_sample_block")):
-            value = row.get(field)
+        for mode, name in (("sample", "ns_per_sample"), ("block", "ns_per_sample_block")):
+            value = row.get(name)
             if isinstance(value, int | float) and math.isfinite(value) and value > 0:
                 key = (str(row["activation"]), str(row["dtype"]), mode)
                 cells.setdefault(key, {})[(int(row["depth"]), int(row["width"]))] = float(value)
@@ -162,7 +192,8 @@ def load_cost_profile(path: str | Path) -> CostTable:
         raise CostProfileError(msg)
     errs = [e for k, g in grids.items() if k[2] == "sample" for e in _leave_one_out(g)]
     unc = float(np.quantile(errs, 0.9)) if errs else math.nan
-    return CostTable(machine, int(data.get("block_size", 64)), grids, unc, str(p))
+    return CostTable(machine, int(data.get("block_size", 64)), grids, unc, str(p),
+                     _recurrent_rows(data.get("rows")))
 
 
 def rescore(scores: Sequence[CandidateScore], table: CostTable) -> list[CandidateScore]:

@@ -117,7 +117,7 @@ class SharedStudy:
                         "WHERE trial_id = :id AND state = 'WAITING'")
         try:
             with self.storage.engine.begin() as conn:
-                now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+                now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
                 won = conn.execute(query, {"id": int(trial_id), "now": now}).rowcount == 1
         except sa.exc.OperationalError:  # SQLite busy for longer than its timeout: not won
             return False
@@ -279,7 +279,7 @@ def heartbeat(shared: SharedStudy, trial_id: int) -> Iterator[None]:
         while True:
             try:
                 shared.storage.record_heartbeat(trial_id)
-            except Exception:  # noqa: BLE001 - a missed beat is retried; the trial goes on
+            except Exception:
                 pass
             if stop.wait(shared.heartbeat_s):
                 return

@@ -127,7 +127,8 @@ def _trapezoid_rows(u: Signal, step_s: float, params: PedalParams) -> Signal:
     Each step solves ``g(v1) = v1 - v0 - h/2 (f(v0, u0) + f(v1, u1)) = 0``, i.e.
     ``alpha v1 + beta sinh(v1 / (n Vt)) = known`` with ``alpha = 1 + h / (2 R C)`` and
     ``beta = h Is / C``; at the root ``h/2 f(v1, u1) = h/2 a u1 + v1 - known``, which gives the
-    next step's ``known`` without evaluating the diode again. g is increasing, so the root is unique, and it lies between 0 and
+    next step's ``known`` without evaluating the diode again. g is increasing, so the root is
+    unique, and it lies between 0 and
     ``min(known / alpha, n Vt asinh(known / beta))`` (the diode-off and the diode-only
     solutions). Newton starts from the previous v and is projected into that bracket at every
     iteration, so it can neither overshoot into deep conduction nor overflow ``sinh``. All rows

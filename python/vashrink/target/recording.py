@@ -87,6 +87,9 @@ class Recording:
 
 
 def _read(path: Path, role: str) -> tuple[NDArray[np.float64], int]:
+    if path.is_dir():
+        msg = f"{role} file {path} is a directory: give the path of a WAV, FLAC or AIFF file"
+        raise InputError(msg)
     if not path.is_file():
         msg = f"{role} file {path} does not exist: give the path of a WAV, FLAC or AIFF file"
         raise InputError(msg)

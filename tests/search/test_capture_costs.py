@@ -1,0 +1,50 @@
+"""A recording search can take its costs from a profile measured on the target CPU."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vashrink.model.architecture import RecurrentArchitecture
+from vashrink.runtime.profile import measure_profile, write_profile
+from vashrink.search.capture import profile_costs
+from vashrink.search.capture_plan import CaptureLimits
+from vashrink.search.costs import CostProfileError, load_cost_profile
+
+
+@pytest.fixture(scope="module")
+def profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    prof = measure_profile(depths=(1, 2), widths=(4, 8), activations=("tanh",),
+                           dtypes=("float32",), buffer_samples=480, repeats=1)
+    return write_profile(prof, tmp_path_factory.mktemp("profile") / "target.json")
+
+
+def test_profiled_sizes_give_their_measured_cost_and_others_interpolate(profile: Path) -> None:
+    rows = {(r["kind"], r["hidden"]): r["ns_per_sample"]
+            for r in json.loads(profile.read_text())["rows"] if r["kind"] in ("gru", "lstm")}
+    table = load_cost_profile(profile)
+    for cell in ("gru", "lstm"):
+        at8, out8 = table.estimate_recurrent(RecurrentArchitecture(cell, 8), "float32")
+        assert at8 == pytest.approx(rows[(cell, 8)]) and not out8
+        at10, out10 = table.estimate_recurrent(RecurrentArchitecture(cell, 10), "float32")
+        lo, hi = sorted((rows[(cell, 8)], rows[(cell, 12)]))
+        assert lo <= at10 <= hi and not out10
+        _, outside = table.estimate_recurrent(RecurrentArchitecture(cell, 2), "float32")
+        assert outside
+
+
+def test_the_search_costs_come_from_the_profile_and_name_the_target(profile: Path) -> None:
+    table = load_cost_profile(profile)
+    costs, note = profile_costs(profile, CaptureLimits(hidden_max=16), "float32", lambda _: None)
+    assert costs["lstm-12"] == pytest.approx(
+        table.estimate_recurrent(RecurrentArchitecture("lstm", 12), "float32")[0])
+    assert table.label in note
+    assert "extrapolated" in note and "gru-2" in note  # 2 is below the profiled sizes
+
+
+def test_a_profile_without_float64_recurrent_rows_is_a_clear_error(profile: Path) -> None:
+    with pytest.raises(CostProfileError, match="no gru float64 rows"):
+        profile_costs(profile, CaptureLimits(cells=("gru",), hidden_max=8), "float64",
+                       lambda _: None)
