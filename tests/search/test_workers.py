@@ -138,6 +138,7 @@ def test_three_machines_on_postgres_one_killed(postgres_url: str, tmp_path: Path
         for p in procs:
             if p.poll() is None:
                 p.kill()
+                p.communicate()
     check_study(postgres_url, name, key, results)
     # any machine exports the winner from the database alone
     target = tmp_path / "elsewhere" / "model.json"
@@ -152,7 +153,7 @@ def test_three_machines_on_postgres_one_killed(postgres_url: str, tmp_path: Path
 def test_local_worker_processes_on_sqlite_one_killed(tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = subprocess.Popen(shrink_cmd(out, "--workers", "3"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, start_new_session=True)
     url = f"sqlite:///{out / 'study.db'}"
     try:
         deadline = time.monotonic() + 120
@@ -173,7 +174,8 @@ def test_local_worker_processes_on_sqlite_one_killed(tmp_path: Path) -> None:
         _, key = kill_mid_trial(url, name, lambda pid: pid != proc.pid, [proc])
         stdout, stderr = proc.communicate(timeout=300)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.poll() is None:  # a failed run: stop the parent and its worker processes
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
     assert proc.returncode == 1, stderr.decode()[-2000:]
     check_study(url, name, key, [json.loads(stdout)])

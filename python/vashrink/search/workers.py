@@ -179,8 +179,12 @@ class Worker:
             )
             state = study_state(self.shared)
         trial_id = self._pop(state.waiting_ids)
-        if trial_id is not None:
-            self._train(trial_id)
+        if trial_id is None:
+            # Another worker took it, or SQLite was busy: back off instead of spinning on the
+            # database (three spinning workers can keep SQLite locked for each other).
+            time.sleep(POLL_S)
+            return True
+        self._train(trial_id)
         return True
 
     def run(self) -> int:
