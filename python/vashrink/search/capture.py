@@ -12,7 +12,6 @@ run resumes where it stopped.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,10 +22,8 @@ import numpy as np
 
 from ..bound.memory import memory_bound
 from ..errors import InputError, ModelFormatError
-from ..formats import to_cpp, to_onnx, to_rtneural
 from ..model.architecture import RecurrentArchitecture
 from ..model.file import DTYPES, SUFFIX, read_model_file, write_model_file
-from ..model.layers import DenseLayer, GruLayer, LstmLayer
 from ..model.spec import ModelSpec
 from ..runtime.recurrent import RecurrentNet
 from ..runtime.timing import time_runner
@@ -36,41 +33,12 @@ from ..train import RecurrentTrainConfig, train_recurrent
 from .capture_plan import CaptureLimits, hidden_ladder, plan_capture
 from .capture_result import CaptureResult
 from .capture_score import CaptureScore, capture_pareto, choose_capture
+from .capture_store import export_capture_winner, random_spec, recording_fingerprint
 from .rundir import prepare_out_dir, write_json
 
 __all__ = ["CaptureLimits", "CaptureResult", "profile_costs", "random_spec", "shrink_capture"]
 
 COSTS_FILE = "costs.json"
-
-
-def random_spec(arch: RecurrentArchitecture, seed: int = 0) -> ModelSpec:
-    """A model of ``arch``'s shape with small random weights (for timing: cost does not depend
-    on the weights)."""
-    rng = np.random.default_rng(seed)
-    g, h = arch.gates, arch.hidden
-
-    def w(*shape: int) -> np.ndarray:
-        return rng.uniform(-0.3, 0.3, shape)
-
-    rec: GruLayer | LstmLayer
-    if arch.cell == "gru":
-        rec = GruLayer(w(g * h, 1), w(g * h, h), w(g * h), w(g * h))
-    else:
-        rec = LstmLayer(w(g * h, 1), w(g * h, h), w(g * h))
-    return ModelSpec(rec, (DenseLayer(w(1, h), w(1), "none"),), arch.skip)
-
-
-def recording_fingerprint(rec: Recording) -> dict[str, Any]:
-    """What identifies a recording's audio for a resumable run (a hash, not the file names)."""
-    digest = hashlib.sha256()
-    for a in (rec.input, rec.output):
-        digest.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
-    return {
-        "sha256": digest.hexdigest()[:16],
-        "sample_rate_hz": rec.sample_rate_hz,
-        "samples": int(rec.input.size),
-        "split_index": int(rec.split_index),
-    }
 
 
 def profile_costs(
@@ -386,16 +354,3 @@ def _finish(
         result = replace(result, report=str(write_capture_report(result, rec)))
     write_json(out / "result.json", result.to_dict())
     return result
-
-
-def export_capture_winner(out: Path, model_file: Path, dtype: str) -> dict[str, str]:
-    """The winner in ``out``: model file, RTNeural JSON + snapshot, stateful ONNX, C++ header."""
-    spec = read_model_file(model_file).spec
-    files = {
-        "model": out / f"model{SUFFIX}",
-        "rtneural": to_rtneural(spec, out / "model.json", snapshot=True),
-        "onnx": to_onnx(spec, out / "model.onnx", stateful=True),
-        "cpp": to_cpp(spec, out / "model.h", dtype="double" if dtype == "float64" else "float"),
-    }
-    shutil.copyfile(model_file, files["model"])
-    return {k: str(Path(v)) for k, v in files.items()}

@@ -1,0 +1,63 @@
+"""What a capture search keeps and hands on: shapes with timing weights, the recording's identity,
+and the exported winner."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..formats import to_cpp, to_onnx, to_rtneural
+from ..model.architecture import RecurrentArchitecture
+from ..model.file import SUFFIX, read_model_file
+from ..model.layers import DenseLayer, GruLayer, LstmLayer
+from ..model.spec import ModelSpec
+from ..target.recording import Recording
+
+__all__ = ["export_capture_winner", "random_spec", "recording_fingerprint"]
+
+
+def random_spec(arch: RecurrentArchitecture, seed: int = 0) -> ModelSpec:
+    """A model of ``arch``'s shape with small random weights (for timing: cost does not depend
+    on the weights)."""
+    rng = np.random.default_rng(seed)
+    g, h = arch.gates, arch.hidden
+
+    def w(*shape: int) -> np.ndarray:
+        return rng.uniform(-0.3, 0.3, shape)
+
+    rec: GruLayer | LstmLayer
+    if arch.cell == "gru":
+        rec = GruLayer(w(g * h, 1), w(g * h, h), w(g * h), w(g * h))
+    else:
+        rec = LstmLayer(w(g * h, 1), w(g * h, h), w(g * h))
+    return ModelSpec(rec, (DenseLayer(w(1, h), w(1), "none"),), arch.skip)
+
+
+def recording_fingerprint(rec: Recording) -> dict[str, Any]:
+    """What identifies a recording's audio for a resumable run (a hash, not the file names)."""
+    digest = hashlib.sha256()
+    for a in (rec.input, rec.output):
+        digest.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
+    return {
+        "sha256": digest.hexdigest()[:16],
+        "sample_rate_hz": rec.sample_rate_hz,
+        "samples": int(rec.input.size),
+        "split_index": int(rec.split_index),
+    }
+
+
+def export_capture_winner(out: Path, model_file: Path, dtype: str) -> dict[str, str]:
+    """The winner in ``out``: model file, RTNeural JSON + snapshot, stateful ONNX, C++ header."""
+    spec = read_model_file(model_file).spec
+    files = {
+        "model": out / f"model{SUFFIX}",
+        "rtneural": to_rtneural(spec, out / "model.json", snapshot=True),
+        "onnx": to_onnx(spec, out / "model.onnx", stateful=True),
+        "cpp": to_cpp(spec, out / "model.h", dtype="double" if dtype == "float64" else "float"),
+    }
+    shutil.copyfile(model_file, files["model"])
+    return {k: str(Path(v)) for k, v in files.items()}
