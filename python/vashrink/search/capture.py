@@ -107,13 +107,15 @@ def _measure_costs(
     return stored
 
 
-def _stored_scores(out: Path, fingerprint_text: str) -> dict[str, CaptureScore]:
+def _stored(out: Path, fingerprint_text: str) -> dict[str, CaptureScore]:
+    """The scores of this run's trained candidates in ``out/models``."""
     done: dict[str, CaptureScore] = {}
     for path in sorted((out / "models").glob(f"*{SUFFIX}")):
         try:
-            prov = read_model_file(path).provenance
+            stored = read_model_file(path)
         except ModelFormatError:
             continue
+        prov = stored.provenance
         score = prov.get("score")
         if prov.get("run") == fingerprint_text and isinstance(score, dict):
             try:
@@ -197,22 +199,18 @@ def shrink_capture(
         costs = _measure_costs(out, limits, dtype, timing_repeats, rate, say)
         cost_note = "costs measured on this machine (our engine, one sample per call)"
     # Stored scores take this run's costs: a resume compares every candidate on one measurement.
-    done = {
-        k: replace(s, ns_per_sample=costs[k])
-        for k, s in _stored_scores(out, run_id).items()
-        if k in costs
-    }
+    stored = {k: v for k, v in _stored(out, run_id).items() if k in costs}
+    done = {k: replace(s, ns_per_sample=costs[k]) for k, s in stored.items()}
     if done:
         say(f"resuming: {len(done)} trained candidates found in {out / 'models'}")
 
     def train_one(arch: RecurrentArchitecture) -> CaptureScore | None:
-        warm = _warm_start(arch, done_specs)
         say(
             f"training {arch.label} ({arch.n_params:,} parameters, "
             f"{costs[arch.label]:.3g} ns/sample)"
         )
         [trained] = train_recurrent(
-            recording, [arch], config, target_esr=esr_target, progress=progress, warm=warm
+            recording, [arch], config, target_esr=esr_target, progress=progress
         )
         errors = engine_errors(trained.spec, recording, dtype)
         if errors is None:
@@ -251,16 +249,12 @@ def shrink_capture(
                 "esr_target": esr_target,
             },
         )
-        done_specs[arch] = trained.spec
         say(
             f"  {arch.label}: validation ESR {errors.esr:.3g} (plain {errors.esr_plain:.3g}) "
             f"after {trained.epochs} epochs, {trained.seconds:.0f} s"
         )
         return score
 
-    done_specs: dict[RecurrentArchitecture, ModelSpec] = {
-        s.architecture: read_model_file(out / s.model_path).spec for s in done.values()
-    }
     fresh: dict[str, CaptureScore] = {}
     limit = None if budget_core_percent is None else budget_core_percent * 1e7 / rate
 
@@ -289,17 +283,6 @@ def shrink_capture(
                  "raise --trials (the same --out reuses every trained candidate)",)
     return finish(outcome.scores, notes)
 
-
-def _warm_start(
-    arch: RecurrentArchitecture, specs: dict[RecurrentArchitecture, ModelSpec]
-) -> dict[RecurrentArchitecture, ModelSpec] | None:
-    """The largest trained model of the same cell and skip that is smaller than ``arch``."""
-    smaller = [
-        a for a in specs if a.cell == arch.cell and a.skip == arch.skip and a.hidden < arch.hidden
-    ]
-    if not smaller:
-        return None
-    return {arch: specs[max(smaller, key=lambda a: a.hidden)]}
 
 
 def _source(rec: Recording) -> str:

@@ -167,7 +167,8 @@ def write_capture_report(result: CaptureResult, rec: Recording) -> Path:
             key=lambda c: c.ns_per_sample,
         ):
             mark = " (chosen)" if c.label == w.label else ""
-            clip = _model_output(out, c, x)[s:e]
+            # From the validation start (the scored state), only as far as the excerpt.
+            clip = (p if c.label == w.label else _model_output(out, c, x[:e]))[s:e]
             clips.append((f"{c.label}{mark}: ESR {c.esr:.3g}", c.label.replace("+", "_"), clip))
         for name, stem, clip in clips:
             sf.write(audio / f"{stem}.wav", np.clip(clip, -1.0, 1.0), int(rate), subtype="PCM_24")
