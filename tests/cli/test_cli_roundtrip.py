@@ -105,7 +105,7 @@ def test_export_keeps_a_float64_model_in_float64(
     from vashrink.model.layers import DenseLayer
     from vashrink.model.spec import ModelSpec
 
-    spec = ModelSpec(None, (DenseLayer(np.array([[2.0000000001]]), np.array([0.0]), "tanh"),
+    spec = ModelSpec((), (DenseLayer(np.array([[2.0000000001]]), np.array([0.0]), "tanh"),
                             DenseLayer(np.array([[1.0]]), np.array([0.0]), "none")))
     src = write_model_file(tmp_path / f"m{SUFFIX}", spec, dtype="float64")
     assert main(["export", str(src), "--to", str(tmp_path / "m.json")]) == 0

@@ -33,7 +33,7 @@ def test_simple_rnn_loads_as_torch_computes_it(
 ) -> None:
     doc, net = coreaudioml_document(unit, 8, skip=skip, bias_fl=bias_fl)
     loaded = load_model(_write(tmp_path, doc))
-    assert isinstance(loaded.spec.recurrent, GruLayer if unit == "GRU" else LstmLayer)
+    assert isinstance(loaded.spec.rnn[0], GruLayer if unit == "GRU" else LstmLayer)
     assert loaded.spec.skip is bool(skip)
     assert loaded.provenance["source_kind"] == "coreaudioml json"
     assert loaded.provenance["model_data"]["hidden_size"] == 8

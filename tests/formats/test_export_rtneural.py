@@ -151,7 +151,8 @@ def test_unsupported_models_are_refused_with_a_fix(
 @pytest.mark.parametrize(
     ("rnn", "match"),
     [
-        (nn.GRU(1, 4, num_layers=2), "num_layers"),
+        (nn.GRU(1, 4, num_layers=9), "num_layers"),
+        (nn.GRU(1, 4, num_layers=2, dropout=0.1), "dropout"),
         (nn.LSTM(1, 4, bidirectional=True), "bidirectional"),
         (nn.LSTM(1, 4, proj_size=2), "proj_size"),
     ],

@@ -186,15 +186,15 @@ def _head(inputs: int = 4) -> tuple[DenseLayer, ...]:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        (ModelSpec(None, _head(1)), "no GRU/LSTM layer"),
-        (ModelSpec(_gru(), _head(5)), "layer 1 takes 5 inputs but the GRU gives 4"),
-        (ModelSpec(_gru(), ()), "at least one dense layer"),
-        (ModelSpec(_gru(weight_hh=np.full((12, 4), np.nan)), _head()), "NaN or Inf"),
-        (ModelSpec(_gru(weight_hh=np.zeros((11, 4))), _head()), "weight_hh has shape"),
-        (ModelSpec(_gru(bias_hh=np.zeros(5)), _head()), "bias has shape"),
-        (ModelSpec(_gru(bias_ih=np.full(12, 1e300)), _head()), "beyond the float32 range"),
+        (ModelSpec((), _head(1)), "no GRU/LSTM layer"),
+        (ModelSpec((_gru(),), _head(5)), "layer 1 takes 5 inputs but the GRU gives 4"),
+        (ModelSpec((_gru(),), ()), "at least one dense layer"),
+        (ModelSpec((_gru(weight_hh=np.full((12, 4), np.nan)),), _head()), "NaN or Inf"),
+        (ModelSpec((_gru(weight_hh=np.zeros((11, 4))),), _head()), "weight_hh has shape"),
+        (ModelSpec((_gru(bias_hh=np.zeros(5)),), _head()), "bias has shape"),
+        (ModelSpec((_gru(bias_ih=np.full(12, 1e300)),), _head()), "beyond the float32 range"),
         (
-            ModelSpec(LstmLayer(np.zeros((8, 1)), np.zeros((8, 2)), np.zeros(8)),
+            ModelSpec((LstmLayer(np.zeros((8, 1)), np.zeros((8, 2)), np.zeros(8)),),
                       (DenseLayer(np.zeros((1, 2)), np.zeros(1), "swish"),)),
             "unknown activation 'swish'",
         ),

@@ -49,7 +49,7 @@ def test_the_pedal_example_meets_its_esr_target(pedal_run: tuple[dict[str, objec
     # The score is the engine's float32 model streamed over the validation part: recompute it.
     rec = pedal_recording(seconds=20.0, validation_s=5.0)
     spec = read_model_file(out / "model.vashrink.json").spec
-    assert spec.recurrent is not None
+    assert spec.is_recurrent
     net = RecurrentNet.from_spec(spec)
     from vashrink.target.esr import signal_errors
 

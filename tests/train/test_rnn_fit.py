@@ -77,7 +77,7 @@ def test_learns_far_better_than_a_linear_fit(recording: Recording, label: str) -
 def test_returned_spec_reproduces_the_reported_errors(recording: Recording) -> None:
     config = replace(FAST, max_epochs=2)
     (res,) = train_recurrent(recording, ["lstm-6+skip"], config)
-    assert res.spec.skip and res.spec.recurrent is not None
+    assert res.spec.skip and res.spec.is_recurrent
     model = spec_to_torch(res.spec, torch.float64)
     with torch.no_grad():
         x = torch.from_numpy(np.array(recording.validation_input)).view(1, -1, 1)

@@ -80,7 +80,7 @@ def test_a_smaller_warm_start_grows_with_the_same_output() -> None:
     small = initial_spec(RecurrentArchitecture("lstm", 4), seed=3)
     big_arch = RecurrentArchitecture("lstm", 9)
     grown = embed_spec(small, big_arch, seed=3)
-    assert grown.recurrent is not None and grown.recurrent.hidden_size == 9
+    assert len(grown.rnn) == 1 and grown.rnn[0].hidden_size == 9
     x = torch.from_numpy(np.random.default_rng(1).uniform(-1, 1, (1, 400)))
     np.testing.assert_allclose(_alone(grown, x).numpy(), _alone(small, x).numpy(), atol=1e-12)
 
@@ -95,9 +95,8 @@ def test_starts_depend_on_the_candidate_only() -> None:
     a = initial_spec(RecurrentArchitecture("gru", 6), seed=5)
     b = initial_spec(RecurrentArchitecture("gru", 6), seed=5)
     c = initial_spec(RecurrentArchitecture("gru", 6), seed=6)
-    assert a.recurrent is not None and b.recurrent is not None and c.recurrent is not None
-    assert np.array_equal(a.recurrent.weight_hh, b.recurrent.weight_hh)
-    assert not np.array_equal(a.recurrent.weight_hh, c.recurrent.weight_hh)
+    assert np.array_equal(a.rnn[0].weight_hh, b.rnn[0].weight_hh)
+    assert not np.array_equal(a.rnn[0].weight_hh, c.rnn[0].weight_hh)
 
 
 def test_plan_packs_gru_together_lstm_alone() -> None:

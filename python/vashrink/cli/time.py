@@ -61,7 +61,8 @@ def register(sub: Any) -> None:
 
 
 def _random_recurrent(arch: RecurrentArchitecture, seed: int) -> ModelFile:
-    """``gru-16`` etc.: one cell layer, a ``Dense(hidden, 1)`` head, torch's seeded init."""
+    """``gru-16``, ``lstm-2x8`` etc.: the cell stack, a ``Dense(hidden, 1)`` head, torch's seeded
+    init."""
     import torch
     from torch import nn
 
@@ -70,7 +71,7 @@ def _random_recurrent(arch: RecurrentArchitecture, seed: int) -> ModelFile:
 
     torch.manual_seed(seed)
     cell = nn.GRU if arch.cell == "gru" else nn.LSTM
-    net = RecurrentModel(cell(1, arch.hidden, batch_first=True),
+    net = RecurrentModel(cell(1, arch.hidden, num_layers=arch.layers, batch_first=True),
                          nn.Sequential(nn.Linear(arch.hidden, 1)), skip=arch.skip)
     return ModelFile(spec_of(net), provenance={"source_kind": "architecture",
                                                "architecture": arch.label})
@@ -102,14 +103,18 @@ def _describe(model: Architecture | ModelFile) -> str:
     if arch is not None:
         return f"{arch}, {arch.macs_per_sample:,} MACs/sample"
     sizes = [model.spec.in_size, *(layer.out_size for layer in model.spec.dense)]
-    rec = model.spec.recurrent
-    if rec is not None:
-        cell, gates = ("gru", 3) if isinstance(rec, GruLayer) else ("lstm", 4)
+    if model.spec.rnn:
+        cells, macs = [], 0
+        for rec in model.spec.rnn:
+            cell, gates = ("gru", 3) if isinstance(rec, GruLayer) else ("lstm", 4)
+            h = rec.hidden_size
+            cells.append(f"{cell}-{h}")
+            macs += gates * h * (rec.in_size + h)
+        macs += sum(d.in_size * d.out_size for d in model.spec.dense)
         head = "-".join(map(str, sizes[1:]))
         skip = " + input skip" if model.spec.skip else ""
-        h = rec.hidden_size
-        macs = gates * h * (rec.in_size + h) + sum(d.in_size * d.out_size for d in model.spec.dense)
-        return f"{cell}-{h} ({rec.in_size} in) -> dense {head}{skip}, {macs:,} MACs/sample"
+        stack = " -> ".join(cells)
+        return f"{stack} ({model.spec.in_size} in) -> dense {head}{skip}, {macs:,} MACs/sample"
     return "-".join(map(str, sizes)) + " MLP"
 
 

@@ -232,10 +232,10 @@ def aidax_refusal(fields: AidaxFields, skip: bool, n_in: int, last_activation: s
 
 def _scale_input(spec: ModelSpec, gain: float) -> ModelSpec:
     """Multiply input 0 (the audio) by ``gain``: column 0 of the first kernel."""
-    if spec.recurrent is not None:
-        w = spec.recurrent.weight_ih.copy()
+    if spec.rnn:
+        w = spec.rnn[0].weight_ih.copy()
         w[:, 0] *= gain
-        return replace(spec, recurrent=replace(spec.recurrent, weight_ih=w))
+        return replace(spec, rnn=(replace(spec.rnn[0], weight_ih=w), *spec.rnn[1:]))
     first = spec.dense[0]
     w = first.weight.copy()
     w[:, 0] *= gain

@@ -148,7 +148,7 @@ def parse_coreaudioml(doc: dict[str, Any]) -> tuple[ModelSpec | None, list[Findi
     )
     bias = arrays.get("lin.bias")
     lin = DenseLayer(arrays["lin.weight"], bias if bias is not None else np.zeros(n_out), "none")
-    return ModelSpec(rec, (lin,), skip), c.findings
+    return ModelSpec((rec,), (lin,), skip), c.findings
 
 
 def coreaudioml_file(path: str | Path, doc: dict[str, Any]) -> ModelFile:

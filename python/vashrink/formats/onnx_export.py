@@ -78,9 +78,9 @@ def _recurrent(g: _Graph, layer: GruLayer | LstmLayer, x: str, stateful: bool) -
 
 
 def _state_names(spec: ModelSpec, stateful: bool) -> list[str]:
-    if not stateful or spec.recurrent is None:
+    if not stateful or not spec.is_recurrent:
         return []
-    return ["h"] if isinstance(spec.recurrent, GruLayer) else ["h", "c"]
+    return ["h"] if isinstance(spec.rnn[0], GruLayer) else ["h", "c"]
 
 
 def onnx_model(model: nn.Module | ModelSpec, *, stateful: bool = False) -> onnx.ModelProto:
@@ -91,15 +91,15 @@ def onnx_model(model: nn.Module | ModelSpec, *, stateful: bool = False) -> onnx.
     (``cn``), so a signal can be processed block by block as a plugin does.
     """
     spec = spec_of(model)
-    if stateful and spec.recurrent is None:
+    if stateful and not spec.is_recurrent:
         msg = "stateful=True is for GRU/LSTM models; an MLP has no state"
         raise ModelFormatError(msg)
     g = _Graph()
     x = "x"
     dims: list[str | int] = ["batch", "time"] if spec.is_recurrent else ["batch"]
-    if spec.recurrent is not None:
-        x = _recurrent(g, spec.recurrent, x, stateful)
-    hidden = spec.recurrent.hidden_size if spec.recurrent is not None else 0
+    if spec.is_recurrent:
+        x = _recurrent(g, spec.rnn[0], x, stateful)
+    hidden = spec.rnn[0].hidden_size if spec.is_recurrent else 0
     state_dims: list[str | int] = [1, "batch", hidden]
     states = _state_names(spec, stateful)
     for i, layer in enumerate(spec.dense):

@@ -74,11 +74,11 @@ def rtneural_document(model: nn.Module | ModelSpec) -> dict[str, Any]:
     """
     spec = spec_of(model)
     layers: list[dict[str, Any]] = []
-    if spec.recurrent is not None:
-        rec = spec.recurrent
+    for rec in spec.rnn:
         kind = "gru" if isinstance(rec, GruLayer) else "lstm"
         weights = _gru_to_keras(rec) if isinstance(rec, GruLayer) else _lstm_to_keras(rec)
         layers.append({"type": kind, "shape": [None, None, rec.hidden_size], "weights": weights})
+    if spec.rnn:
         in_shape: list[int | None] = [None, None, spec.in_size]
     else:
         in_shape = [None, spec.in_size]
@@ -260,7 +260,7 @@ def rtneural_to_spec(model: RtModel) -> ModelSpec:
             "recurrent models only (an MLP learns x itself); remove in_skip"
         )
         raise ModelFormatError(msg)
-    spec = ModelSpec(recurrent, tuple(dense))
+    spec = ModelSpec(() if recurrent is None else (recurrent,), tuple(dense))
     if model.aidax is not None or model.skip:
         spec = fold_gains(spec, model.aidax or AidaxFields(), model.skip)
     return spec

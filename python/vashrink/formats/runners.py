@@ -97,7 +97,7 @@ def runner_for(
     if backend not in BACKENDS:
         msg = f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}"
         raise InputError(msg)
-    if isinstance(model, ModelSpec) and model.recurrent is not None:
+    if isinstance(model, ModelSpec) and model.is_recurrent:
         return _recurrent_runner(model, backend, source, dtype, seed)
     if isinstance(model, ModelSpec):
         mlp = Mlp.from_layers(model.dense, dtype=dtype)
@@ -105,7 +105,7 @@ def runner_for(
         mlp = as_mlp(model, dtype=dtype, seed=seed)
     if backend == "vashrink":
         return mlp
-    torch_model = _torch(ModelSpec(None, tuple(mlp.layers)))
+    torch_model = _torch(ModelSpec((), tuple(mlp.layers)))
     runner: Runner
     if backend == "rtneural":
         runner = rtneural_runner(source if source is not None else torch_model)

@@ -1,8 +1,9 @@
 """The shapes a search explores: MLP curves and GRU/LSTM models of gear with memory.
 
 An MLP has one input, ``depth`` hidden layers of ``width`` units and one linear output. A
-recurrent model has one GRU or LSTM layer of ``hidden`` units, a linear ``Dense(hidden, 1)`` head
-and optionally an input skip (output = net + input), the form AIDA-X and NAM's LSTM ship.
+recurrent model has one or more stacked GRU or LSTM layers of ``hidden`` units, a linear
+``Dense(hidden, 1)`` head and optionally an input skip (output = net + input), the form AIDA-X
+and NAM's LSTM ship (NAM's "lite" preset stacks two LSTMs of 8).
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ MAX_DEPTH = 1000
 #: Recurrent cells, in torch and RTNeural naming.
 CELLS = ("gru", "lstm")
 MAX_HIDDEN = 1024
-_CELL_PATTERN = re.compile(r"^\s*(gru|lstm)\s*[-_ ]?\s*(\d+)\s*(\+\s*skip)?\s*$", re.IGNORECASE)
+#: Most recurrent layers a model may stack (RTNeural has no limit; plugins ship one or two).
+MAX_RNN_LAYERS = 8
+_CELL_PATTERN = re.compile(
+    r"^\s*(gru|lstm)\s*[-_ ]?\s*(?:(\d+)\s*[xX*]\s*)?(\d+)\s*(\+\s*skip)?\s*$", re.IGNORECASE
+)
 MAX_WIDTH = 65536
 _PATTERN = re.compile(r"^\s*(\d+)\s*[xX*]\s*(\d+)\s*$")
 
@@ -91,11 +96,13 @@ class Architecture:
 
 @dataclass(frozen=True, order=True)
 class RecurrentArchitecture:
-    """One ``cell`` layer ("gru" or "lstm") of ``hidden`` units, a linear head, optional skip."""
+    """``layers`` stacked ``cell`` layers ("gru" or "lstm") of ``hidden`` units each, a linear
+    head, optional skip."""
 
     cell: str
     hidden: int
     skip: bool = False
+    layers: int = 1
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -104,15 +111,25 @@ class RecurrentArchitecture:
         if not isinstance(self.hidden, int) or not 1 <= self.hidden <= MAX_HIDDEN:
             msg = f"hidden size must be a whole number from 1 to {MAX_HIDDEN}, got {self.hidden!r}"
             raise InputError(msg)
+        if not isinstance(self.layers, int) or not 1 <= self.layers <= MAX_RNN_LAYERS:
+            msg = (
+                f"recurrent layers must be a whole number from 1 to {MAX_RNN_LAYERS}, "
+                f"got {self.layers!r}"
+            )
+            raise InputError(msg)
 
     @classmethod
     def parse(cls, text: str) -> RecurrentArchitecture:
-        """Parse ``"gru-16"``, ``"lstm24"`` or ``"gru-8+skip"``."""
+        """Parse ``"gru-16"``, ``"lstm24"``, ``"gru-8+skip"`` or ``"lstm-2x8"`` (2 layers of 8)."""
         m = _CELL_PATTERN.match(text)
         if m is None:
-            msg = f"recurrent architecture {text!r} is not CELL-HIDDEN, e.g. gru-16 or lstm-24+skip"
+            msg = (
+                f"recurrent architecture {text!r} is not CELL-HIDDEN or CELL-LAYERSxHIDDEN, "
+                "e.g. gru-16, lstm-24+skip or lstm-2x8"
+            )
             raise InputError(msg)
-        return cls(m.group(1).lower(), int(m.group(2)), m.group(3) is not None)
+        layers = int(m.group(2)) if m.group(2) is not None else 1
+        return cls(m.group(1).lower(), int(m.group(3)), m.group(4) is not None, layers)
 
     @property
     def gates(self) -> int:
@@ -123,17 +140,20 @@ class RecurrentArchitecture:
         """Kernels, biases (torch's two GRU biases, one summed LSTM bias) and the head."""
         g, h = self.gates, self.hidden
         biases = 2 * g * h if self.cell == "gru" else g * h
-        return g * h * (1 + h) + biases + h + 1
+        kernels = g * h * (1 + h) + (self.layers - 1) * g * h * 2 * h
+        return kernels + self.layers * biases + h + 1
 
     @property
     def macs_per_sample(self) -> int:
-        """Multiply-accumulates per sample: ``gates * h * (1 + h)`` in the cell, ``h`` in the
-        head."""
-        return self.gates * self.hidden * (1 + self.hidden) + self.hidden
+        """Multiply-accumulates per sample: ``gates * h * (1 + h)`` in the first cell,
+        ``gates * h * 2h`` in each further one, ``h`` in the head."""
+        g, h = self.gates, self.hidden
+        return g * h * (1 + h) + (self.layers - 1) * g * h * 2 * h + h
 
     @property
     def label(self) -> str:
-        return f"{self.cell}-{self.hidden}" + ("+skip" if self.skip else "")
+        size = f"{self.layers}x{self.hidden}" if self.layers > 1 else str(self.hidden)
+        return f"{self.cell}-{size}" + ("+skip" if self.skip else "")
 
     @property
     def key(self) -> str:

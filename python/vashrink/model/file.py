@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from ..errors import ModelFormatError
-from .architecture import ACTIVATIONS, Architecture
+from .architecture import ACTIVATIONS, MAX_RNN_LAYERS, Architecture
 from .layers import DenseLayer, GruLayer, LstmLayer, RecurrentLayer, architecture_of_layers
 from .spec import ModelSpec
 
@@ -46,7 +46,8 @@ __all__ = [
 ]
 
 FORMAT = "vashrink-model"
-FORMAT_VERSION = 1
+#: 2: "recurrent" is a list of layers (a stack); version 1 files (one object or null) still read.
+FORMAT_VERSION = 2
 SUFFIX = ".vashrink.json"
 DTYPES = ("float32", "float64")
 #: What a search may be asked for: ``auto`` runs a model in float64 only when float32 cannot
@@ -65,7 +66,7 @@ class ModelFile:
     @property
     def architecture(self) -> Architecture | None:
         """The uniform 1-in/1-out MLP architecture, or None (recurrent or irregular)."""
-        if self.spec.recurrent is not None:
+        if self.spec.rnn:
             return None
         return architecture_of_layers(self.spec.dense)
 
@@ -117,7 +118,7 @@ def write_model_file(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "dtype": dtype,
-        "recurrent": _recurrent_json(spec.recurrent) if spec.recurrent is not None else None,
+        "recurrent": [_recurrent_json(layer) for layer in spec.rnn],
         "layers": [_dense_json(layer) for layer in spec.dense],
         "skip": spec.skip,
         "provenance": _json_safe({"vashrink_version": __version__, **(provenance or {})}),
@@ -190,20 +191,39 @@ class _Reader:
             self.fail(where, f"{slopes.shape[0]} PReLU slopes for {w.shape[0]} units")
         return DenseLayer(w, b, str(act), slopes)
 
-    def recurrent(self, obj: Any) -> RecurrentLayer:
+    def stack(self, obj: Any) -> tuple[RecurrentLayer, ...]:
+        """The ``recurrent`` field: a list of layers (version 2), or one object or null (1)."""
+        if obj is None:
+            return ()
+        if isinstance(obj, dict):
+            return (self.recurrent(obj, "recurrent"),)
+        if not isinstance(obj, list):
+            self.fail("recurrent", "must be a list of GRU/LSTM layers")
+        if len(obj) > MAX_RNN_LAYERS:
+            self.fail("recurrent", f"{len(obj)} layers; at most {MAX_RNN_LAYERS} are supported")
+        layers = tuple(self.recurrent(o, f"recurrent[{k}]") for k, o in enumerate(obj))
+        for k in range(1, len(layers)):
+            if layers[k].in_size != layers[k - 1].hidden_size:
+                self.fail(
+                    f"recurrent[{k}]",
+                    f"takes {layers[k].in_size} inputs, gets {layers[k - 1].hidden_size}",
+                )
+        return layers
+
+    def recurrent(self, obj: Any, where: str) -> RecurrentLayer:
         kind = obj.get("type") if isinstance(obj, dict) else None
         if kind not in ("gru", "lstm"):
-            self.fail("recurrent", "must be an object with \"type\" \"gru\" or \"lstm\"")
+            self.fail(where, "must be an object with \"type\" \"gru\" or \"lstm\"")
         gates = 3 if kind == "gru" else 4
-        w_ih = self.array(obj, "weight_ih", "recurrent", 2)
-        w_hh = self.array(obj, "weight_hh", "recurrent", 2)
+        w_ih = self.array(obj, "weight_ih", where, 2)
+        w_hh = self.array(obj, "weight_hh", where, 2)
         h = w_hh.shape[1]
         if w_hh.shape[0] != gates * h or w_ih.shape[0] != gates * h:
-            self.fail("recurrent", f"{kind} kernels must have {gates} x hidden rows")
+            self.fail(where, f"{kind} kernels must have {gates} x hidden rows")
         names = ("bias_ih", "bias_hh") if kind == "gru" else ("bias",)
-        biases = [self.array(obj, n, "recurrent", 1) for n in names]
+        biases = [self.array(obj, n, where, 1) for n in names]
         if any(b.shape[0] != gates * h for b in biases):
-            self.fail("recurrent", f"{kind} biases must have {gates * h} entries")
+            self.fail(where, f"{kind} biases must have {gates * h} entries")
         if kind == "gru":
             return GruLayer(w_ih, w_hh, biases[0], biases[1])
         return LstmLayer(w_ih, w_hh, biases[0])
@@ -241,8 +261,8 @@ def read_model_file(path: str | Path, doc: Any = None) -> ModelFile:
     if not isinstance(layers, list) or not layers:
         r.fail("layers", "must be a non-empty list of dense layers")
     dense = tuple(r.dense(obj, i) for i, obj in enumerate(layers))
-    rec = r.recurrent(doc["recurrent"]) if doc.get("recurrent") is not None else None
-    size = rec.hidden_size if rec is not None else dense[0].in_size
+    rnn = r.stack(doc.get("recurrent"))
+    size = rnn[-1].hidden_size if rnn else dense[0].in_size
     for i, layer in enumerate(dense):
         if layer.in_size != size:
             r.fail(f"layers[{i}]", f"takes {layer.in_size} inputs, gets {size}")
@@ -250,12 +270,12 @@ def read_model_file(path: str | Path, doc: Any = None) -> ModelFile:
     skip = doc.get("skip", False)
     if not isinstance(skip, bool):
         r.fail("skip", f"must be true or false, got {skip!r}")
-    if skip and (rec is None or rec.in_size != 1 or size != 1):
+    if skip and (not rnn or rnn[0].in_size != 1 or size != 1):
         r.fail("skip", "an input skip needs a GRU/LSTM model with one input and one output")
     provenance = doc.get("provenance") or {}
     if not isinstance(provenance, dict):
         r.fail("provenance", "must be an object")
-    return ModelFile(ModelSpec(rec, dense, skip), str(dtype), provenance)
+    return ModelFile(ModelSpec(rnn, dense, skip), str(dtype), provenance)
 
 
 def finite_or_none(value: float | None) -> float | None:

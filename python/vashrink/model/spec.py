@@ -1,8 +1,8 @@
 """One in-memory description of every exportable model, independent of any file format.
 
-A :class:`ModelSpec` is an optional recurrent layer followed by dense layers, all float64 in
-torch layout. Every exporter reads models through :func:`spec_of`; every importer builds torch
-modules through :func:`spec_to_torch`.
+A :class:`ModelSpec` is a stack of zero or more recurrent layers followed by dense layers, all
+float64 in torch layout. Every exporter reads models through :func:`spec_of`; every importer
+builds torch modules through :func:`spec_to_torch`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelFormatError
+from .architecture import MAX_RNN_LAYERS
 from .layers import DenseLayer, GruLayer, RecurrentLayer
 
 if TYPE_CHECKING:
@@ -24,17 +25,32 @@ __all__ = ["ModelSpec", "prelu_slopes", "spec_of", "spec_to_torch"]
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """``dense[-1](... dense[0](recurrent(x))) (+ x with skip)``; ``recurrent`` None: an MLP.
+    """``dense[-1](... dense[0](rnn[-1](... rnn[0](x)))) (+ x with skip)``; no ``rnn``: an MLP.
 
-    ``skip`` adds the input to the output (one input, one output), as AIDA-X's ``in_skip`` and
-    NAM's LSTM do, so the net learns only what the gear adds to its input.
+    ``rnn`` is the stack of GRU/LSTM layers, each fed the previous one's hidden state (NAM's
+    "lite" LSTM is two layers of 8). ``skip`` adds the input to the output (one input, one
+    output), as AIDA-X's ``in_skip`` and NAM's LSTM do, so the net learns only what the gear adds
+    to its input.
     """
 
-    recurrent: RecurrentLayer | None
+    rnn: tuple[RecurrentLayer, ...]
     dense: tuple[DenseLayer, ...]
     skip: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.rnn, tuple):
+            msg = f"rnn must be a tuple of GRU/LSTM layers (() for an MLP), got {type(self.rnn)}"
+            raise ModelFormatError(msg)
+        if len(self.rnn) > MAX_RNN_LAYERS:
+            msg = f"{len(self.rnn)} recurrent layers; at most {MAX_RNN_LAYERS} are supported"
+            raise ModelFormatError(msg)
+        for k in range(1, len(self.rnn)):
+            if self.rnn[k].in_size != self.rnn[k - 1].hidden_size:
+                msg = (
+                    f"recurrent layer {k} takes {self.rnn[k].in_size} inputs but layer {k - 1} "
+                    f"gives {self.rnn[k - 1].hidden_size}; make them equal"
+                )
+                raise ModelFormatError(msg)
         if self.skip and (self.in_size != 1 or self.out_size != 1):
             msg = (
                 f"an input skip adds the input to the output, so both must be one value; "
@@ -44,7 +60,7 @@ class ModelSpec:
 
     @property
     def in_size(self) -> int:
-        return self.recurrent.in_size if self.recurrent is not None else self.dense[0].in_size
+        return self.rnn[0].in_size if self.rnn else self.dense[0].in_size
 
     @property
     def out_size(self) -> int:
@@ -52,7 +68,12 @@ class ModelSpec:
 
     @property
     def is_recurrent(self) -> bool:
-        return self.recurrent is not None
+        return bool(self.rnn)
+
+    @property
+    def hidden_size(self) -> int:
+        """Units the dense head reads: the last recurrent layer's (0 for an MLP)."""
+        return self.rnn[-1].hidden_size if self.rnn else 0
 
 
 def prelu_slopes(layer: DenseLayer) -> np.ndarray:
@@ -69,14 +90,14 @@ def spec_of(model: nn.Module | ModelSpec) -> ModelSpec:
     from torch import nn
 
     from .mlp import dense_layers
-    from .recurrent import RecurrentModel, recurrent_layer
+    from .recurrent import RecurrentModel, recurrent_layers
 
     if isinstance(model, RecurrentModel):
         return ModelSpec(
-            recurrent_layer(model.rnn), tuple(dense_layers(model.head)), bool(model.skip)
+            recurrent_layers(model.rnn), tuple(dense_layers(model.head)), bool(model.skip)
         )
     if isinstance(model, nn.Sequential):
-        return ModelSpec(None, tuple(dense_layers(model)))
+        return ModelSpec((), tuple(dense_layers(model)))
     msg = (
         f"cannot export a {type(model).__name__}: give an nn.Sequential MLP or a "
         "vashrink.formats.RecurrentModel(rnn, head)"
@@ -111,27 +132,39 @@ def _dense_to_torch(layers: tuple[DenseLayer, ...], dtype: torch.dtype) -> nn.Se
     return nn.Sequential(*modules)
 
 
-def _rnn_to_torch(layer: RecurrentLayer, dtype: torch.dtype) -> nn.GRU | nn.LSTM:
+def _rnn_to_torch(layers: tuple[RecurrentLayer, ...], dtype: torch.dtype) -> nn.Module:
+    """One multi-layer ``nn.GRU``/``nn.LSTM`` when the stack is uniform (as trained), else a
+    :class:`~.recurrent.StackedRnn` of single layers."""
     from torch import nn
 
-    rnn: nn.GRU | nn.LSTM
-    if isinstance(layer, GruLayer):
-        rnn = nn.GRU(layer.in_size, layer.hidden_size, batch_first=True, dtype=dtype)
-        b_ih, b_hh = layer.bias_ih, layer.bias_hh
-    else:
-        rnn = nn.LSTM(layer.in_size, layer.hidden_size, batch_first=True, dtype=dtype)
-        b_ih, b_hh = layer.bias, np.zeros_like(layer.bias)
-    rnn.weight_ih_l0 = _param(layer.weight_ih, dtype)
-    rnn.weight_hh_l0 = _param(layer.weight_hh, dtype)
-    rnn.bias_ih_l0 = _param(b_ih, dtype)
-    rnn.bias_hh_l0 = _param(b_hh, dtype)
+    from .recurrent import StackedRnn
+
+    first = layers[0]
+    cell = nn.GRU if isinstance(first, GruLayer) else nn.LSTM
+    uniform = all(
+        type(layer) is type(first) and layer.hidden_size == first.hidden_size
+        for layer in layers[1:]
+    )
+    if not uniform:
+        return StackedRnn([_rnn_to_torch((layer,), dtype) for layer in layers])
+    rnn = cell(first.in_size, first.hidden_size, num_layers=len(layers), batch_first=True,
+               dtype=dtype)
+    for k, layer in enumerate(layers):
+        if isinstance(layer, GruLayer):
+            b_ih, b_hh = layer.bias_ih, layer.bias_hh
+        else:
+            b_ih, b_hh = layer.bias, np.zeros_like(layer.bias)
+        setattr(rnn, f"weight_ih_l{k}", _param(layer.weight_ih, dtype))
+        setattr(rnn, f"weight_hh_l{k}", _param(layer.weight_hh, dtype))
+        setattr(rnn, f"bias_ih_l{k}", _param(b_ih, dtype))
+        setattr(rnn, f"bias_hh_l{k}", _param(b_hh, dtype))
     return rnn
 
 
 def spec_to_torch(spec: ModelSpec, dtype: torch.dtype | None = None) -> nn.Module:
     """An eval-mode ``nn.Sequential`` (MLP) or :class:`RecurrentModel` holding ``spec``'s weights.
 
-    An imported LSTM keeps its single summed bias in ``bias_ih_l0`` (``bias_hh_l0`` is zero).
+    An imported LSTM keeps its single summed bias in ``bias_ih_lK`` (``bias_hh_lK`` is zero).
     """
     import torch
 
@@ -141,9 +174,9 @@ def spec_to_torch(spec: ModelSpec, dtype: torch.dtype | None = None) -> nn.Modul
         dtype = torch.float32
     head = _dense_to_torch(spec.dense, dtype)
     model: nn.Module = head
-    if spec.skip and spec.recurrent is None:
+    if spec.skip and not spec.rnn:
         msg = "an input skip is supported on GRU/LSTM models only; an MLP learns x itself"
         raise ModelFormatError(msg)
-    if spec.recurrent is not None:
-        model = RecurrentModel(_rnn_to_torch(spec.recurrent, dtype), head, skip=spec.skip)
+    if spec.rnn:
+        model = RecurrentModel(_rnn_to_torch(spec.rnn, dtype), head, skip=spec.skip)
     return model.eval()

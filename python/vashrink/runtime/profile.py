@@ -139,7 +139,7 @@ def _recurrent_rows(buffer: np.ndarray, repeats: int, say: Callable[[str], None]
             else:
                 layer = LstmLayer(u(gates * hidden, 1), u(gates * hidden, hidden),
                                   u(gates * hidden))
-            spec = ModelSpec(layer, (DenseLayer(u(1, hidden), u(1), "none"),))
+            spec = ModelSpec((layer,), (DenseLayer(u(1, hidden), u(1), "none"),))
             for dtype in ("float32",):
                 net = recurrent.RecurrentNet.from_spec(spec, dtype)
                 secs = net.time_samples(buffer.astype(dtype), repeats, 1)

@@ -30,7 +30,13 @@ __all__ = ["RecurrentNet"]
 
 
 def _check_recurrent(spec: ModelSpec) -> None:
-    layer = spec.recurrent
+    if len(spec.rnn) != 1:
+        msg = (
+            f"this model stacks {len(spec.rnn)} recurrent layers; the engine runs one "
+            "GRU/LSTM layer"
+        )
+        raise ModelFormatError(msg)
+    layer = spec.rnn[0]
     if not isinstance(layer, GruLayer | LstmLayer):
         msg = (
             f"RecurrentNet needs a spec whose recurrent layer is a GruLayer or LstmLayer, got "
@@ -82,11 +88,11 @@ class RecurrentNet(NativeRunner):
         if not isinstance(spec, ModelSpec):
             msg = f"RecurrentNet takes a vashrink ModelSpec, got {type(spec).__name__}"
             raise ModelFormatError(msg)
-        if spec.recurrent is None:
+        if not spec.rnn:
             msg = "this spec has no GRU/LSTM layer; run MLPs with vashrink.runtime.engine.Mlp"
             raise ModelFormatError(msg)
         _check_recurrent(spec)
-        layer = spec.recurrent
+        layer = spec.rnn[0]
         cell = "gru" if isinstance(layer, GruLayer) else "lstm"
         with np.errstate(over="ignore", invalid="ignore"):
             arrays = [np.ascontiguousarray(layer.weight_ih, dtype=t),

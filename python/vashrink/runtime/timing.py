@@ -193,14 +193,14 @@ def _runner_of(
     """The runner that times ``model``: ready runners as they are, specs and torch models loaded
     into our engine (a recurrent one as a :class:`RecurrentNet`)."""
     if isinstance(model, ModelSpec):
-        if model.recurrent is not None:
+        if model.is_recurrent:
             return RecurrentNet.from_spec(model, dtype)
         return Mlp.from_layers(model.dense, dtype)
     if isinstance(model, Runner) and not isinstance(model, Mlp):
         return model
     if isinstance(model, nn.Module) and not isinstance(model, nn.Sequential):
         spec = spec_of(model)
-        if spec.recurrent is not None:
+        if spec.is_recurrent:
             return RecurrentNet.from_spec(spec, dtype)
     return as_mlp(model, dtype=dtype, seed=seed)
 

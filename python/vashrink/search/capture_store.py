@@ -29,12 +29,14 @@ def random_spec(arch: RecurrentArchitecture, seed: int = 0) -> ModelSpec:
     def w(*shape: int) -> np.ndarray:
         return rng.uniform(-0.3, 0.3, shape)
 
-    rec: GruLayer | LstmLayer
-    if arch.cell == "gru":
-        rec = GruLayer(w(g * h, 1), w(g * h, h), w(g * h), w(g * h))
-    else:
-        rec = LstmLayer(w(g * h, 1), w(g * h, h), w(g * h))
-    return ModelSpec(rec, (DenseLayer(w(1, h), w(1), "none"),), arch.skip)
+    layers: list[GruLayer | LstmLayer] = []
+    for k in range(arch.layers):
+        n_in = 1 if k == 0 else h
+        if arch.cell == "gru":
+            layers.append(GruLayer(w(g * h, n_in), w(g * h, h), w(g * h), w(g * h)))
+        else:
+            layers.append(LstmLayer(w(g * h, n_in), w(g * h, h), w(g * h)))
+    return ModelSpec(tuple(layers), (DenseLayer(w(1, h), w(1), "none"),), arch.skip)
 
 
 def recording_fingerprint(rec: Recording) -> dict[str, Any]:

@@ -52,7 +52,7 @@ def _sequential(params: Params, activation: str) -> torch.nn.Sequential:
                    "none" if i == last else activation)
         for i, (w, b) in enumerate(params)
     )
-    model = spec_to_torch(ModelSpec(None, dense), torch.float64)
+    model = spec_to_torch(ModelSpec((), dense), torch.float64)
     assert isinstance(model, torch.nn.Sequential)
     return model
 

@@ -55,11 +55,13 @@ def _check_archs(archs: Sequence[RecurrentArchitecture | str]) -> list[Recurrent
 
 def plan_packs(archs: Sequence[RecurrentArchitecture],
                config: RecurrentTrainConfig) -> list[list[RecurrentArchitecture]]:
-    """Which candidates train side by side: by cell, smallest first, filled up to
-    ``max_pack_hidden`` summed units; only GRUs pack under ``"auto"``, none under ``"none"``."""
+    """Which candidates train side by side: by cell and layer count, smallest first, filled up
+    to ``max_pack_hidden`` summed units; only GRUs pack under ``"auto"``, none under
+    ``"none"``."""
     packs: list[list[RecurrentArchitecture]] = []
-    for cell in ("gru", "lstm"):
-        members = sorted((a for a in archs if a.cell == cell), key=lambda a: (a.hidden, a.skip))
+    for cell, layers in sorted({(a.cell, a.layers) for a in archs}):
+        members = sorted((a for a in archs if (a.cell, a.layers) == (cell, layers)),
+                         key=lambda a: (a.hidden, a.skip))
         packable = config.packing == "all" or (config.packing == "auto" and cell == "gru")
         current: list[RecurrentArchitecture] = []
         for arch in members:

@@ -1,7 +1,8 @@
 """Several GRU (or LSTM) candidates trained as one wider layer with block-diagonal weights.
 
-Candidate ``k`` owns hidden units ``o_k .. o_k + h_k`` of every gate and output ``k`` of the head.
-Every weight linking two candidates starts at zero and its gradient is masked to zero, so under
+Candidate ``k`` owns hidden units ``o_k .. o_k + h_k`` of every gate of every layer (the members
+of a pack stack the same number of layers) and output ``k`` of the head. Every weight linking two
+candidates starts at zero and its gradient is masked to zero, so under
 Adam (element-wise) it stays exactly zero: each candidate trains as if alone (up to float32
 summation order), while torch runs one recurrent loop instead of one per candidate. A pack of
 one is the plain single-candidate case.
@@ -43,19 +44,20 @@ def initial_spec(arch: RecurrentArchitecture, seed: int) -> ModelSpec:
     def u(*shape: int, scale: float = 1.0) -> np.ndarray:
         return gen.uniform(-bound * scale, bound * scale, size=shape)
 
-    w_ih, w_hh = u(g * h, 1), u(g * h, h)
-    rec: GruLayer | LstmLayer
-    rec = (GruLayer(w_ih, w_hh, u(g * h), u(g * h)) if arch.cell == "gru"
-           else LstmLayer(w_ih, w_hh, u(g * h) + u(g * h)))
+    layers: list[GruLayer | LstmLayer] = []
+    for k in range(arch.layers):
+        w_ih, w_hh = u(g * h, 1 if k == 0 else h), u(g * h, h)
+        layers.append(GruLayer(w_ih, w_hh, u(g * h), u(g * h)) if arch.cell == "gru"
+                      else LstmLayer(w_ih, w_hh, u(g * h) + u(g * h)))
     head = DenseLayer(u(1, h, scale=0.1), u(1, scale=0.1), "none")
-    return ModelSpec(rec, (head,), arch.skip)
+    return ModelSpec(tuple(layers), (head,), arch.skip)
 
 
 def _check_warm(spec: ModelSpec, arch: RecurrentArchitecture) -> int:
-    rec = spec.recurrent
+    rec = spec.rnn[0] if len(spec.rnn) == 1 else None
     cell = "gru" if isinstance(rec, GruLayer) else "lstm"
-    ok = (rec is not None and cell == arch.cell and rec.in_size == 1 and len(spec.dense) == 1
-          and spec.dense[0].out_size == 1 and spec.dense[0].activation == "none"
+    ok = (rec is not None and arch.layers == 1 and cell == arch.cell and rec.in_size == 1
+          and len(spec.dense) == 1 and spec.dense[0].out_size == 1 and spec.dense[0].activation == "none"
           and spec.skip == arch.skip and rec.hidden_size <= arch.hidden)
     if not ok or rec is None:
         msg = (f"warm start for {arch} must be a one-layer {arch.cell.upper()} model with a "
@@ -72,8 +74,7 @@ def embed_spec(spec: ModelSpec, arch: RecurrentArchitecture, seed: int) -> Model
     if h_old == arch.hidden:
         return spec
     base = initial_spec(arch, seed)
-    old, new = spec.recurrent, base.recurrent
-    assert old is not None and new is not None
+    old, new = spec.rnn[0], base.rnn[0]
     g, h = arch.gates, arch.hidden
     rows = np.concatenate([np.arange(k * h, k * h + h_old) for k in range(g)])
     w_ih, w_hh = new.weight_ih.copy(), new.weight_hh.copy()
@@ -93,15 +94,15 @@ def embed_spec(spec: ModelSpec, arch: RecurrentArchitecture, seed: int) -> Model
         bias = new.bias.copy()
         bias[rows] = old.bias
         rec = LstmLayer(w_ih, w_hh, bias)
-    return ModelSpec(rec, (head,), arch.skip)
+    return ModelSpec((rec,), (head,), arch.skip)
 
 
-_CELL_WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+_CELL_WEIGHTS = ("weight_ih_l{}", "weight_hh_l{}", "bias_ih_l{}", "bias_hh_l{}")
 
 
-def _weights(rnn: nn.Module) -> tuple[torch.Tensor, ...]:
-    """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of a one-layer torch GRU/LSTM."""
-    out = tuple(getattr(rnn, name) for name in _CELL_WEIGHTS)
+def _weights(rnn: nn.Module, layer: int = 0) -> tuple[torch.Tensor, ...]:
+    """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of layer ``layer`` of a torch GRU/LSTM."""
+    out = tuple(getattr(rnn, name.format(layer)) for name in _CELL_WEIGHTS)
     assert all(isinstance(t, torch.Tensor) for t in out)
     return out
 
@@ -121,19 +122,19 @@ class PackedRecurrent(nn.Module):
     def __init__(self, members: Sequence[RecurrentArchitecture],
                  starts: Sequence[ModelSpec]) -> None:
         super().__init__()
-        cells = {m.cell for m in members}
-        if len(cells) != 1 or len(starts) != len(members):
-            msg = "a pack holds candidates of one cell, one start each"
+        kinds = {(m.cell, m.layers) for m in members}
+        if len(kinds) != 1 or len(starts) != len(members):
+            msg = "a pack holds candidates of one cell and layer count, one start each"
             raise InputError(msg)
         self.members = tuple(members)
-        self.cell = cells.pop()
+        self.cell, self.layers = kinds.pop()
         self.gates = members[0].gates
         sizes = [m.hidden for m in members]
         self.offsets = tuple(int(o) for o in np.cumsum([0, *sizes[:-1]]))
         total = int(sum(sizes))
         self.total_hidden = total
         rnn_type = nn.GRU if self.cell == "gru" else nn.LSTM
-        self.rnn = rnn_type(1, total, batch_first=True)
+        self.rnn = rnn_type(1, total, num_layers=self.layers, batch_first=True)
         self.head = nn.Linear(total, len(members))
         hh_mask = torch.zeros(self.gates * total, total)
         head_mask = torch.zeros(len(members), total)
@@ -149,8 +150,12 @@ class PackedRecurrent(nn.Module):
                 p.zero_()
         for k, spec in enumerate(starts):
             self.load_member(k, spec)
-        _weights(self.rnn)[1].register_hook(  # type: ignore[no-untyped-call]
-            lambda grad: grad * self.hh_mask)
+        # [G*total, total] kernels: every recurrent kernel, and the input kernel of layers > 0.
+        square = [_weights(self.rnn, 0)[1]]
+        for layer in range(1, self.layers):
+            square += list(_weights(self.rnn, layer)[:2])
+        for weight in square:
+            weight.register_hook(lambda grad: grad * self.hh_mask)  # type: ignore[no-untyped-call]
         self.head.weight.register_hook(  # type: ignore[no-untyped-call]
             lambda grad: grad * self.head_mask)
         self._owners = self._owner_maps()
@@ -162,9 +167,13 @@ class PackedRecurrent(nn.Module):
                 for name, p in self.named_parameters()}
         for k in range(k_all):
             rows, cols = self._rows(k), self._cols(k)
-            for name in ("rnn.weight_ih_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0"):
-                maps[name][rows] = k
-            maps["rnn.weight_hh_l0"][np.ix_(rows, cols)] = k
+            maps["rnn.weight_ih_l0"][rows] = k
+            for layer in range(self.layers):
+                for name in (f"rnn.bias_ih_l{layer}", f"rnn.bias_hh_l{layer}"):
+                    maps[name][rows] = k
+                maps[f"rnn.weight_hh_l{layer}"][np.ix_(rows, cols)] = k
+                if layer:
+                    maps[f"rnn.weight_ih_l{layer}"][np.ix_(rows, cols)] = k
             maps["head.weight"][k, cols] = k
             maps["head.bias"][k] = k
         return [(p, maps[name].view(-1)) for name, p in self.named_parameters()]
@@ -191,22 +200,26 @@ class PackedRecurrent(nn.Module):
 
     def load_member(self, k: int, spec: ModelSpec) -> None:
         """Write candidate ``k``'s weights from ``spec`` (its exact architecture)."""
-        rec, head = spec.recurrent, spec.dense[0]
-        if rec is None or rec.hidden_size != self.members[k].hidden:
-            msg = f"start for {self.members[k]} has the wrong hidden size"
+        head = spec.dense[0]
+        if len(spec.rnn) != self.layers or any(
+            rec.hidden_size != self.members[k].hidden for rec in spec.rnn
+        ):
+            msg = f"start for {self.members[k]} has the wrong layers or hidden size"
             raise InputError(msg)
         rows, cols = self._rows(k), self._cols(k)
-        if isinstance(rec, GruLayer):
-            b_ih, b_hh = rec.bias_ih, rec.bias_hh
-        else:
-            b_ih, b_hh = rec.bias, np.zeros_like(rec.bias)
-        w_ih, w_hh, bias_ih, bias_hh = _weights(self.rnn)
-        dtype = w_ih.dtype
         with torch.no_grad():
-            w_ih[rows] = torch.as_tensor(rec.weight_ih, dtype=dtype)
-            w_hh[np.ix_(rows, cols)] = torch.as_tensor(rec.weight_hh, dtype=dtype)
-            bias_ih[rows] = torch.as_tensor(b_ih, dtype=dtype)
-            bias_hh[rows] = torch.as_tensor(b_hh, dtype=dtype)
+            for layer, rec in enumerate(spec.rnn):
+                if isinstance(rec, GruLayer):
+                    b_ih, b_hh = rec.bias_ih, rec.bias_hh
+                else:
+                    b_ih, b_hh = rec.bias, np.zeros_like(rec.bias)
+                w_ih, w_hh, bias_ih, bias_hh = _weights(self.rnn, layer)
+                dtype = w_ih.dtype
+                ih_at = rows if layer == 0 else np.ix_(rows, cols)
+                w_ih[ih_at] = torch.as_tensor(rec.weight_ih, dtype=dtype)
+                w_hh[np.ix_(rows, cols)] = torch.as_tensor(rec.weight_hh, dtype=dtype)
+                bias_ih[rows] = torch.as_tensor(b_ih, dtype=dtype)
+                bias_hh[rows] = torch.as_tensor(b_hh, dtype=dtype)
             self.head.weight[k, cols] = torch.as_tensor(head.weight[0], dtype=dtype)
             self.head.bias[k] = float(head.bias[0])
 
@@ -215,15 +228,17 @@ class PackedRecurrent(nn.Module):
         arch = self.members[k]
         rows, cols = self._rows(k), self._cols(k)
         rnn_type = nn.GRU if self.cell == "gru" else nn.LSTM
-        single = rnn_type(1, arch.hidden, batch_first=True, dtype=torch.float64)
+        single = rnn_type(1, arch.hidden, num_layers=self.layers, batch_first=True,
+                          dtype=torch.float64)
         head = nn.Linear(arch.hidden, 1, dtype=torch.float64)
-        w_ih, w_hh, bias_ih, bias_hh = _weights(self.rnn)
-        s_ih, s_hh, sb_ih, sb_hh = _weights(single)
         with torch.no_grad():
-            s_ih.copy_(w_ih[rows])
-            s_hh.copy_(w_hh[rows][:, cols])
-            sb_ih.copy_(bias_ih[rows])
-            sb_hh.copy_(bias_hh[rows])
+            for layer in range(self.layers):
+                w_ih, w_hh, bias_ih, bias_hh = _weights(self.rnn, layer)
+                s_ih, s_hh, sb_ih, sb_hh = _weights(single, layer)
+                s_ih.copy_(w_ih[rows] if layer == 0 else w_ih[rows][:, cols])
+                s_hh.copy_(w_hh[rows][:, cols])
+                sb_ih.copy_(bias_ih[rows])
+                sb_hh.copy_(bias_hh[rows])
             head.weight.copy_(self.head.weight[k : k + 1, cols])
             head.bias.copy_(self.head.bias[k : k + 1])
         return spec_of(RecurrentModel(single, nn.Sequential(head), skip=arch.skip))
