@@ -1,6 +1,7 @@
-// Bindings for recurrent models in the run-time engine (one GRU/LSTM layer, dense layers, an
-// optional input skip): load from numpy arrays in torch layout, stream samples with the state
-// carried between calls, and the raw timing loops (the GIL is released around every loop).
+// Bindings for recurrent models in the run-time engine (a stack of GRU/LSTM layers, dense
+// layers, an optional input skip): load from numpy arrays in torch layout, stream samples with
+// the state carried between calls, and the raw timing loops (the GIL is released around every
+// loop).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "py_layers.h"
@@ -22,48 +24,75 @@ namespace {
 using vashrink_py::Array;
 using vashrink_py::PyLayer;
 
+/// One recurrent layer from Python: (cell, weight_ih, weight_hh, bias_ih, bias_hh or None).
+template <typename T>
+using PyRnnLayer = std::tuple<std::string, Array<T>, Array<T>, Array<T>, std::optional<Array<T>>>;
+
+/// A spec pointing into `layer` (which must outlive it), or what was wrong ("" if nothing).
+template <typename T>
+std::string to_spec(const PyRnnLayer<T>& layer, vashrink::RecurrentSpec<T>& spec) {
+    const auto& [cell, weight_ih, weight_hh, bias_ih, bias_hh] = layer;
+    if (cell == "gru") {
+        spec.cell = vashrink::Cell::gru;
+    } else if (cell == "lstm") {
+        spec.cell = vashrink::Cell::lstm;
+    } else {
+        return "unknown cell '" + cell + "' (use gru or lstm)";
+    }
+    const py::ssize_t gates = vashrink::gate_count(spec.cell);
+    if (weight_ih.ndim() != 2 || weight_hh.ndim() != 2 || weight_hh.shape(0) % gates != 0)
+        return "weight_ih and weight_hh must be 2-D [gates * hidden][in] and [gates * hidden][hidden]";
+    const py::ssize_t hidden = weight_hh.shape(1);
+    if (hidden < 1 || hidden > vashrink::recurrent::max_hidden ||
+        weight_ih.shape(1) < 1 || weight_ih.shape(1) > vashrink::recurrent::max_inputs)
+        return "hidden size must be 1.." + std::to_string(vashrink::recurrent::max_hidden) +
+               " and inputs 1.." + std::to_string(vashrink::recurrent::max_inputs);
+    if (weight_hh.shape(0) != gates * hidden || weight_ih.shape(0) != gates * hidden)
+        return "weights must have " + std::to_string(gates * hidden) + " rows (" +
+               std::to_string(gates) + " gates x hidden " + std::to_string(hidden) + ")";
+    if (bias_ih.ndim() != 1 || bias_ih.shape(0) != gates * hidden ||
+        (bias_hh && (bias_hh->ndim() != 1 || bias_hh->shape(0) != gates * hidden)))
+        return "biases must have " + std::to_string(gates * hidden) + " values";
+    spec.in_size = static_cast<int>(weight_ih.shape(1));
+    spec.hidden_size = static_cast<int>(hidden);
+    spec.weight_ih = weight_ih.data();
+    spec.weight_hh = weight_hh.data();
+    spec.bias_ih = bias_ih.data();
+    spec.bias_hh = bias_hh ? bias_hh->data() : nullptr;
+    return "";
+}
+
 template <typename T>
 class PyRecurrent {
 public:
-    /// Load; returns "" on success or what was wrong (the model is then empty).
+    /// Load a stack of recurrent layers and a dense head; returns "" on success or what was
+    /// wrong (the model is then empty).
+    std::string load_stack(const std::vector<PyRnnLayer<T>>& rnn, const std::vector<PyLayer<T>>& dense,
+                           bool skip) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        model_.clear();
+        if (rnn.size() > vashrink::RecurrentStack<T>::max_layers)
+            return std::to_string(rnn.size()) + " recurrent layers; at most " +
+                   std::to_string(vashrink::RecurrentStack<T>::max_layers) + " are supported";
+        std::vector<vashrink::RecurrentSpec<T>> specs(rnn.size());
+        for (std::size_t k = 0; k < rnn.size(); ++k) {
+            const std::string error = to_spec(rnn[k], specs[k]);
+            if (!error.empty())
+                return (rnn.size() > 1 ? "recurrent layer " + std::to_string(k) + ": " : "") + error;
+        }
+        std::vector<vashrink::LayerSpec<T>> dense_specs;
+        const std::string error = vashrink_py::to_specs(dense, dense_specs);
+        if (!error.empty()) return error;
+        const vashrink::Status st =
+            model_.load(specs.data(), specs.size(), dense_specs.data(), dense_specs.size(), skip);
+        return st.ok ? std::string() : st.message;
+    }
+
+    /// One recurrent layer (load_stack with one entry).
     std::string load(const std::string& cell, const Array<T>& weight_ih, const Array<T>& weight_hh,
                      const Array<T>& bias_ih, const std::optional<Array<T>>& bias_hh,
                      const std::vector<PyLayer<T>>& dense, bool skip) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        model_.clear();
-        vashrink::RecurrentSpec<T> spec;
-        if (cell == "gru") {
-            spec.cell = vashrink::Cell::gru;
-        } else if (cell == "lstm") {
-            spec.cell = vashrink::Cell::lstm;
-        } else {
-            return "unknown cell '" + cell + "' (use gru or lstm)";
-        }
-        const py::ssize_t gates = vashrink::gate_count(spec.cell);
-        if (weight_ih.ndim() != 2 || weight_hh.ndim() != 2 || weight_hh.shape(0) % gates != 0)
-            return "weight_ih and weight_hh must be 2-D [gates * hidden][in] and [gates * hidden][hidden]";
-        const py::ssize_t hidden = weight_hh.shape(1);
-        if (hidden < 1 || hidden > vashrink::recurrent::max_hidden ||
-            weight_ih.shape(1) < 1 || weight_ih.shape(1) > vashrink::recurrent::max_inputs)
-            return "hidden size must be 1.." + std::to_string(vashrink::recurrent::max_hidden) +
-                   " and inputs 1.." + std::to_string(vashrink::recurrent::max_inputs);
-        if (weight_hh.shape(0) != gates * hidden || weight_ih.shape(0) != gates * hidden)
-            return "weights must have " + std::to_string(gates * hidden) + " rows (" +
-                   std::to_string(gates) + " gates x hidden " + std::to_string(hidden) + ")";
-        if (bias_ih.ndim() != 1 || bias_ih.shape(0) != gates * hidden ||
-            (bias_hh && (bias_hh->ndim() != 1 || bias_hh->shape(0) != gates * hidden)))
-            return "biases must have " + std::to_string(gates * hidden) + " values";
-        spec.in_size = static_cast<int>(weight_ih.shape(1));
-        spec.hidden_size = static_cast<int>(hidden);
-        spec.weight_ih = weight_ih.data();
-        spec.weight_hh = weight_hh.data();
-        spec.bias_ih = bias_ih.data();
-        spec.bias_hh = bias_hh ? bias_hh->data() : nullptr;
-        std::vector<vashrink::LayerSpec<T>> specs;
-        const std::string error = vashrink_py::to_specs(dense, specs);
-        if (!error.empty()) return error;
-        const vashrink::Status st = model_.load(spec, specs.data(), specs.size(), skip);
-        return st.ok ? std::string() : st.message;
+        return load_stack({PyRnnLayer<T>{cell, weight_ih, weight_hh, bias_ih, bias_hh}}, dense, skip);
     }
 
     T forward(T x) {
@@ -127,7 +156,18 @@ public:
     int in_size() const { return model_.in_size(); }
     int out_size() const { return model_.out_size(); }
     int hidden_size() const { return model_.hidden_size(); }
+    int n_recurrent() const { return model_.n_recurrent(); }
     std::string cell() const { return model_.is_recurrent() ? vashrink::cell_name(model_.cell()) : ""; }
+    std::vector<std::string> cells() const {
+        std::vector<std::string> out;
+        for (int k = 0; k < model_.n_recurrent(); ++k) out.emplace_back(vashrink::cell_name(model_.cell(k)));
+        return out;
+    }
+    std::vector<int> hidden_sizes() const {
+        std::vector<int> out;
+        for (int k = 0; k < model_.n_recurrent(); ++k) out.push_back(model_.hidden_size(k));
+        return out;
+    }
     bool skip() const { return model_.input_skip(); }
     bool loaded() const { return model_.loaded(); }
 
@@ -154,6 +194,8 @@ template <typename T>
 void bind_recurrent(py::module_& m, const char* name) {
     py::class_<PyRecurrent<T>>(m, name)
         .def(py::init<>())
+        .def("load_stack", &PyRecurrent<T>::load_stack, py::arg("rnn"), py::arg("dense"),
+             py::arg("skip"))
         .def("load", &PyRecurrent<T>::load, py::arg("cell"), py::arg("weight_ih"),
              py::arg("weight_hh"), py::arg("bias_ih"), py::arg("bias_hh"), py::arg("dense"),
              py::arg("skip"))
@@ -174,7 +216,10 @@ void bind_recurrent(py::module_& m, const char* name) {
         .def_property_readonly("in_size", &PyRecurrent<T>::in_size)
         .def_property_readonly("out_size", &PyRecurrent<T>::out_size)
         .def_property_readonly("hidden_size", &PyRecurrent<T>::hidden_size)
+        .def_property_readonly("n_recurrent", &PyRecurrent<T>::n_recurrent)
         .def_property_readonly("cell", &PyRecurrent<T>::cell)
+        .def_property_readonly("cells", &PyRecurrent<T>::cells)
+        .def_property_readonly("hidden_sizes", &PyRecurrent<T>::hidden_sizes)
         .def_property_readonly("skip", &PyRecurrent<T>::skip)
         .def_property_readonly("loaded", &PyRecurrent<T>::loaded)
         .def_property_readonly_static("lanes", [](py::object) { return vashrink::simd::lanes_v<T>; });

@@ -132,6 +132,7 @@ def test_shrink_on_a_recording_exports_a_model_that_runs_the_same_everywhere(
          "--eps are for curves"),
         (["shrink", "--example", "pedal", "--channel", "1"], "the pedal example is mono"),
         (["shrink", "--input", "IN", "--output", "DIR", "--esr", "0.01"], "is a directory"),
+        (["shrink", "--example", "pedal", "--layers", "1,3"], "--layers takes a comma list of 1,2"),
     ],
 )
 def test_bad_capture_arguments_are_one_line_and_exit_2(

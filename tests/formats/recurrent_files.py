@@ -15,6 +15,7 @@ from torch import nn
 
 from vashrink.formats import RecurrentModel, rtneural_document
 from vashrink.formats.snapshot import torch_forward
+from vashrink.model.recurrent import StackedRnn
 
 __all__ = [
     "aidax_document",
@@ -23,6 +24,7 @@ __all__ = [
     "coreaudioml_reference",
     "recurrent_model",
     "signal",
+    "stacked_model",
 ]
 
 
@@ -54,6 +56,35 @@ def recurrent_model(
     if last_activation is not None:
         mods.append(last_activation)
     return RecurrentModel(rnn, nn.Sequential(*mods), skip=skip).eval()
+
+
+def stacked_model(
+    kinds: tuple[str, ...],
+    hiddens: tuple[int, ...],
+    *,
+    skip: bool = False,
+    n_in: int = 1,
+    deep_head: bool = False,
+    seed: int = 0,
+) -> RecurrentModel:
+    """A stack of GRU/LSTM layers (one multi-layer torch module when uniform, as trained; a
+    :class:`StackedRnn` when cells or sizes differ) with a ``Linear(h, 1)`` head."""
+    torch.manual_seed(seed)
+    rnn: nn.Module
+    if len(set(kinds)) == 1 and len(set(hiddens)) == 1:
+        cls = nn.GRU if kinds[0] == "gru" else nn.LSTM
+        rnn = cls(n_in, hiddens[0], num_layers=len(kinds), batch_first=True)
+    else:
+        sizes = (n_in, *hiddens)
+        rnn = StackedRnn([
+            (nn.GRU if kind == "gru" else nn.LSTM)(sizes[k], hiddens[k], batch_first=True)
+            for k, kind in enumerate(kinds)
+        ])
+    h = hiddens[-1]
+    mods: list[nn.Module] = (
+        [nn.Linear(h, 5), nn.Tanh(), nn.Linear(5, 1)] if deep_head else [nn.Linear(h, 1)]
+    )
+    return RecurrentModel(rnn, nn.Sequential(*mods), skip=skip).eval()  # type: ignore[arg-type]
 
 
 def aidax_document(
@@ -113,10 +144,11 @@ class SimpleRnn(nn.Module):
     """CoreAudioML's SimpleRNN written from its description: ``lin(rec(x)) + x[..., :skip]``."""
 
     def __init__(
-        self, unit: str, n_in: int, hidden: int, n_out: int, skip: int, bias_fl: bool
+        self, unit: str, n_in: int, hidden: int, n_out: int, skip: int, bias_fl: bool,
+        num_layers: int = 1,
     ) -> None:
         super().__init__()
-        self.rec = getattr(nn, unit)(n_in, hidden, 1)
+        self.rec = getattr(nn, unit)(n_in, hidden, num_layers)
         self.lin = nn.Linear(hidden, n_out, bias=bias_fl)
         self.skip = skip
 
@@ -134,11 +166,12 @@ def coreaudioml_document(
     n_out: int = 1,
     skip: int = 1,
     bias_fl: bool = True,
+    num_layers: int = 1,
     seed: int = 1,
 ) -> tuple[dict[str, Any], SimpleRnn]:
     """A CoreAudioML ``SimpleRNN`` file (``save_model``'s layout) and the torch module behind it."""
     torch.manual_seed(seed)
-    net = SimpleRnn(unit, n_in, hidden, n_out, skip, bias_fl).eval()
+    net = SimpleRnn(unit, n_in, hidden, n_out, skip, bias_fl, num_layers).eval()
     doc = {
         "model_data": {
             "model": "SimpleRNN",
@@ -146,7 +179,7 @@ def coreaudioml_document(
             "skip": skip,
             "output_size": n_out,
             "unit_type": unit,
-            "num_layers": 1,
+            "num_layers": num_layers,
             "hidden_size": hidden,
             "bias_fl": bias_fl,
         },

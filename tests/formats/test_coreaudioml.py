@@ -64,14 +64,17 @@ def _set(doc: dict[str, Any], where: str, value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("where", "value", "code", "match"),
     [
-        ("model_data.num_layers", 2, "caml-num-layers", "one recurrent layer"),
+        ("model_data.num_layers", 2, "caml-num-layers", "no rec.*_l1 keys"),
+        ("model_data.num_layers", 9, "caml-num-layers", "1 to 8 stacked"),
+        ("model_data.num_layers", 0, "caml-num-layers", "num_layers is 0"),
         ("model_data.unit_type", "RNN", "caml-unit-type", "Elman"),
         ("model_data.unit_type", "lstm", "caml-unit-type", "use LSTM or GRU"),
         ("model_data.model", "GatedConvNet", "caml-model", "SimpleRNN"),
         ("model_data.hidden_size", 6, "caml-shape", "sizes disagree"),
         ("model_data.skip", 2, "caml-skip", "skip=2"),
         ("state_dict.rec.bias_hh_l0", None, "caml-missing", "rec.bias_hh_l0"),
-        ("state_dict.rec.weight_ih_l1", [[0.0]], "caml-num-layers", "second recurrent layer"),
+        ("state_dict.rec.weight_ih_l1", [[0.0]], "caml-num-layers", "num_layers=1"),
+        ("state_dict.rec.weight_ih_l0_reverse", [[0.0]], "caml-unknown-key", "l0_reverse"),
         ("state_dict.extra.weight", [[0.0]], "caml-unknown-key", "extra.weight"),
         ("state_dict.lin.bias", [1e39], "non-finite", "too large for float32"),
         ("state_dict.lin.weight", [["0.1"] * 8], "non-number", "non-number"),
@@ -126,12 +129,22 @@ def test_rtneural_loader_names_the_format_instead_of_failing_on_in_shape(tmp_pat
         load_rtneural(_write(tmp_path, doc))
 
 
+def test_a_deeper_layer_in_the_first_layers_shape_is_refused(tmp_path: Path) -> None:
+    """Layer 1 of torch's stack reads the hidden state: its weight_ih is [4 * 8][8], not [.][1]."""
+    doc, _ = coreaudioml_document("LSTM", 8, num_layers=2)
+    doc["state_dict"]["rec.weight_ih_l1"] = [[0.1]] * 32
+    report = check_rtneural(_write(tmp_path, doc))
+    assert [f.code for f in report.errors] == ["caml-shape"]
+    assert "rec.weight_ih_l1" in report.errors[0].message and "[32, 8]" in report.errors[0].message
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("num_layers", [1, 2])
 @pytest.mark.parametrize("unit", ["LSTM", "GRU"])
 def test_exported_rtneural_json_runs_in_rtneural_like_the_simple_rnn(
-    tmp_path: Path, unit: str
+    tmp_path: Path, unit: str, num_layers: int
 ) -> None:
-    doc, net = coreaudioml_document(unit, 12, skip=1, seed=5)
+    doc, net = coreaudioml_document(unit, 12, skip=1, num_layers=num_layers, seed=5)
     out = to_rtneural(load_model(_write(tmp_path, doc)).spec, tmp_path / "rt.json")
     x = signal(600)
     y = rtneural_forward(out, x) + x[:, 0]  # the in_skip is the plugin's to add

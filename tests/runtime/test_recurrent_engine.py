@@ -26,9 +26,10 @@ from torch import nn
 
 from vashrink.errors import InputError, ModelFormatError
 from vashrink.model.layers import DenseLayer, GruLayer, LstmLayer
-from vashrink.model.recurrent import RecurrentModel
+from vashrink.model.recurrent import RecurrentModel, StackedRnn
 from vashrink.model.spec import ModelSpec, spec_of, spec_to_torch
 from vashrink.runtime import RecurrentNet
+from vashrink.runtime.native import engine
 from vashrink.runtime.timing import time_model
 
 N = 48_000
@@ -226,3 +227,124 @@ def test_time_model_times_recurrent_nets_specs_and_torch_models() -> None:
         timings = time_model(model, block_sizes=(64,), repeats=2, buffer_samples=2_000)
         assert [(t.mode, t.block_size) for t in timings] == [("sample", 1), ("block", 64)]
         assert all(t.ns_per_sample > 0 and t.repeats == 2 for t in timings)
+
+
+def make_stack(cells: tuple[str, ...], hiddens: tuple[int, ...], skip: bool, seed: int = 0,
+               head: str = "tanh") -> ModelSpec:
+    """A seeded stack of default-initialised torch layers: one multi-layer nn.GRU/nn.LSTM when
+    uniform (as the trainer builds), else a StackedRnn of one-layer modules."""
+    torch.manual_seed(seed)
+    if len(set(cells)) == 1 and len(set(hiddens)) == 1:
+        rnn: nn.Module = (nn.GRU if cells[0] == "gru" else nn.LSTM)(
+            1, hiddens[0], num_layers=len(cells), batch_first=True)
+    else:
+        ins = (1, *hiddens[:-1])
+        rnn = StackedRnn([(nn.GRU if c == "gru" else nn.LSTM)(i, h, batch_first=True)
+                          for c, i, h in zip(cells, ins, hiddens, strict=True)])
+    act = {"tanh": nn.Tanh(), "prelu": nn.PReLU(4)}[head]
+    head_net = nn.Sequential(nn.Linear(hiddens[-1], 4), act, nn.Linear(4, 1))
+    return spec_of(RecurrentModel(rnn, head_net, skip=skip))
+
+
+STACKS = [
+    (("gru", "gru"), (8, 8)),
+    (("lstm", "lstm"), (8, 8)),
+    (("gru", "lstm"), (8, 16)),
+    (("lstm", "gru", "lstm"), (5, 13, 3)),
+]
+
+
+@pytest.mark.parametrize("skip", [False, True])
+@pytest.mark.parametrize(("cells", "hiddens"), STACKS)
+def test_stacks_stream_like_float64_torch(cells: tuple[str, ...], hiddens: tuple[int, ...],
+                                          skip: bool) -> None:
+    spec = make_stack(cells, hiddens, skip, seed=sum(hiddens), head="prelu" if skip else "tanh")
+    torch_rnn = spec_to_torch(spec, torch.float64).rnn
+    uniform = len(set(cells)) == 1 and len(set(hiddens)) == 1
+    assert isinstance(torch_rnn, StackedRnn) != uniform  # both torch forms are covered
+    x = signal()
+    y_ref = reference(spec, x)
+    scale = max(1.0, float(np.max(np.abs(y_ref))))
+    for dtype in ("float32", "float64"):
+        net = RecurrentNet.from_spec(spec, dtype)
+        assert (net.n_layers, net.cells, net.hidden_sizes) == (len(cells), cells, hiddens)
+        assert (net.cell, net.hidden_size, net.skip) == (cells[0], hiddens[-1], skip)
+        err = float(np.max(np.abs(stream(net, x) - y_ref)))
+        assert err <= TOL[dtype] * scale, (dtype, err)
+
+
+def test_stack_reset_zeroes_every_layer() -> None:
+    spec = make_stack(("gru", "lstm"), (8, 16), True)
+    x = signal(2_000)
+    net = RecurrentNet.from_spec(spec, "float64")
+    assert repr(net) == "RecurrentNet(gru-8-lstm-16+skip -> 4-1, float64)"
+    first = net.process_samples(x)
+    net.process_samples(signal(777, seed=9))  # a reset of the last layer only would show
+    net.reset()
+    np.testing.assert_array_equal(net.process_samples(x), first)
+    net.time_samples(x, repeats=2, warmup=1)  # timing leaves the net reset
+    np.testing.assert_array_equal(net.process_samples(x), first)
+    chunked = RecurrentNet.from_spec(spec, "float64")
+    pieces = [chunked.process_samples(x[a:b]) for a, b in ((0, 1), (1, 999), (999, 2_000))]
+    np.testing.assert_array_equal(np.concatenate(pieces), first)
+
+
+def _unchecked_spec(
+    rnn: tuple[GruLayer | LstmLayer, ...], dense: tuple[DenseLayer, ...]
+) -> ModelSpec:
+    """A ModelSpec built without its own checks (as a buggy reader might), for the engine's."""
+    spec = object.__new__(ModelSpec)
+    for name, value in (("rnn", rnn), ("dense", dense), ("skip", False)):
+        object.__setattr__(spec, name, value)
+    return spec
+
+
+def _gru_on(inputs: int, hidden: int = 4) -> GruLayer:
+    rng = np.random.default_rng(inputs)
+    return _gru(hidden, weight_ih=rng.uniform(-0.5, 0.5, (3 * hidden, inputs)))
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (_unchecked_spec((_gru(), _gru_on(5)), _head()),
+         r"recurrent layer 1 \(GRU\) takes 5 inputs but recurrent layer 0 \(GRU\) gives 4"),
+        (_unchecked_spec((_gru(),) + (_gru_on(4),) * 8, _head()),
+         "stacks 9 recurrent layers; the engine runs 1 to 8"),
+        (ModelSpec((_gru(), _gru_on(4, 6)), _head()),
+         r"layer 2 takes 4 inputs but the last GRU \(recurrent layer 1\) gives 6"),
+        (ModelSpec((_gru(), _gru(weight_ih=np.zeros((12, 4)), weight_hh=np.full((12, 4), np.inf))),
+                   _head()),
+         r"recurrent layer 1 \(GRU\) contains NaN or Inf"),
+        (ModelSpec((_gru(), LstmLayer(np.zeros((8, 4)), np.zeros((8, 2)), np.zeros(7))),
+                   _head(2)),
+         r"recurrent layer 1 \(LSTM\) bias has shape \(7,\)"),
+        (ModelSpec((_gru(), _gru(weight_ih=np.zeros((12, 4)), bias_ih=np.full(12, 1e300))),
+                   _head()),
+         r"recurrent layer 1 \(GRU\) has values beyond the float32 range"),
+    ],
+)
+def test_bad_stacks_are_refused_naming_the_layer(spec: ModelSpec, message: str) -> None:
+    with pytest.raises(ModelFormatError, match=message):
+        RecurrentNet.from_spec(spec)
+
+
+def test_the_engine_itself_refuses_bad_stacks() -> None:
+    """The C++ loader checks again what Python checked (for callers of the binding)."""
+    native = engine().RecurrentF64()
+    good = _gru()
+    layer = ("gru", good.weight_ih, good.weight_hh, good.bias_ih, good.bias_hh)
+    deeper = ("gru", np.zeros((12, 4)), good.weight_hh, good.bias_ih, good.bias_hh)
+    head = [(np.full((1, 4), 0.1), np.zeros(1), "none", None)]
+    assert native.load_stack([layer, deeper], head, False) == ""
+    assert (native.n_recurrent, native.cells, native.hidden_sizes) == (2, ["gru", "gru"], [4, 4])
+    assert native.load_stack([layer, layer], head, False) == (
+        "recurrent layer 1: expects 1 inputs but recurrent layer 0 (GRU) gives 4")
+    assert not native.loaded and native.n_recurrent == 0
+    assert native.load_stack([layer] + [deeper] * 8, head, False) == (
+        "9 recurrent layers; at most 8 are supported")
+    bad = ("lstm", np.zeros((16, 4)), np.zeros((16, 4)), np.full(16, np.nan), None)
+    assert native.load_stack([layer, bad], head, False) == (
+        "recurrent layer 1: LSTM: bias contains NaN or Inf")
+    assert native.load_stack([layer, deeper], [(np.full((1, 3), 0.1), np.zeros(1), "none", None)],
+                             False).startswith("layer 0: expects 3 inputs but the last GRU")

@@ -7,7 +7,6 @@ need it skip with the reason only when no server can be started at all.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import socket
@@ -25,8 +24,8 @@ def _pg_bin() -> Path | None:
     found = shutil.which("pg_ctl")
     if found:
         return Path(found).parent
-    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(d.split("/")[-2]))
-    return Path(dirs[-1]) if dirs else None
+    dirs = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda d: int(d.parent.name))
+    return dirs[-1] if dirs else None
 
 
 def _free_port() -> int:
@@ -49,7 +48,7 @@ def postgres_url() -> Iterator[str]:
     if os.geteuid() == 0:
         user = "nobody"
         prefix = ["runuser", "-u", user, "--"]
-        os.chmod(root, 0o777)
+        root.chmod(0o777)
     port = _free_port()
     env = {**os.environ, "LC_ALL": "C"}
     try:

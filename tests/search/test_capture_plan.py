@@ -1,7 +1,8 @@
 """The capture search trains few candidates and finds the cheapest meeting the ESR target.
 
 A synthetic world stands in for training: each cell has a smallest hidden size that meets the
-target, and costs grow with hidden size (GRU cheaper than LSTM at equal size, as measured).
+target with one layer (and another with two stacked layers), and costs grow with the
+multiply-accumulates (GRU cheaper than LSTM at equal size, as measured).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def _score(arch: RecurrentArchitecture, esr: float) -> CaptureScore:
         cell=arch.cell,
         hidden=arch.hidden,
         skip=arch.skip,
+        layers=arch.layers,
         dtype="float32",
         esr=esr,
         esr_plain=esr,
@@ -43,46 +45,63 @@ def _score(arch: RecurrentArchitecture, esr: float) -> CaptureScore:
 
 
 class World:
-    """ESR falls with hidden size; the target is met from ``need[cell]`` upward."""
+    """ESR falls with hidden size; the target is met from ``need[cell]`` upward with one layer
+    and from ``need_deep[cell]`` with two (never, when not given)."""
 
-    def __init__(self, need: dict[str, int]) -> None:
+    def __init__(self, need: dict[str, int], need_deep: dict[str, int] | None = None) -> None:
         self.need = need
+        self.need_deep = need_deep or {}
         self.trained: list[str] = []
+
+    def meets(self, arch: RecurrentArchitecture) -> bool:
+        need = self.need[arch.cell] if arch.layers == 1 else self.need_deep.get(arch.cell, 10**9)
+        return arch.hidden >= need
 
     def train(self, arch: RecurrentArchitecture) -> CaptureScore:
         self.trained.append(arch.label)
-        esr = 0.005 if arch.hidden >= self.need[arch.cell] else 0.05
-        return _score(arch, esr)
+        return _score(arch, 0.005 if self.meets(arch) else 0.05)
 
 
 def _cheapest_meeting(world: World, limits: CaptureLimits) -> str:
-    archs = [
-        RecurrentArchitecture(c, h)
-        for c in limits.cells
-        for h in hidden_ladder(limits.hidden_max)
-        if h >= world.need[c]
-    ]
-    return min(archs, key=_cost).label
+    return min((a for a in limits.shapes() if world.meets(a)), key=_cost).label
 
 
 @pytest.mark.parametrize(
-    ("need_gru", "need_lstm", "start"),
-    list(itertools.product((2, 6, 12, 24, 40), (4, 16, 32), (2, 8, 32))),
+    ("need_gru", "need_lstm", "deep", "start"),
+    list(itertools.product((2, 6, 12, 40), (4, 16, 32), (None, 6, 16), (2, 8, 32))),
 )
 def test_finds_the_cheapest_meeting_candidate_with_few_trainings(
-    need_gru: int, need_lstm: int, start: int
+    need_gru: int, need_lstm: int, deep: int | None, start: int
 ) -> None:
-    world = World({"gru": need_gru, "lstm": need_lstm})
+    need_deep = None if deep is None else {"gru": deep, "lstm": deep}
+    world = World({"gru": need_gru, "lstm": need_lstm}, need_deep)
     limits = CaptureLimits(hidden_max=40, trials=50)
     scores = plan_capture(limits, 0.01, world.train, _cost, start_hidden=start).scores
     choice = choose_capture(list(scores.values()), 0.01)
     assert choice.met
     assert choice.winner is not None
     assert choice.winner.label == _cheapest_meeting(world, limits)
-    shapes = 2 * len(hidden_ladder(40))
+    shapes = len(limits.shapes())
+    assert shapes == 4 * len(hidden_ladder(40))
     assert len(world.trained) == len(set(world.trained)), "a candidate was trained twice"
-    # Gallop + bisect per cell: at most 12 of the 20 shapes (a sweep trains all 20).
-    assert len(world.trained) <= 0.6 * shapes, f"trained {world.trained}"
+    # Gallop + bisect per family, deeper families pruned by cost: at most half of the 40 shapes
+    # (a sweep trains all 40; the worst case here trains 20).
+    assert len(world.trained) <= 0.5 * shapes, f"trained {world.trained}"
+
+
+def test_two_stacked_layers_win_where_they_cost_less() -> None:
+    world = World({"gru": 80, "lstm": 40}, {"gru": 80, "lstm": 8})
+    outcome = plan_capture(CaptureLimits(cells=("lstm",), hidden_max=40, trials=50), 0.01,
+                           world.train, _cost, start_hidden=8)
+    choice = choose_capture(list(outcome.scores.values()), 0.01)
+    assert choice.winner is not None and choice.winner.label == "lstm-2x8"
+    assert choice.winner.architecture == RecurrentArchitecture("lstm", 8, layers=2)
+
+
+def test_one_layer_only_when_asked() -> None:
+    world = World({"gru": 12, "lstm": 12}, {"gru": 4, "lstm": 4})
+    plan_capture(CaptureLimits(hidden_max=40, layers=(1,)), 0.01, world.train, _cost)
+    assert world.trained and all("x" not in label for label in world.trained)
 
 
 def test_never_trains_a_candidate_costlier_than_one_already_meeting() -> None:
@@ -152,6 +171,8 @@ def test_bad_limits_are_clear_errors() -> None:
         CaptureLimits(hidden_max=1)
     with pytest.raises(InputError, match="trials"):
         CaptureLimits(trials=0)
+    with pytest.raises(InputError, match="--layers must be some of 1, 2"):
+        CaptureLimits(layers=(3,))
 
 
 def test_ladder_ends_at_hidden_max() -> None:

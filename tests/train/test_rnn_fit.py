@@ -65,7 +65,7 @@ def test_baselines_are_what_the_thresholds_assume(recording: Recording) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("label", ["lstm-8", "gru-8"])
+@pytest.mark.parametrize("label", ["lstm-8", "gru-8", "lstm-2x6"])
 def test_learns_far_better_than_a_linear_fit(recording: Recording, label: str) -> None:
     (res,) = train_recurrent(recording, [label], FAST)
     assert res.validation.esr < _linear_fit_esr(recording) / 4, res.val_curve
@@ -74,10 +74,11 @@ def test_learns_far_better_than_a_linear_fit(recording: Recording, label: str) -
     assert res.train_esr < 0.05
 
 
-def test_returned_spec_reproduces_the_reported_errors(recording: Recording) -> None:
+@pytest.mark.parametrize("label", ["lstm-6+skip", "gru-2x4+skip"])
+def test_returned_spec_reproduces_the_reported_errors(recording: Recording, label: str) -> None:
     config = replace(FAST, max_epochs=2)
-    (res,) = train_recurrent(recording, ["lstm-6+skip"], config)
-    assert res.spec.skip and res.spec.is_recurrent
+    (res,) = train_recurrent(recording, [label], config)
+    assert res.spec.skip and len(res.spec.rnn) == RecurrentArchitecture.parse(label).layers
     model = spec_to_torch(res.spec, torch.float64)
     with torch.no_grad():
         x = torch.from_numpy(np.array(recording.validation_input)).view(1, -1, 1)

@@ -36,9 +36,10 @@ def _alone(spec: ModelSpec, x: torch.Tensor) -> torch.Tensor:
     return out
 
 
+@pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_each_column_is_its_candidate_alone(cell: str) -> None:
-    archs = [RecurrentArchitecture(cell, a.hidden, a.skip) for a in ARCHS]
+def test_each_column_is_its_candidate_alone(cell: str, layers: int) -> None:
+    archs = [RecurrentArchitecture(cell, a.hidden, a.skip, layers) for a in ARCHS]
     starts = [initial_spec(a, seed=1) for a in archs]
     pack = PackedRecurrent(archs, starts).double()
     x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (2, 300)))
@@ -46,12 +47,18 @@ def test_each_column_is_its_candidate_alone(cell: str) -> None:
         out, _ = pack(x)
     for k, spec in enumerate(starts):
         own = pack.member_spec(k)
+        assert len(own.rnn) == layers
         np.testing.assert_allclose(out[..., k].numpy(), _alone(own, x).numpy(), atol=1e-12)
         np.testing.assert_allclose(own.dense[0].weight, spec.dense[0].weight, rtol=1e-6)
+        for got, start in zip(own.rnn, spec.rnn, strict=True):
+            np.testing.assert_allclose(got.weight_ih, start.weight_ih, rtol=1e-6)
+            np.testing.assert_allclose(got.weight_hh, start.weight_hh, rtol=1e-6)
 
 
-def test_links_between_candidates_stay_zero_under_adam() -> None:
-    pack = PackedRecurrent(ARCHS, [initial_spec(a, 0) for a in ARCHS])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_links_between_candidates_stay_zero_under_adam(layers: int) -> None:
+    archs = [RecurrentArchitecture(a.cell, a.hidden, a.skip, layers) for a in ARCHS]
+    pack = PackedRecurrent(archs, [initial_spec(a, 0) for a in archs])
     opt = torch.optim.Adam(pack.parameters(), lr=1e-2)
     x = torch.randn(4, 40)
     for _ in range(3):
@@ -60,9 +67,23 @@ def test_links_between_candidates_stay_zero_under_adam() -> None:
         (y**2).sum().backward()
         pack.clip_member_grads(0.5)
         opt.step()
-    off_hh = pack.rnn.weight_hh_l0.detach()[pack.hh_mask == 0]
+    square = [pack.rnn.weight_hh_l0]
+    for layer in range(1, layers):
+        square += [getattr(pack.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh")]
+    for weight in square:
+        assert weight.detach()[pack.hh_mask == 0].abs().max() == 0
+        assert weight.detach()[pack.hh_mask == 1].abs().max() > 0
     off_head = pack.head.weight.detach()[pack.head_mask == 0]
-    assert off_hh.abs().max() == 0 and off_head.abs().max() == 0
+    assert off_head.abs().max() == 0
+
+
+def test_a_pack_holds_one_layer_count() -> None:
+    archs = [RecurrentArchitecture("gru", 4), RecurrentArchitecture("gru", 4, layers=2)]
+    with pytest.raises(InputError, match="layer count"):
+        PackedRecurrent(archs, [initial_spec(a, 0) for a in archs])
+    config = RecurrentTrainConfig(packing="all")
+    packs = plan_packs([*archs, RecurrentArchitecture("gru", 6, layers=2)], config)
+    assert [[a.label for a in p] for p in packs] == [["gru-4"], ["gru-2x4", "gru-2x6"]]
 
 
 def test_clipping_is_per_candidate() -> None:

@@ -1,10 +1,10 @@
 #pragma once
-// The run-time model: an MLP, or one GRU/LSTM layer followed by dense layers (with an optional
-// input skip, y += x), whose sizes are read at load time (from Python, a file, a plugin's
-// preset). load() validates everything and allocates everything; forward/process/process_block
-// are noexcept and allocation-free. A recurrent model carries its state from one forward call
-// to the next; reset() zeroes it, and process_block runs it sample by sample (the state makes
-// samples depend on each other).
+// The run-time model: an MLP, or a stack of 1..8 GRU/LSTM layers (recurrent_stack.h) followed by
+// dense layers (with an optional input skip, y += x), whose sizes are read at load time (from
+// Python, a file, a plugin's preset). load() validates everything and allocates everything;
+// forward/process/process_block are noexcept and allocation-free. A recurrent model carries its
+// state from one forward call to the next; reset() zeroes every layer's, and process_block runs
+// it sample by sample (the state makes samples depend on each other).
 //
 // A model is either loaded or empty. A default-constructed model is empty; load() first empties
 // the model (the previous weights are gone even if the new ones are refused), and on any failure
@@ -24,8 +24,7 @@
 
 #include "vashrink/config.h"
 #include "vashrink/dense.h"
-#include "vashrink/gru.h"
-#include "vashrink/lstm.h"
+#include "vashrink/recurrent_stack.h"
 #include "vashrink/storage.h"
 
 namespace VASHRINK_NAMESPACE {
@@ -64,41 +63,52 @@ public:
         return guarded_build(specs, n_layers);
     }
 
-    /// A recurrent model: `recurrent` (GRU or LSTM, torch layout) then `n_dense` >= 1 dense
-    /// layers (the first takes hidden_size inputs); `input_skip` adds the input to the output
-    /// (one input, one output). Failure leaves the model empty, as for MLPs.
-    Status load(const RecurrentSpec<T>& recurrent, const LayerSpec<T>* dense, std::size_t n_dense,
-                bool input_skip = false) {
+    /// A recurrent model: a stack of `n_rnn` (1..8) GRU/LSTM layers in torch layout, layer k > 0
+    /// fed layer k - 1's state (in_size == its hidden_size), then `n_dense` >= 1 dense layers (the
+    /// first takes the last hidden_size inputs); `input_skip` adds the input to the output (one
+    /// input, one output). Failure leaves the model empty, as for MLPs.
+    Status load(const RecurrentSpec<T>* rnn, std::size_t n_rnn, const LayerSpec<T>* dense,
+                std::size_t n_dense, bool input_skip = false) {
         clear();
-        if (recurrent.cell != Cell::gru && recurrent.cell != Cell::lstm)
-            return Status::error("recurrent layer: unknown cell type (use gru or lstm)");
-        const std::string problem = recurrent::check(recurrent, recurrent.cell);
-        if (!problem.empty()) return Status::error(problem);
-        if (dense == nullptr || n_dense == 0)
-            return Status::error("a recurrent model needs at least one dense layer after the "
-                                 "GRU/LSTM (e.g. hidden -> 1)");
-        if (dense[0].in_size != recurrent.hidden_size)
-            return Status::error("layer 0: expects " + std::to_string(dense[0].in_size) +
-                                 " inputs but the " + (recurrent.cell == Cell::gru ? "GRU" : "LSTM") +
-                                 " gives " + std::to_string(recurrent.hidden_size));
-        for (std::size_t k = 0; k < n_dense; ++k) {
-            Status st = check(dense[k], k, k == 0 ? 0 : dense[k - 1].out_size);
-            if (!st.ok) return st;
+        Status st = rnn_.load(rnn, n_rnn);
+        if (!st.ok) return st;
+        const RecurrentSpec<T>& last = rnn[n_rnn - 1];
+        const std::string cell = last.cell == Cell::gru ? "GRU" : "LSTM";
+        const std::string what = n_rnn > 1 ? "the last " + cell + " (recurrent layer " +
+                                                 std::to_string(n_rnn - 1) + ")"
+                                           : "the " + cell;
+        if (dense == nullptr || n_dense == 0) {
+            clear();
+            return Status::error("a recurrent model needs at least one dense layer after " + what +
+                                 " (e.g. hidden -> 1)");
         }
-        if (input_skip && (recurrent.in_size != 1 || dense[n_dense - 1].out_size != 1))
-            return Status::error("an input skip adds the input to the output: both must be one "
-                                 "value (got " + std::to_string(recurrent.in_size) + " -> " +
-                                 std::to_string(dense[n_dense - 1].out_size) + ")");
-        Status st = recurrent.cell == Cell::gru ? gru_.load(recurrent) : lstm_.load(recurrent);
-        if (!st.ok) {
+        if (dense[0].in_size != last.hidden_size) {
+            clear();
+            return Status::error("layer 0: expects " + std::to_string(dense[0].in_size) +
+                                 " inputs but " + what + " gives " + std::to_string(last.hidden_size));
+        }
+        for (std::size_t k = 0; k < n_dense; ++k) {
+            st = check(dense[k], k, k == 0 ? 0 : dense[k - 1].out_size);
+            if (st.ok) continue;
             clear();
             return st;
         }
-        cell_ = recurrent.cell;
-        st = guarded_build(dense, n_dense, recurrent.in_size);
+        if (input_skip && (rnn[0].in_size != 1 || dense[n_dense - 1].out_size != 1)) {
+            clear();
+            return Status::error("an input skip adds the input to the output: both must be one "
+                                 "value (got " + std::to_string(rnn[0].in_size) + " -> " +
+                                 std::to_string(dense[n_dense - 1].out_size) + ")");
+        }
+        st = guarded_build(dense, n_dense, rnn[0].in_size);
         if (!st.ok) return st;
         skip_ = input_skip;
         return {};
+    }
+
+    /// One recurrent layer (the stack overload with n_rnn = 1).
+    Status load(const RecurrentSpec<T>& recurrent, const LayerSpec<T>* dense, std::size_t n_dense,
+                bool input_skip = false) {
+        return load(&recurrent, 1, dense, n_dense, input_skip);
     }
 
     /// Empty the model (frees its memory; not for the audio thread).
@@ -111,41 +121,39 @@ public:
         block_ping_ = AlignedVector<T>();
         block_pong_ = AlignedVector<T>();
         in_size_ = out_size_ = chunk_ = 0;
-        gru_.clear();
-        lstm_.clear();
-        cell_ = Cell{};
+        rnn_.clear();
         skip_ = false;
     }
 
     bool loaded() const noexcept { return loaded_; }
     int in_size() const noexcept { return in_size_; }
     int out_size() const noexcept { return out_size_; }
-    /// Layers including the recurrent one.
-    int n_layers() const noexcept { return static_cast<int>(layers_.size()) + (is_recurrent() ? 1 : 0); }
-    bool is_recurrent() const noexcept { return cell_ == Cell::gru || cell_ == Cell::lstm; }
-    /// Cell{} (0) for an MLP.
-    Cell cell() const noexcept { return cell_; }
-    /// Hidden units of the recurrent layer (0 for an MLP).
-    int hidden_size() const noexcept {
-        return cell_ == Cell::gru ? gru_.hidden_size() : cell_ == Cell::lstm ? lstm_.hidden_size() : 0;
+    /// Layers including the recurrent ones.
+    int n_layers() const noexcept { return static_cast<int>(layers_.size()) + n_recurrent(); }
+    /// GRU/LSTM layers in the stack (0 for an MLP).
+    int n_recurrent() const noexcept { return static_cast<int>(rnn_.n_layers()); }
+    bool is_recurrent() const noexcept { return n_recurrent() > 0; }
+    /// Cell of recurrent layer k (default: the first); Cell{} (0) for an MLP or k out of range.
+    Cell cell(int k = 0) const noexcept { return k < 0 ? Cell{} : rnn_.cell(static_cast<std::size_t>(k)); }
+    /// Hidden units of the last recurrent layer, which the dense head reads (0 for an MLP).
+    int hidden_size() const noexcept { return rnn_.hidden_size(); }
+    /// Hidden units of recurrent layer k (0 out of range).
+    int hidden_size(int k) const noexcept {
+        return k < 0 ? 0 : rnn_.hidden_size(static_cast<std::size_t>(k));
     }
     bool input_skip() const noexcept { return skip_; }
     /// Samples per internal block-mode pass.
     int chunk() const noexcept { return chunk_; }
 
-    /// Zero the recurrent state (MLPs have none).
-    void reset() noexcept {
-        if (cell_ == Cell::gru) gru_.reset();
-        if (cell_ == Cell::lstm) lstm_.reset();
-    }
+    /// Zero the state of every recurrent layer (MLPs have none).
+    void reset() noexcept { rnn_.reset(); }
 
     /// One sample of in_size() inputs; returns out_size() outputs valid until the next call.
     VASHRINK_INLINE const T* forward(const T* in) noexcept {
         if (!loaded_) return empty_;
         std::copy(in, in + in_size_, staging_.begin());
         const T* x = staging_.data();
-        if (cell_ == Cell::gru) x = gru_.forward(x);
-        if (cell_ == Cell::lstm) x = lstm_.forward(x);
+        if (is_recurrent()) x = rnn_.forward(x);
         T* y = ping_.data();
         T* last = y;
         for (const Layer& l : layers_) {
@@ -306,9 +314,7 @@ private:
     int out_size_ = 0;
     int chunk_ = 0;
     bool loaded_ = false;
-    GruLayer<T> gru_;
-    LstmLayer<T> lstm_;
-    Cell cell_{};
+    RecurrentStack<T> rnn_;
     bool skip_ = false;
 };
 

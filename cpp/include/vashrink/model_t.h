@@ -4,8 +4,9 @@
 // model lives in one object with no heap. Generated headers (vashrink.export.to_cpp) instantiate
 // it and call each layer's load() with embedded weights.
 //
-// The first layer may be a GRU or LSTM (GruLayerT / LstmLayerT, gru.h / lstm.h): the model is
-// then stateful (forward carries the state, reset() zeroes it, process_block runs per sample).
+// A leading run of layers may be GRUs or LSTMs (GruLayerT / LstmLayerT, gru.h / lstm.h; each
+// fed the previous one's state h, which it returns from forward): the model is then stateful
+// (forward carries the state, reset() zeroes every layer's, process_block runs per sample).
 // SkipModelT is the same model with the input added to its output (y += x; one input, one
 // output), as recurrent amp models are usually trained.
 
@@ -105,9 +106,20 @@ struct IsStateful : std::false_type {};
 template <typename L>
 struct IsStateful<L, std::void_t<decltype(L::stateful)>> : std::bool_constant<L::stateful> {};
 
-template <typename First, typename... Rest>
-constexpr bool only_first_stateful() noexcept {
-    return (!IsStateful<Rest>::value && ...);
+/// Whether the stateful layers form a prefix (no GRU/LSTM after a dense layer).
+template <typename... Ls>
+constexpr bool stateful_prefix() noexcept {
+    constexpr bool flags[] = {IsStateful<Ls>::value...};
+    bool dense_seen = false;
+    for (bool stateful : flags) {
+        if (stateful && dense_seen) return false;
+        dense_seen = dense_seen || !stateful;
+    }
+    return true;
+}
+template <typename... Ls>
+constexpr int count_stateful() noexcept {
+    return (0 + ... + (IsStateful<Ls>::value ? 1 : 0));
 }
 template <typename... Ls>
 struct LastOf;
@@ -121,23 +133,24 @@ struct LastOf<L, Ls...> {
 };
 }  // namespace detail
 
-/// A chain of layers: DenseT layers, optionally after one GruLayerT / LstmLayerT. Use the
+/// A chain of layers: DenseT layers, optionally after GruLayerT / LstmLayerT layers. Use the
 /// aliases ModelT (no skip) and SkipModelT (y += x). Default-constructed weights are zero: call
 /// each layer's load().
 template <typename T, bool InputSkip, typename... Layers>
 class BasicModelT {
     static_assert(sizeof...(Layers) >= 1, "a model needs at least one layer");
     static_assert(detail::Chain<Layers...>::ok, "each layer's In must equal the previous Out");
-    static_assert(detail::only_first_stateful<Layers...>(),
-                  "only the first layer may be a GRU or LSTM");
+    static_assert(detail::stateful_prefix<Layers...>(),
+                  "GRU/LSTM layers must come first, before every dense layer");
 
 public:
     using value_type = T;
     static constexpr int in_size = detail::FirstOf<Layers...>::type::in_size;
     static constexpr int out_size = detail::Chain<Layers...>::out;
     static constexpr int n_layers = static_cast<int>(sizeof...(Layers));
-    /// Whether the first layer is recurrent (state carried between forward calls).
-    static constexpr bool stateful = detail::IsStateful<typename detail::FirstOf<Layers...>::type>::value;
+    /// GRU/LSTM layers at the front, and whether there are any (state carried between calls).
+    static constexpr int n_stateful = detail::count_stateful<Layers...>();
+    static constexpr bool stateful = n_stateful > 0;
     static constexpr bool input_skip = InputSkip;
     static_assert(!InputSkip || (in_size == 1 && out_size == 1 &&
                                  !detail::IsStateful<typename detail::LastOf<Layers...>::type>::value),
@@ -154,10 +167,8 @@ public:
         return std::get<I>(layers_);
     }
 
-    /// Zero the recurrent state (nothing to do for MLPs).
-    void reset() noexcept {
-        if constexpr (stateful) std::get<0>(layers_).reset();
-    }
+    /// Zero the state of every GRU/LSTM layer (nothing to do for MLPs).
+    void reset() noexcept { reset_stateful(std::make_index_sequence<n_stateful>{}); }
 
     VASHRINK_INLINE const T* forward(const T* in) noexcept {
         std::copy(in, in + in_size, staging_);
@@ -191,6 +202,11 @@ public:
     }
 
 private:
+    template <std::size_t... I>
+    void reset_stateful(std::index_sequence<I...>) noexcept {
+        (std::get<I>(layers_).reset(), ...);
+    }
+
     void process_dense_blocks(const T* in, T* out, int n_samples) noexcept {
         for (int off = 0; off < n_samples; off += chunk) {
             const int n = std::min(chunk, n_samples - off);
@@ -219,7 +235,8 @@ private:
     VASHRINK_INLINE T* step(const T* x) noexcept {
         auto& layer = std::get<I>(layers_);
         if constexpr (detail::IsStateful<std::tuple_element_t<I, std::tuple<Layers...>>>::value) {
-            return const_cast<T*>(layer.forward(x));  // only written by a skip, never stateful last
+            // The next layer only reads it; a skip writes only a dense last layer's output.
+            return const_cast<T*>(layer.forward(x));
         } else {
             T* y = I % 2 == 0 ? ping_ : pong_;
             layer.forward(x, y);
@@ -251,7 +268,7 @@ private:
     alignas(64) T block_b_[std::size_t(width_) * chunk] = {};
 };
 
-/// A model without input skip: MLPs, or GRU/LSTM + dense (the type generated headers use).
+/// A model without input skip: MLPs, or GRU/LSTM layers + dense (the type generated headers use).
 template <typename T, typename... Layers>
 using ModelT = BasicModelT<T, false, Layers...>;
 /// The same with y += x (one input, one output).

@@ -1,6 +1,6 @@
 #pragma once
 // The whole engine: run-time Model<T> and compile-time ModelT<T, Layers...> (DenseT layers,
-// optionally after one GruLayerT / LstmLayerT; SkipModelT adds the input to the output).
+// optionally after a run of GruLayerT / LstmLayerT; SkipModelT adds the input to the output).
 
 #include "vashrink/config.h"
 #include "vashrink/activation.h"
@@ -11,6 +11,7 @@
 #include "vashrink/model.h"
 #include "vashrink/model_t.h"
 #include "vashrink/recurrent.h"
+#include "vashrink/recurrent_stack.h"
 #include "vashrink/simd.h"
 #include "vashrink/storage.h"
 #include "vashrink/vec.h"

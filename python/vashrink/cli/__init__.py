@@ -1,7 +1,8 @@
 """The ``vashrink`` command: a thin layer that parses arguments and calls library functions.
 
 Each sub-command lives in ``vashrink.cli.<name>`` with ``register(subparsers)``; a
-:class:`~vashrink.errors.VashrinkError` becomes one line on stderr and exit code 2.
+:class:`~vashrink.errors.VashrinkError` or a usage mistake becomes one line on stderr and exit
+code 2.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..errors import VashrinkError
 
@@ -21,8 +23,15 @@ COMMANDS = ("shrink", "bounds", "train", "grid", "time", "export", "check", "inf
             "signal")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes as one line (what was wrong, where to read more) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="vashrink",
         description="Size, train, time and export small neural VA models for real-time plugins.",
     )
@@ -40,7 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 target not met or file invalid, 2 user error,
     3 `check` could not verify a layer type, 130 interrupted)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         code = args.handler(args)
     except VashrinkError as exc:

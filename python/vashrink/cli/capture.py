@@ -30,6 +30,17 @@ def _cells(text: str) -> tuple[str, ...]:
     return cells
 
 
+def _layers(text: str) -> tuple[int, ...]:
+    from ..search.capture_plan import LAYER_CHOICES
+
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or any(p not in {str(n) for n in LAYER_CHOICES} for p in parts):
+        choices = ",".join(map(str, LAYER_CHOICES))
+        msg = f"--layers takes a comma list of {choices} (stacked GRU/LSTM layers), got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return tuple(sorted({int(p) for p in parts}))
+
+
 def add_capture_arguments(p: argparse.ArgumentParser) -> None:
     """Options of a search over GRU/LSTM models of a recorded input/output pair."""
     g = p.add_argument_group(
@@ -69,6 +80,14 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
         metavar="gru,lstm",
         help="recurrent cells to try (default gru,lstm; the pedal example lstm, "
         "which trains about 10x faster per epoch in torch on a CPU)",
+    )
+    g.add_argument(
+        "--layers",
+        type=_layers,
+        default=(1, 2),
+        metavar="1,2",
+        help="stacked recurrent layers to try (default 1,2: one layer, and two as NAM's "
+        "2x8 'lite'); a deeper shape is trained only where it costs less than the best so far",
     )
     g.add_argument(
         "--hidden-max",
@@ -221,6 +240,7 @@ def run_capture(args: argparse.Namespace) -> int:
             args.hidden_max,
             args.skip,
             args.trials if args.trials is not None else 24,
+            args.layers,
         ),
         config=RecurrentTrainConfig(**overrides),
         dtype="float32" if args.dtype == "auto" else args.dtype,

@@ -151,8 +151,22 @@ def _batch(c: Collector, doc: dict[str, Any]) -> tuple[np.ndarray | None, np.nda
 
 
 def _architecture(c: Collector, layers: tuple[RtLayer, ...], n_in: int) -> None:
-    """AIDA-X runs only ``gru|lstm(h) -> dense(h, 1)`` with h in its variant list, 1-3 inputs."""
+    """AIDA-X runs only ``gru|lstm(h) -> dense(h, 1)`` with h in its variant list, 1-3 inputs.
+
+    Its plugin picks a compile-time variant from layer 0's type and size and ``in_shape`` alone
+    (``custom_model_creator``), so a stack of recurrent layers is loaded into a one-layer
+    variant, whose parser skips the layers that do not fit: AIDA-X plays a wrong output.
+    """
     kinds = [layer.kind for layer in layers]
+    n_rnn = next((k for k, kind in enumerate(kinds) if kind not in ("gru", "lstm")), len(kinds))
+    if n_rnn > 1:
+        c.warning(
+            "aidax-stacked",
+            f"the file stacks {n_rnn} recurrent layers ({' -> '.join(kinds[:n_rnn])}), but "
+            "AIDA-X's plugin runs one gru or lstm layer: it would refuse the file or load only "
+            "layer 0 and play a wrong output; vashrink and RTNeural's run-time parser run it",
+        )
+        return
     first = layers[0] if layers else None
     fits = (
         kinds in (["gru", "dense"], ["lstm", "dense"])

@@ -1,4 +1,4 @@
-"""CoreAudioML / GuitarML model files: a ``SimpleRNN`` (one LSTM or GRU, then a linear layer).
+"""CoreAudioML / GuitarML model files: a ``SimpleRNN`` (LSTM or GRU layers, then a linear layer).
 
 CoreAudioML's ``SimpleRNN.save_model`` (used by Automated-GuitarAmpModelling, and loaded by
 GuitarML's plugins) writes::
@@ -11,10 +11,13 @@ GuitarML's plugins) writes::
                     "lin.weight": [[...]], "lin.bias": [...]}}
 
 The weights are torch's own (``nn.LSTM`` gates i, f, g, o; ``nn.GRU`` r, z, n), so they map
-onto :class:`~vashrink.model.layers.GruLayer`/``LstmLayer`` unchanged. ``skip`` is how many input
-channels are added to the output (``lin(rec(x)) + x[..., :skip]``); ``bias_fl`` says whether
-``lin`` has a bias (the recurrent layer always has both). What does not map (more layers, an
-Elman ``RNN``, another model class, shapes that disagree) is refused with one finding each.
+onto :class:`~vashrink.model.layers.GruLayer`/``LstmLayer`` unchanged; ``num_layers`` > 1 (up
+to 8) is torch's stack, layer K > 0's ``rec.weight_ih_lK`` being ``[gates * hidden][hidden]``.
+``skip`` is how many input channels are added to the output (``lin(rec(x)) + x[..., :skip]``);
+``bias_fl`` says whether ``lin`` has a bias (the recurrent layers always have both). What does
+not map (an Elman ``RNN``, another model class, more than 8 layers, keys or shapes that
+disagree with ``model_data``) is refused with one finding each. vashrink reads this format but
+does not write it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelFormatError
+from ..model.architecture import MAX_RNN_LAYERS
 from ..model.file import ModelFile
 from ..model.layers import DenseLayer, GruLayer, LstmLayer
 from ..model.spec import ModelSpec
@@ -41,14 +45,16 @@ def is_coreaudioml(doc: Any) -> bool:
     return isinstance(doc, dict) and isinstance(doc.get("model_data"), dict) and "state_dict" in doc
 
 
-def _header(c: Collector, data: dict[str, Any]) -> tuple[str, int, int, int, int, bool] | None:
-    """(unit, gates, in, hidden, out, skip) from ``model_data``, or None after an error."""
+def _header(
+    c: Collector, data: dict[str, Any]
+) -> tuple[str, int, int, int, int, int, bool] | None:
+    """(unit, gates, layers, in, hidden, out, skip) from ``model_data``, or None after an error."""
     model = data.get("model", "SimpleRNN")
     if model != "SimpleRNN":
         c.error(
             "caml-model",
             f"model {model!r:.40} is not supported: vashrink imports CoreAudioML's SimpleRNN "
-            "(one LSTM or GRU, then a linear layer)",
+            "(LSTM or GRU layers, then a linear layer)",
         )
         return None
     unit = data.get("unit_type")
@@ -56,12 +62,12 @@ def _header(c: Collector, data: dict[str, Any]) -> tuple[str, int, int, int, int
         what = "an Elman RNN, which RTNeural has no layer for" if unit == "RNN" else "unknown"
         c.error("caml-unit-type", f"unit_type {unit!r:.30} is {what}; use LSTM or GRU")
         return None
-    layers = data.get("num_layers", 1)
-    if _size(layers) != 1:
+    n_layers = _size(data.get("num_layers", 1))
+    if n_layers is None or n_layers > MAX_RNN_LAYERS:
         c.error(
             "caml-num-layers",
-            f"num_layers is {layers!r:.20}: vashrink (like RTNeural's gru/lstm layers) supports "
-            "one recurrent layer; retrain with num_layers=1",
+            f"num_layers is {data.get('num_layers')!r:.20}: vashrink imports 1 to "
+            f"{MAX_RNN_LAYERS} stacked recurrent layers; retrain with fewer layers",
         )
         return None
     sizes = []
@@ -81,7 +87,7 @@ def _header(c: Collector, data: dict[str, Any]) -> tuple[str, int, int, int, int
             "the one input to the one output (skip 0 or 1 on a 1-in/1-out model)",
         )
         return None
-    return str(unit), _CELLS[str(unit)], n_in, hidden, n_out, bool(skip)
+    return str(unit), _CELLS[str(unit)], n_layers, n_in, hidden, n_out, bool(skip)
 
 
 def _array(c: Collector, state: dict[str, Any], key: str, shape: tuple[int, ...]) -> Any:
@@ -102,6 +108,21 @@ def _array(c: Collector, state: dict[str, Any], key: str, shape: tuple[int, ...]
     return got
 
 
+_REC_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def _layer_index(key: str) -> int:
+    """K of a ``rec.*_lK`` key (-1 for any other key)."""
+    name, _, k = key.rpartition("_l")
+    return int(k) if key.startswith("rec.") and name and k.isdigit() else -1
+
+
+def _recurrent(
+    unit: str, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray
+) -> GruLayer | LstmLayer:
+    return GruLayer(w_ih, w_hh, b_ih, b_hh) if unit == "GRU" else LstmLayer(w_ih, w_hh, b_ih + b_hh)
+
+
 def parse_coreaudioml(doc: dict[str, Any]) -> tuple[ModelSpec | None, list[Finding]]:
     """Validate a CoreAudioML document; the spec is None when any error was found."""
     c = Collector()
@@ -112,22 +133,25 @@ def parse_coreaudioml(doc: dict[str, Any]) -> tuple[ModelSpec | None, list[Findi
         return None, c.findings
     if head is None:
         return None, c.findings
-    unit, g, n_in, h, n_out, skip = head
-    deeper = sorted(k for k in state if k.startswith("rec.") and not k.endswith("_l0"))
-    if deeper:
+    unit, g, n_layers, n_in, h, n_out, skip = head
+    deeper = sorted(k for k in state if _layer_index(k) >= n_layers)
+    in_state = 1 + max((_layer_index(k) for k in state), default=-1)
+    if deeper or 0 < in_state < n_layers:
+        holds = f"holds {deeper[0]!r}" if deeper else f"has no rec.*_l{in_state} keys"
         c.error(
             "caml-num-layers",
-            f"state_dict holds {deeper[0]!r}, a second recurrent layer: vashrink supports one",
+            f"state_dict {holds} but model_data says num_layers={n_layers}; make them agree "
+            "(re-save the model with save_model)",
         )
         return None, c.findings
     bias_fl = data.get("bias_fl", True)
-    expected: dict[str, tuple[int, ...]] = {
-        "rec.weight_ih_l0": (g * h, n_in),
-        "rec.weight_hh_l0": (g * h, h),
-        "rec.bias_ih_l0": (g * h,),
-        "rec.bias_hh_l0": (g * h,),
-        "lin.weight": (n_out, h),
-    }
+    expected: dict[str, tuple[int, ...]] = {}
+    for k in range(n_layers):  # torch's layout: layer k > 0 reads the previous hidden state
+        expected[f"rec.weight_ih_l{k}"] = (g * h, n_in if k == 0 else h)
+        expected[f"rec.weight_hh_l{k}"] = (g * h, h)
+        expected[f"rec.bias_ih_l{k}"] = (g * h,)
+        expected[f"rec.bias_hh_l{k}"] = (g * h,)
+    expected["lin.weight"] = (n_out, h)
     if bias_fl or "lin.bias" in state:
         expected["lin.bias"] = (n_out,)
     unknown = sorted(set(state) - set(expected))
@@ -135,20 +159,19 @@ def parse_coreaudioml(doc: dict[str, Any]) -> tuple[ModelSpec | None, list[Findi
         c.error(
             "caml-unknown-key",
             f"state_dict holds {unknown[0]!r}, which a SimpleRNN does not have; vashrink "
-            "imports rec.* (one LSTM/GRU) and lin.* only",
+            "imports rec.* (the LSTM/GRU layers) and lin.* only",
         )
         return None, c.findings
     arrays = {key: _array(c, state, key, shape) for key, shape in expected.items()}
     if any(f.severity == "error" for f in c.findings):
         return None, c.findings
-    w_ih, w_hh = arrays["rec.weight_ih_l0"], arrays["rec.weight_hh_l0"]
-    b_ih, b_hh = arrays["rec.bias_ih_l0"], arrays["rec.bias_hh_l0"]
-    rec: GruLayer | LstmLayer = (
-        GruLayer(w_ih, w_hh, b_ih, b_hh) if unit == "GRU" else LstmLayer(w_ih, w_hh, b_ih + b_hh)
+    rnn = tuple(
+        _recurrent(unit, *(arrays[f"rec.{name}_l{k}"] for name in _REC_NAMES))
+        for k in range(n_layers)
     )
     bias = arrays.get("lin.bias")
     lin = DenseLayer(arrays["lin.weight"], bias if bias is not None else np.zeros(n_out), "none")
-    return ModelSpec((rec,), (lin,), skip), c.findings
+    return ModelSpec(rnn, (lin,), skip), c.findings
 
 
 def coreaudioml_file(path: str | Path, doc: dict[str, Any]) -> ModelFile:

@@ -2,8 +2,8 @@
 
 An MLP maps ``x [batch, in]`` to ``y [batch, out]``; a :class:`RecurrentModel` maps
 ``x [batch, time, in]`` to ``y [batch, time, out]`` from a zero state, using ONNX's ``GRU``
-(gates z, r, h; ``linear_before_reset=1`` is torch's GRU) and ``LSTM`` (gates i, o, f, c) ops;
-an input skip is an ``Add`` of ``x`` to the head's output.
+(gates z, r, h; ``linear_before_reset=1`` is torch's GRU) and ``LSTM`` (gates i, o, f, c) ops,
+one node per layer of a stack; an input skip is an ``Add`` of ``x`` to the head's output.
 Weights are float32 initializers; opset 17.
 """
 
@@ -50,9 +50,14 @@ class _Graph:
         return output
 
 
-def _recurrent(g: _Graph, layer: GruLayer | LstmLayer, x: str, stateful: bool) -> str:
-    h = layer.hidden_size
-    seq = g.node("Transpose", [x], "rnn_input", perm=[1, 0, 2])
+def _suffix(k: int) -> str:
+    """Layer 0's names carry no suffix (a one-layer model keeps its names), layer k ``_l{k}``."""
+    return f"_l{k}" if k else ""
+
+
+def _recurrent(g: _Graph, k: int, layer: GruLayer | LstmLayer, seq: str, stateful: bool) -> str:
+    """One ONNX GRU/LSTM node for recurrent layer ``k``, on and to ``[time, batch, features]``."""
+    h, sfx = layer.hidden_size, _suffix(k)
     if isinstance(layer, GruLayer):
         order = np.r_[h : 2 * h, 0:h, 2 * h : 3 * h]  # torch r, z, n -> ONNX z, r, h
         bias = np.concatenate([layer.bias_ih[order], layer.bias_hh[order]])
@@ -63,32 +68,47 @@ def _recurrent(g: _Graph, layer: GruLayer | LstmLayer, x: str, stateful: bool) -
         ]  # torch i, f, g, o -> ONNX i, o, f, c
         bias = np.concatenate([layer.bias[order], np.zeros(4 * h)])
         op, extra = "LSTM", {}
-    w = g.const("rnn_W", layer.weight_ih[order][None])
-    r = g.const("rnn_R", layer.weight_hh[order][None])
-    b = g.const("rnn_B", bias[None])
+    w = g.const(f"rnn_W{sfx}", layer.weight_ih[order][None])
+    r = g.const(f"rnn_R{sfx}", layer.weight_hh[order][None])
+    b = g.const(f"rnn_B{sfx}", bias[None])
     attrs: dict[str, Any] = {"hidden_size": h, **extra}
-    inputs, outputs = [seq, w, r, b], ["rnn_Y"]
+    inputs, outputs = [seq, w, r, b], [f"rnn_Y{sfx}"]
     if stateful:  # initial state in, final state out: stream a signal block by block
-        inputs += ["", "h0"] + (["c0"] if op == "LSTM" else [])
-        outputs += ["hn"] + (["cn"] if op == "LSTM" else [])
-    g.nodes.append(helper.make_node(op, inputs, outputs, name="rnn", **attrs))
-    axes = g.const("rnn_axes", np.array([1], dtype=np.int64))
-    y = g.node("Squeeze", ["rnn_Y", axes], "rnn_Y_squeezed")
-    return g.node("Transpose", [y], "rnn_output", perm=[1, 0, 2])
+        states = _layer_states(layer)
+        inputs += ["", *(f"{s}0{sfx}" for s in states)]
+        outputs += [f"{s}n{sfx}" for s in states]
+    g.nodes.append(helper.make_node(op, inputs, outputs, name=f"rnn{sfx}", **attrs))
+    axes = g.const(f"rnn_axes{sfx}", np.array([1], dtype=np.int64))
+    return g.node("Squeeze", [f"rnn_Y{sfx}", axes], f"rnn_Y_squeezed{sfx}")
 
 
-def _state_names(spec: ModelSpec, stateful: bool) -> list[str]:
-    if not stateful or not spec.is_recurrent:
+def _layer_states(layer: GruLayer | LstmLayer) -> list[str]:
+    return ["h"] if isinstance(layer, GruLayer) else ["h", "c"]
+
+
+def _state_values(spec: ModelSpec, stateful: bool, when: str) -> list[onnx.ValueInfoProto]:
+    """The graph's state inputs (``when="0"``) or outputs (``"n"``), layer by layer."""
+    if not stateful:
         return []
-    return ["h"] if isinstance(spec.rnn[0], GruLayer) else ["h", "c"]
+    return [
+        helper.make_tensor_value_info(
+            f"{s}{when}{_suffix(k)}", TensorProto.FLOAT, [1, "batch", layer.hidden_size]
+        )
+        for k, layer in enumerate(spec.rnn)
+        for s in _layer_states(layer)
+    ]
 
 
 def onnx_model(model: nn.Module | ModelSpec, *, stateful: bool = False) -> onnx.ModelProto:
     """The checked ONNX model for an MLP or :class:`RecurrentModel`.
 
-    With ``stateful`` (recurrent models), the graph also takes the initial state ``h0``
-    (and ``c0`` for an LSTM), shape ``[1, batch, hidden]``, and returns the final state ``hn``
-    (``cn``), so a signal can be processed block by block as a plugin does.
+    A stack of recurrent layers is one ONNX ``GRU``/``LSTM`` node per layer. With ``stateful``
+    (recurrent models), the graph also takes each layer's initial state and returns its final
+    state, shape ``[1, batch, hidden of that layer]``, so a signal can be processed block by
+    block as a plugin does: layer 0's are ``h0`` (and ``c0`` for an LSTM) in, ``hn`` (``cn``)
+    out, as for a one-layer model; layer k > 0's carry torch's suffix: ``h0_l1``, ``c0_l1``
+    in, ``hn_l1``, ``cn_l1`` out for layer 1. Inputs are ``x`` then the states in layer order,
+    outputs ``y`` then the states in the same order.
     """
     spec = spec_of(model)
     if stateful and not spec.is_recurrent:
@@ -97,11 +117,11 @@ def onnx_model(model: nn.Module | ModelSpec, *, stateful: bool = False) -> onnx.
     g = _Graph()
     x = "x"
     dims: list[str | int] = ["batch", "time"] if spec.is_recurrent else ["batch"]
-    if spec.is_recurrent:
-        x = _recurrent(g, spec.rnn[0], x, stateful)
-    hidden = spec.rnn[0].hidden_size if spec.is_recurrent else 0
-    state_dims: list[str | int] = [1, "batch", hidden]
-    states = _state_names(spec, stateful)
+    if spec.rnn:  # time-major from the first recurrent layer to the last
+        x = g.node("Transpose", [x], "rnn_input", perm=[1, 0, 2])
+        for k, rec in enumerate(spec.rnn):
+            x = _recurrent(g, k, rec, x, stateful)
+        x = g.node("Transpose", [x], "rnn_output", perm=[1, 0, 2])
     for i, layer in enumerate(spec.dense):
         x = g.node("MatMul", [x, g.const(f"dense{i}_kernel", layer.weight.T)], f"dense{i}_matmul")
         x = g.node("Add", [x, g.const(f"dense{i}_bias", layer.bias)], f"dense{i}_out")
@@ -120,10 +140,14 @@ def onnx_model(model: nn.Module | ModelSpec, *, stateful: bool = False) -> onnx.
     graph = helper.make_graph(
         g.nodes,
         "vashrink_model",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [*dims, spec.in_size])]
-        + [helper.make_tensor_value_info(f"{s}0", TensorProto.FLOAT, state_dims) for s in states],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [*dims, spec.out_size])]
-        + [helper.make_tensor_value_info(f"{s}n", TensorProto.FLOAT, state_dims) for s in states],
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [*dims, spec.in_size]),
+            *_state_values(spec, stateful, "0"),
+        ],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, [*dims, spec.out_size]),
+            *_state_values(spec, stateful, "n"),
+        ],
         g.inits,
     )
     proto = helper.make_model(
@@ -147,7 +171,7 @@ def to_onnx(
 
 def run_onnx(path: str | Path, inputs: np.ndarray, *, recurrent: bool = False) -> np.ndarray:
     """Run an exported file with onnxruntime: ``inputs [n, in]`` (a sequence if ``recurrent``,
-    from a zero state also for a stateful file)."""
+    from a zero state also for a stateful file, every layer's state inputs set to zero)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()

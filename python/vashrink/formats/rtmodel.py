@@ -34,7 +34,8 @@ UNVERIFIED = ("conv1d", "conv2d", "batchnorm2d")
 #: What :func:`~vashrink.formats.from_rtneural` can import, for messages.
 IMPORTABLE = (
     "vashrink imports dense (or time-distributed-dense) layers, each optionally followed by one "
-    "prelu or activation layer, after at most one leading gru or lstm layer"
+    "prelu or activation layer, after up to 8 leading gru/lstm layers (each fed the previous "
+    "one's hidden state)"
 )
 
 

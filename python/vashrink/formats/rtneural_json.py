@@ -17,6 +17,7 @@ import numpy as np
 from torch import nn
 
 from ..errors import ModelFormatError
+from ..model.architecture import MAX_RNN_LAYERS
 from ..model.layers import DenseLayer, GruLayer, LstmLayer
 from ..model.spec import ModelSpec, prelu_slopes, spec_of, spec_to_torch
 from .aidax import check_batch, fold_gains
@@ -198,20 +199,32 @@ def _gru_from_keras(layer: RtLayer) -> GruLayer:
     return GruLayer(w.T[order].copy(), u.T[order].copy(), b[0][order].copy(), b[1][order].copy())
 
 
-def _one_leading_recurrent(model: RtModel) -> None:
+def _leading_recurrent(model: RtModel) -> int:
+    """How many gru/lstm layers lead the file; refuses one after another kind or too many."""
     where = [i for i, layer in enumerate(model.layers) if layer.kind in ("gru", "lstm")]
-    if len(where) > 1:
+    n_lead = next((k for k, i in enumerate(where) if i != k), len(where))
+    if n_lead < len(where):
+        i = where[n_lead]
         msg = (
-            f"layers {where[0]} and {where[1]} are both recurrent: vashrink supports one "
-            "recurrent layer (the first), then dense layers; run this model with RTNeural itself"
+            f"layer {i}: a {model.layers[i].kind} here (after a {model.layers[i - 1].kind} "
+            "layer) is not supported for import: vashrink supports gru/lstm layers only at the "
+            f"start ({IMPORTABLE}); run this model with RTNeural itself"
         )
         raise ModelFormatError(msg)
-    if where and where[0] != 0:
+    if n_lead > MAX_RNN_LAYERS:
         msg = (
-            f"layer {where[0]}: a {model.layers[where[0]].kind} here (after other layers) is not "
-            f"supported for import: vashrink supports one recurrent layer, first ({IMPORTABLE})"
+            f"the file stacks {n_lead} recurrent layers; vashrink supports at most "
+            f"{MAX_RNN_LAYERS}: run this model with RTNeural itself"
         )
         raise ModelFormatError(msg)
+    return n_lead
+
+
+def _recurrent_from_keras(layer: RtLayer) -> GruLayer | LstmLayer:
+    if layer.kind == "gru":
+        return _gru_from_keras(layer)
+    w, u, b = layer.weights
+    return LstmLayer(w.T.copy(), u.T.copy(), b.copy())
 
 
 def rtneural_to_spec(model: RtModel) -> ModelSpec:
@@ -221,19 +234,12 @@ def rtneural_to_spec(model: RtModel) -> ModelSpec:
     into the weights (:func:`~vashrink.formats.aidax.fold_gains`), or the file is refused, as
     it is when its own ``input_batch`` does not reproduce ``output_batch``.
     """
-    _one_leading_recurrent(model)
+    n_rnn = _leading_recurrent(model)
     batch_errors = [f for f in check_batch(model)[0] if f.severity == "error"]
     if batch_errors:  # the file's own reference does not reproduce: its weights are not its
         raise ModelFormatError(batch_errors[0].line())
-    layers = list(model.layers)
-    recurrent: GruLayer | LstmLayer | None = None
-    if layers and layers[0].kind in ("gru", "lstm"):
-        first = layers.pop(0)
-        if first.kind == "gru":
-            recurrent = _gru_from_keras(first)
-        else:
-            w, u, b = first.weights
-            recurrent = LstmLayer(w.T.copy(), u.T.copy(), b.copy())
+    rnn = tuple(_recurrent_from_keras(layer) for layer in model.layers[:n_rnn])
+    layers = list(model.layers[n_rnn:])
     dense: list[DenseLayer] = []
     for offset, layer in enumerate(layers, start=len(model.layers) - len(layers)):
         if layer.kind == "dense":
@@ -250,17 +256,17 @@ def rtneural_to_spec(model: RtModel) -> ModelSpec:
             dense[-1] = DenseLayer(prev.weight, prev.bias, layer.activation)
     if not dense:
         msg = (
-            "the model has no dense layer after its recurrent layer; vashrink needs a "
+            "the model has no dense layer after its recurrent layers; vashrink needs a "
             "dense output layer"
         )
         raise ModelFormatError(msg)
-    if model.skip and recurrent is None:
+    if model.skip and not rnn:
         msg = (
             "in_skip on a model without a gru/lstm layer: vashrink supports an input skip on "
             "recurrent models only (an MLP learns x itself); remove in_skip"
         )
         raise ModelFormatError(msg)
-    spec = ModelSpec(() if recurrent is None else (recurrent,), tuple(dense))
+    spec = ModelSpec(rnn, tuple(dense))
     if model.aidax is not None or model.skip:
         spec = fold_gains(spec, model.aidax or AidaxFields(), model.skip)
     return spec
@@ -270,7 +276,8 @@ def from_rtneural(path: str | Path) -> nn.Module:
     """Load an RTNeural JSON file as a float32 eval-mode torch model.
 
     Returns an ``nn.Sequential`` MLP, or a :class:`~vashrink.formats.RecurrentModel` when the
-    file starts with a ``gru``/``lstm`` layer. Raises :class:`ModelFormatError` (naming the
+    file starts with ``gru``/``lstm`` layers (a stack of up to 8, each fed the previous one's
+    hidden state, as RTNeural's parser chains them). Raises :class:`ModelFormatError` (naming the
     layer and the fix) for anything ``vashrink check`` reports as an error.
     """
     return spec_to_torch(rtneural_to_spec(load_rtneural(path)))

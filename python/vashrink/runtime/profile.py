@@ -46,6 +46,8 @@ DEPTHS = (1, 2, 3, 4, 6, 8)
 #: Every lane boundary of 4-, 8- and 16-lane kernels up to 64, plus the small widths.
 WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 HIDDEN_SIZES = (4, 8, 12, 16, 24, 32, 40, 48, 64)
+#: Stacked recurrent layers profiled (what a capture search tries).
+RECURRENT_LAYERS = (1, 2)
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu")
 
 
@@ -112,41 +114,44 @@ def _stats(seconds: Sequence[float], samples: int, statistic: str = "median"
     return value, float((ns.max() - ns.min()) / median)
 
 
+def _random_stack(cell: str, hidden: int, layers: int, rng: np.random.Generator) -> Any:
+    """A GRU/LSTM stack with a Dense(hidden, 1) head and torch-like random weights."""
+    from ..model.layers import GruLayer, LstmLayer
+    from ..model.spec import ModelSpec
+
+    gates = 3 if cell == "gru" else 4
+    b = 1.0 / np.sqrt(hidden)
+
+    def u(*shape: int) -> np.ndarray:
+        return rng.uniform(-b, b, shape)
+
+    stack: list[GruLayer | LstmLayer] = []
+    for k in range(layers):
+        w_ih, w_hh = u(gates * hidden, 1 if k == 0 else hidden), u(gates * hidden, hidden)
+        stack.append(GruLayer(w_ih, w_hh, u(gates * hidden), u(gates * hidden)) if cell == "gru"
+                     else LstmLayer(w_ih, w_hh, u(gates * hidden)))
+    return ModelSpec(tuple(stack), (DenseLayer(u(1, hidden), u(1), "none"),))
+
+
 def _recurrent_rows(buffer: np.ndarray, repeats: int, say: Callable[[str], None]
                     ) -> list[dict[str, Any]]:
-    """Rows of GRU/LSTM nets (hidden sizes x cells), when the engine has recurrent layers."""
+    """Rows of GRU/LSTM nets (cells x stacked layers x hidden sizes), float32 per sample."""
     if importlib.util.find_spec("vashrink.runtime.recurrent") is None:
         say("recurrent layers: not in this engine yet; profile has dense rows only")
         return []
-    from ..model.layers import GruLayer, LstmLayer
-    from ..model.spec import ModelSpec
     from . import recurrent
 
     rng = np.random.default_rng(1)
     rows = []
     for cell in ("gru", "lstm"):
-        for hidden in HIDDEN_SIZES:
-            gates = 3 if cell == "gru" else 4
-            b = 1.0 / np.sqrt(hidden)
-
-            def u(*shape: int, b: float = b) -> np.ndarray:
-                return rng.uniform(-b, b, shape)
-
-            layer: GruLayer | LstmLayer
-            if cell == "gru":
-                layer = GruLayer(u(gates * hidden, 1), u(gates * hidden, hidden),
-                                 u(gates * hidden), u(gates * hidden))
-            else:
-                layer = LstmLayer(u(gates * hidden, 1), u(gates * hidden, hidden),
-                                  u(gates * hidden))
-            spec = ModelSpec((layer,), (DenseLayer(u(1, hidden), u(1), "none"),))
-            for dtype in ("float32",):
-                net = recurrent.RecurrentNet.from_spec(spec, dtype)
-                secs = net.time_samples(buffer.astype(dtype), repeats, 1)
+        for layers in RECURRENT_LAYERS:
+            for hidden in HIDDEN_SIZES:
+                net = recurrent.RecurrentNet.from_spec(_random_stack(cell, hidden, layers, rng))
+                secs = net.time_samples(buffer.astype("float32"), repeats, 1)
                 ns, spread = _stats(secs, buffer.size)
-                rows.append({"kind": cell, "hidden": hidden, "dtype": dtype,
-                             "ns_per_sample": ns, "spread": spread})
-        say(f"{cell}: {len(HIDDEN_SIZES)} hidden sizes timed")
+                rows.append({"kind": cell, "layers": layers, "hidden": hidden,
+                             "dtype": "float32", "ns_per_sample": ns, "spread": spread})
+        say(f"{cell}: {len(HIDDEN_SIZES)} hidden sizes x {len(RECURRENT_LAYERS)} depths timed")
     return rows
 
 

@@ -1,8 +1,9 @@
 """GRU/LSTM models in the C++ engine, streamed one sample at a time as a plugin runs them.
 
-:class:`RecurrentNet` loads a :class:`~vashrink.model.spec.ModelSpec` with a recurrent layer
-(one GRU or LSTM, then dense layers, optionally ``y += x``) into the run-time
-``vashrink::Model<T>`` (``cpp/include/vashrink/gru.h``, ``lstm.h``). Its state is carried from one
+:class:`RecurrentNet` loads a :class:`~vashrink.model.spec.ModelSpec` with recurrent layers
+(a stack of 1..8 GRU/LSTM layers, each fed the previous one's state, then dense layers,
+optionally ``y += x``) into the run-time ``vashrink::Model<T>``
+(``cpp/include/vashrink/recurrent_stack.h``, ``gru.h``, ``lstm.h``). Its state is carried from one
 call to the next, so ``process_samples(a)`` then ``process_samples(b)`` equals
 ``process_samples(concat(a, b))``; :meth:`RecurrentNet.reset` returns to the zero state torch
 starts every sequence from. It is a :class:`~vashrink.runtime.timing.Runner`, so ``time_model``
@@ -18,10 +19,13 @@ NaN until :meth:`reset`; an infinite input saturates the gates and later outputs
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import ModelFormatError
-from ..model.layers import GruLayer, LstmLayer
+from ..model.architecture import MAX_RNN_LAYERS
+from ..model.layers import GruLayer, LstmLayer, RecurrentLayer
 from ..model.spec import ModelSpec
 from .checks import NativeRunner, check_dense_layers, dense_arrays, np_dtype
 from .native import engine
@@ -29,52 +33,106 @@ from .native import engine
 __all__ = ["RecurrentNet"]
 
 
-def _check_recurrent(spec: ModelSpec) -> None:
-    if len(spec.rnn) != 1:
-        msg = (
-            f"this model stacks {len(spec.rnn)} recurrent layers; the engine runs one "
-            "GRU/LSTM layer"
-        )
-        raise ModelFormatError(msg)
-    layer = spec.rnn[0]
-    if not isinstance(layer, GruLayer | LstmLayer):
-        msg = (
-            f"RecurrentNet needs a spec whose recurrent layer is a GruLayer or LstmLayer, got "
-            f"{type(layer).__name__}; use vashrink.runtime.engine.Mlp for MLPs"
-        )
-        raise ModelFormatError(msg)
+def _cell_name(layer: RecurrentLayer) -> str:
+    return "GRU" if isinstance(layer, GruLayer) else "LSTM"
+
+
+def _label(spec: ModelSpec, k: int) -> str:
+    """How messages name recurrent layer ``k``: "GRU" alone, "recurrent layer 1 (LSTM)" in a
+    stack."""
+    name = _cell_name(spec.rnn[k])
+    return name if len(spec.rnn) == 1 else f"recurrent layer {k} ({name})"
+
+
+def _layer_noun(label: str) -> str:
+    """"the GRU layer" alone, "recurrent layer 1 (LSTM)" in a stack."""
+    return label if label.startswith("recurrent layer") else f"the {label} layer"
+
+
+def _biases(layer: RecurrentLayer) -> tuple[Any, ...]:
+    return (layer.bias_ih, layer.bias_hh) if isinstance(layer, GruLayer) else (layer.bias,)
+
+
+def _check_layer(layer: RecurrentLayer, label: str) -> None:
+    """Shapes and finiteness of one GRU/LSTM layer in torch layout."""
     gates = 3 if isinstance(layer, GruLayer) else 4
-    name = "GRU" if gates == 3 else "LSTM"
     w_ih, w_hh = np.asarray(layer.weight_ih), np.asarray(layer.weight_hh)
     if w_hh.ndim != 2 or w_hh.shape[1] < 1 or w_hh.shape != (gates * w_hh.shape[1], w_hh.shape[1]):
-        msg = f"{name} weight_hh has shape {w_hh.shape}; expected [{gates} * hidden][hidden]"
+        msg = f"{label} weight_hh has shape {w_hh.shape}; expected [{gates} * hidden][hidden]"
         raise ModelFormatError(msg)
     hidden = w_hh.shape[1]
     if w_ih.ndim != 2 or w_ih.shape[0] != gates * hidden or w_ih.shape[1] < 1:
-        msg = f"{name} weight_ih has shape {w_ih.shape}; expected [{gates * hidden}][inputs]"
+        msg = f"{label} weight_ih has shape {w_ih.shape}; expected [{gates * hidden}][inputs]"
         raise ModelFormatError(msg)
-    biases = (layer.bias_ih, layer.bias_hh) if isinstance(layer, GruLayer) else (layer.bias,)
+    biases = _biases(layer)
     for b in biases:
         if np.asarray(b).shape != (gates * hidden,):
-            msg = f"{name} bias has shape {np.asarray(b).shape}; expected ({gates * hidden},)"
+            msg = f"{label} bias has shape {np.asarray(b).shape}; expected ({gates * hidden},)"
             raise ModelFormatError(msg)
     if not all(np.isfinite(np.asarray(a, np.float64)).all() for a in (w_ih, w_hh, *biases)):
-        msg = f"the {name} layer contains NaN or Inf weights; retrain or repair the model"
+        msg = f"{_layer_noun(label)} contains NaN or Inf weights; retrain or repair the model"
         raise ModelFormatError(msg)
+
+
+def _check_recurrent(spec: ModelSpec) -> None:
+    """Everything the engine needs of a recurrent spec, with a message naming the layer."""
+    n = len(spec.rnn)
+    if not 1 <= n <= MAX_RNN_LAYERS:
+        msg = f"this model stacks {n} recurrent layers; the engine runs 1 to {MAX_RNN_LAYERS}"
+        raise ModelFormatError(msg)
+    for k, layer in enumerate(spec.rnn):
+        if not isinstance(layer, GruLayer | LstmLayer):
+            msg = (
+                f"RecurrentNet needs GruLayer or LstmLayer recurrent layers, got "
+                f"{type(layer).__name__} (recurrent layer {k}); use vashrink.runtime.engine.Mlp "
+                "for MLPs"
+            )
+            raise ModelFormatError(msg)
+        _check_layer(layer, _label(spec, k))
+        if k > 0 and layer.in_size != spec.rnn[k - 1].hidden_size:
+            msg = (
+                f"{_label(spec, k)} takes {layer.in_size} inputs but {_label(spec, k - 1)} gives "
+                f"{spec.rnn[k - 1].hidden_size}; make them equal"
+            )
+            raise ModelFormatError(msg)
+    last = _cell_name(spec.rnn[-1])
+    if n > 1:
+        last = f"last {last} (recurrent layer {n - 1})"
     if not spec.dense:
-        msg = f"the {name} needs at least one dense layer after it (e.g. hidden -> 1)"
+        msg = f"the {last} needs at least one dense layer after it (e.g. hidden -> 1)"
         raise ModelFormatError(msg)
+    hidden = spec.rnn[-1].hidden_size
     if spec.dense[0].in_size != hidden:
         msg = (
-            f"layer 1 takes {spec.dense[0].in_size} inputs but the {name} gives {hidden}; "
+            f"layer {n} takes {spec.dense[0].in_size} inputs but the {last} gives {hidden}; "
             "make them equal"
         )
         raise ModelFormatError(msg)
-    check_dense_layers(spec.dense, first=1)
+    check_dense_layers(spec.dense, first=n)
+
+
+def _rnn_arrays(spec: ModelSpec, dtype: str) -> list[tuple[Any, ...]]:
+    """Per layer (cell, weight_ih, weight_hh, bias_ih, bias_hh or None) as contiguous ``dtype``
+    arrays for the binding, checked to stay finite after the cast."""
+    t = np_dtype(dtype)
+    out: list[tuple[Any, ...]] = []
+    for k, layer in enumerate(spec.rnn):
+        with np.errstate(over="ignore", invalid="ignore"):
+            arrays = [np.ascontiguousarray(a, dtype=t)
+                      for a in (layer.weight_ih, layer.weight_hh, *_biases(layer))]
+        if not all(np.isfinite(a).all() for a in arrays):
+            msg = (
+                f"{_layer_noun(_label(spec, k))} has values beyond the {dtype} range; "
+                "use dtype='float64'"
+            )
+            raise ModelFormatError(msg)
+        bias_hh = arrays[3] if len(arrays) == 4 else None
+        out.append((_cell_name(layer).lower(), arrays[0], arrays[1], arrays[2], bias_hh))
+    return out
 
 
 class RecurrentNet(NativeRunner):
-    """One GRU/LSTM layer + dense head (+ input skip) loaded into the C++ engine.
+    """A stack of 1..8 GRU/LSTM layers + dense head (+ input skip) loaded into the C++ engine.
 
     Create with :meth:`from_spec`. Outputs of one call continue the previous call's stream.
 
@@ -92,27 +150,11 @@ class RecurrentNet(NativeRunner):
             msg = "this spec has no GRU/LSTM layer; run MLPs with vashrink.runtime.engine.Mlp"
             raise ModelFormatError(msg)
         _check_recurrent(spec)
-        layer = spec.rnn[0]
-        cell = "gru" if isinstance(layer, GruLayer) else "lstm"
-        with np.errstate(over="ignore", invalid="ignore"):
-            arrays = [np.ascontiguousarray(layer.weight_ih, dtype=t),
-                      np.ascontiguousarray(layer.weight_hh, dtype=t)]
-            if isinstance(layer, GruLayer):
-                biases = [np.ascontiguousarray(layer.bias_ih, dtype=t),
-                          np.ascontiguousarray(layer.bias_hh, dtype=t)]
-            else:
-                biases = [np.ascontiguousarray(layer.bias, dtype=t)]
-        if not all(np.isfinite(a).all() for a in arrays + biases):
-            msg = (
-                f"the {cell.upper()} layer has values beyond the {dtype} range; "
-                "use dtype='float64'"
-            )
-            raise ModelFormatError(msg)
-        dense = dense_arrays(spec.dense, dtype, first=1)
+        rnn = _rnn_arrays(spec, dtype)
+        dense = dense_arrays(spec.dense, dtype, first=len(spec.rnn))
         eng = engine()
         native = eng.RecurrentF32() if dtype == "float32" else eng.RecurrentF64()
-        bias_hh = biases[1] if len(biases) == 2 else None
-        error = native.load(cell, arrays[0], arrays[1], biases[0], bias_hh, dense, bool(spec.skip))
+        error = native.load_stack(rnn, dense, bool(spec.skip))
         if error:
             msg = f"the engine refused the model: {error}"
             raise ModelFormatError(msg)
@@ -123,23 +165,40 @@ class RecurrentNet(NativeRunner):
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, dtype: str = "float32") -> RecurrentNet:
-        """Load ``spec`` (``spec.recurrent`` set; any dense head; ``spec.skip``) in ``dtype``.
+        """Load ``spec`` (``spec.rnn``: 1..8 GRU/LSTM layers; any dense head; ``spec.skip``).
 
         Raises:
-            ModelFormatError: no recurrent layer, mismatched shapes, non-finite weights,
-                unknown activation, missing PReLU slopes.
+            ModelFormatError: no recurrent layer or more than 8, mismatched shapes (within a
+                layer or between layers), non-finite weights, unknown activation, missing PReLU
+                slopes.
             InputError: an unknown dtype.
         """
         return cls(spec, dtype)
 
     @property
     def hidden_size(self) -> int:
+        """Units of the last recurrent layer (what the dense head reads)."""
         return int(self._native.hidden_size)
 
     @property
+    def n_layers(self) -> int:
+        """Recurrent layers in the stack."""
+        return int(self._native.n_recurrent)
+
+    @property
     def cell(self) -> str:
-        """``"gru"`` or ``"lstm"``."""
+        """``"gru"`` or ``"lstm"``: the first layer's cell (see :attr:`cells` for a stack)."""
         return str(self._native.cell)
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        """Each recurrent layer's cell, first to last."""
+        return tuple(str(c) for c in self._native.cells)
+
+    @property
+    def hidden_sizes(self) -> tuple[int, ...]:
+        """Each recurrent layer's hidden units, first to last."""
+        return tuple(int(h) for h in self._native.hidden_sizes)
 
     @property
     def skip(self) -> bool:
@@ -147,10 +206,11 @@ class RecurrentNet(NativeRunner):
         return bool(self._native.skip)
 
     def reset(self) -> None:
-        """Zero the state (h, and c for an LSTM), as at the start of a torch sequence."""
+        """Zero every layer's state (h, and c for an LSTM), as at the start of a torch sequence."""
         self._native.reset()
 
     def __repr__(self) -> str:
         head = "-".join(str(d.out_size) for d in self.spec.dense)
+        stack = "-".join(f"{c}-{h}" for c, h in zip(self.cells, self.hidden_sizes, strict=True))
         skip = "+skip" if self.skip else ""
-        return f"RecurrentNet({self.cell}-{self.hidden_size}{skip} -> {head}, {self.dtype})"
+        return f"RecurrentNet({stack}{skip} -> {head}, {self.dtype})"

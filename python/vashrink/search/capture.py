@@ -27,10 +27,10 @@ from ..model.file import DTYPES, SUFFIX, read_model_file, write_model_file
 from ..model.spec import ModelSpec
 from ..runtime.recurrent import RecurrentNet
 from ..runtime.timing import time_runner
-from ..target.esr import signal_errors
+from ..target.esr import ErrorReport, signal_errors
 from ..target.recording import Recording
 from ..train import RecurrentTrainConfig, train_recurrent
-from .capture_plan import CaptureLimits, hidden_ladder, plan_capture
+from .capture_plan import CaptureLimits, plan_capture
 from .capture_result import CaptureResult
 from .capture_score import CaptureScore, capture_pareto, choose_capture
 from .capture_store import export_capture_winner, random_spec, recording_fingerprint
@@ -50,7 +50,7 @@ def profile_costs(
     table = load_cost_profile(profile)
     costs: dict[str, float] = {}
     outside = []
-    for arch in _shapes(limits):
+    for arch in limits.shapes():
         costs[arch.label], out = table.estimate_recurrent(arch, dtype)
         if out:
             outside.append(arch.label)
@@ -59,14 +59,6 @@ def profile_costs(
         note += f"; extrapolated beyond its sizes for {', '.join(outside)}"
     log(note)
     return costs, note
-
-
-def _shapes(limits: CaptureLimits) -> list[RecurrentArchitecture]:
-    return [
-        RecurrentArchitecture(c, h, limits.skip)
-        for c in limits.cells
-        for h in hidden_ladder(limits.hidden_max)
-    ]
 
 
 def _measure_costs(
@@ -88,7 +80,7 @@ def _measure_costs(
             stored = {str(k): float(v) for k, v in json.loads(path.read_text()).items()}
         except (OSError, ValueError, AttributeError):
             stored = {}
-    archs = _shapes(limits)
+    archs = limits.shapes()
     missing = [a for a in archs if a.label not in stored]
     if missing:
         log(f"timing {len(missing)} candidate shapes in the engine ({dtype}, one sample per call)")
@@ -214,14 +206,17 @@ def shrink_capture(
         )
         errors = engine_errors(trained.spec, recording, dtype)
         if errors is None:
-            say(f"  {arch.label}: the trained model gives non-finite output; skipped")
-            return None
+            # Kept with an infinite error, so a resumed run does not train it again.
+            say(f"  {arch.label}: the trained model gives non-finite output; not a candidate")
+            inf = float("inf")
+            errors = ErrorReport(esr=inf, esr_plain=inf, dc=inf, mse=inf)
         path = out / "models" / f"{arch.label}{SUFFIX}"
         score = CaptureScore(
             label=arch.label,
             cell=arch.cell,
             hidden=arch.hidden,
             skip=arch.skip,
+            layers=arch.layers,
             dtype=dtype,
             esr=errors.esr,
             esr_plain=errors.esr_plain,

@@ -2,11 +2,13 @@
 
 Training a recurrent candidate on minutes of audio takes tens of seconds, so the search trains as
 few as it can. Every shape's cost is measured in the engine before anything is trained (ns/sample
-does not depend on the weights). For each cell the hidden sizes of :data:`HIDDEN_LADDER` are tried
-from the data's starting point (the memory bound's suggestion): upward in growing steps (1, 2, 4
-rungs) until one meets the ESR target, then bisected down to the smallest that does; downward the
-same way when the start already meets it. A candidate whose measured cost is not below the cheapest
-model already meeting the target, of either cell, is never trained.
+does not depend on the weights). A family is a cell with a number of stacked layers (``lstm``,
+``lstm-2x``). For each family the hidden sizes of :data:`HIDDEN_LADDER` are tried from the data's
+starting point (the memory bound's suggestion; a deeper family starts at the rung costing about
+what the one-layer start costs): upward in growing steps (1, 2, 4 rungs) until one meets the ESR
+target, then bisected down to the smallest that does; downward the same way when the start already
+meets it. One-layer families go first; a candidate whose measured cost is not below the cheapest
+model already meeting the target, of any family, is never trained.
 """
 
 from __future__ import annotations
@@ -18,23 +20,36 @@ from ..errors import InputError
 from ..model.architecture import CELLS, RecurrentArchitecture
 from .capture_score import CaptureScore
 
-__all__ = ["HIDDEN_LADDER", "CaptureLimits", "PlanOutcome", "hidden_ladder", "plan_capture"]
+__all__ = [
+    "HIDDEN_LADDER",
+    "LAYER_CHOICES",
+    "CaptureLimits",
+    "PlanOutcome",
+    "hidden_ladder",
+    "plan_capture",
+]
 
 #: The hidden sizes a search tries: AIDA-X's and NAM's shipped sizes, with smaller rungs below.
 HIDDEN_LADDER = (2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 80)
 
+#: Stacked layers a capture search may try (NAM's "lite" LSTM is two layers of 8).
+LAYER_CHOICES = (1, 2)
+
+Family = tuple[str, int]
 Train = Callable[[RecurrentArchitecture], CaptureScore | None]
 Cost = Callable[[RecurrentArchitecture], float]
 
 
 @dataclass(frozen=True)
 class CaptureLimits:
-    """What a capture search may try: cells, the largest hidden size, skip, the most trainings."""
+    """What a capture search may try: cells, stacked layers, the largest hidden size, skip, the
+    most trainings."""
 
     cells: tuple[str, ...] = CELLS
     hidden_max: int = 40
     skip: bool = False
     trials: int = 24
+    layers: tuple[int, ...] = LAYER_CHOICES
 
     def __post_init__(self) -> None:
         if not self.cells or any(c not in CELLS for c in self.cells):
@@ -46,6 +61,23 @@ class CaptureLimits:
         if self.trials < 1:
             msg = f"--trials must be at least 1, got {self.trials}"
             raise InputError(msg)
+        if not self.layers or any(n not in LAYER_CHOICES for n in self.layers):
+            shown = ", ".join(map(str, self.layers)) or "none"
+            msg = f"--layers must be some of {', '.join(map(str, LAYER_CHOICES))}, got {shown}"
+            raise InputError(msg)
+
+    @property
+    def families(self) -> list[tuple[str, int]]:
+        """``(cell, layers)`` pairs the search explores."""
+        return [(c, n) for n in sorted(set(self.layers)) for c in self.cells]
+
+    def arch(self, family: tuple[str, int], hidden: int) -> RecurrentArchitecture:
+        return RecurrentArchitecture(family[0], hidden, self.skip, family[1])
+
+    def shapes(self) -> list[RecurrentArchitecture]:
+        """Every shape the search may train (what is timed before training)."""
+        rungs = hidden_ladder(self.hidden_max)
+        return [self.arch(f, h) for f in self.families for h in rungs]
 
 
 def hidden_ladder(hidden_max: int) -> list[int]:
@@ -75,10 +107,10 @@ class _Plan:
         meeting = [c.ns_per_sample for c in self.scores.values() if c.meets(self.target)]
         return min(meeting, default=float("inf"))
 
-    def meets(self, cell: str, hidden: int) -> bool | None:
+    def meets(self, family: Family, hidden: int) -> bool | None:
         """Whether this rung meets the target, training it when needed; True also when it cannot
         be the cheapest (nothing above it need be tried), None when no trainings are left."""
-        arch = RecurrentArchitecture(cell, hidden, self.limits.skip)
+        arch = self.limits.arch(family, hidden)
         if arch.label in self.scores:
             return self.scores[arch.label].meets(self.target)
         if self.cost(arch) >= self.best_cost():
@@ -93,32 +125,32 @@ class _Plan:
         self.scores[arch.label] = score
         return score.meets(self.target)
 
-    def cell(self, cell: str, rungs: list[int], start: int) -> None:
-        ok = self.meets(cell, rungs[start])
+    def family(self, family: Family, rungs: list[int], start: int) -> None:
+        ok = self.meets(family, rungs[start])
         if ok is None:
             return
         if ok:
-            self.bisect(cell, rungs, -1, start)
+            self.bisect(family, rungs, -1, start)
             return
         lo, step = start, 1
         while lo + step < len(rungs):
             hi = lo + step
-            ok = self.meets(cell, rungs[hi])
+            ok = self.meets(family, rungs[hi])
             if ok is None:
                 return
             if ok:
-                self.bisect(cell, rungs, lo, hi)
+                self.bisect(family, rungs, lo, hi)
                 return
             lo, step = hi, step * 2
         last = len(rungs) - 1
-        if lo < last and self.meets(cell, rungs[last]):
-            self.bisect(cell, rungs, lo, last)
+        if lo < last and self.meets(family, rungs[last]):
+            self.bisect(family, rungs, lo, last)
 
-    def bisect(self, cell: str, rungs: list[int], lo: int, hi: int) -> None:
+    def bisect(self, family: Family, rungs: list[int], lo: int, hi: int) -> None:
         """``rungs[hi]`` meets the target and ``rungs[lo]`` does not (``lo = -1``: unknown)."""
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            ok = self.meets(cell, rungs[mid])
+            ok = self.meets(family, rungs[mid])
             if ok is None:
                 return
             lo, hi = (lo, mid) if ok else (mid, hi)
@@ -154,22 +186,34 @@ def plan_capture(
     rungs = hidden_ladder(limits.hidden_max)
     plan = _Plan(limits, train, cost, done or {}, esr_target)
     plan.trained = len(plan.scores)
-    order = list(cells_order or limits.cells)
+    cells = list(cells_order or limits.cells)
+    families = [f for f in limits.families if f[0] in cells]
 
-    def allowed(cell: str) -> list[int]:
+    def allowed(family: Family) -> list[int]:
         if cost_limit is None:
             return rungs
-        return [h for h in rungs if cost(RecurrentArchitecture(cell, h, limits.skip)) <= cost_limit]
+        return [h for h in rungs if cost(limits.arch(family, h)) <= cost_limit]
 
-    def first(cell_rungs: list[int]) -> int:
-        if cost_limit is not None:
-            return len(cell_rungs) - 1
-        return min(range(len(cell_rungs)),
-                   key=lambda i: (abs(cell_rungs[i] - start_hidden), cell_rungs[i]))
-
-    at = {c: allowed(c) for c in order}
-    order = [c for c in order if at[c]]
-    order.sort(key=lambda c: cost(RecurrentArchitecture(c, at[c][first(at[c])], limits.skip)))
-    for cell in order:
-        plan.cell(cell, at[cell], first(at[cell]))
+    at = {f: allowed(f) for f in families}
+    families = [f for f in families if at[f]]
+    starts = {f: _first(f, at[f], limits, cost, start_hidden, cost_limit) for f in families}
+    # One layer first (the usual form); a deeper family then trains only what costs less than
+    # the best model found so far.
+    families.sort(key=lambda f: (f[1], cost(limits.arch(f, at[f][starts[f]])), cells.index(f[0])))
+    for family in families:
+        plan.family(family, at[family], starts[family])
     return PlanOutcome(plan.scores, plan.exhausted)
+
+
+def _first(family: Family, rungs: list[int], limits: CaptureLimits, cost: Cost,
+           start_hidden: int, cost_limit: float | None) -> int:
+    """Where a family starts: its costliest rung under a budget, else the rung nearest the data's
+    suggestion (one layer) or the rung costing about what that one-layer start costs (deeper)."""
+    if cost_limit is not None:
+        return len(rungs) - 1
+    nearest = min(range(len(rungs)), key=lambda i: (abs(rungs[i] - start_hidden), rungs[i]))
+    if family[1] == 1 or (family[0], 1) not in limits.families:
+        return nearest
+    ref = cost(limits.arch((family[0], 1), rungs[nearest]))
+    return min(range(len(rungs)), key=lambda i: (abs(cost(limits.arch(family, rungs[i])) - ref),
+                                                 rungs[i]))

@@ -67,7 +67,7 @@ def _plot_pareto(result: CaptureResult, path: Path) -> Path:
             )
             for c in cs:
                 ax.annotate(
-                    str(c.hidden),
+                    f"{c.layers}x{c.hidden}" if c.layers > 1 else str(c.hidden),
                     (c.ns_per_sample, c.esr),
                     fontsize=7,
                     xytext=(3, 3),

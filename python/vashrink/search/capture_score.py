@@ -43,10 +43,11 @@ class CaptureScore:
     epochs: int
     epoch_seconds: float
     stop_reason: str = ""
+    layers: int = 1
 
     @property
     def architecture(self) -> RecurrentArchitecture:
-        return RecurrentArchitecture(self.cell, self.hidden, self.skip)
+        return RecurrentArchitecture(self.cell, self.hidden, self.skip, self.layers)
 
     @property
     def key(self) -> str:
@@ -67,8 +68,13 @@ class CaptureScore:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CaptureScore:
+        """Read :meth:`to_dict`'s output; an error stored as null (non-finite) is infinite."""
         names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in names})
+        out = {k: v for k, v in data.items() if k in names}
+        for k in ("esr", "esr_plain", "dc", "mse"):
+            if out.get(k, 0.0) is None:
+                out[k] = math.inf
+        return cls(**out)
 
 
 @dataclass(frozen=True)

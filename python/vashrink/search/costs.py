@@ -76,7 +76,7 @@ class CostTable:
     uncertainty: float  # leave-one-out relative error, 90th percentile over the grids
     path: str
     #: (cell, dtype) -> (hidden sizes, ns/sample per sample), GRU/LSTM rows of the profile
-    recurrent: dict[tuple[str, str], tuple[tuple[int, ...], tuple[float, ...]]] = field(
+    recurrent: dict[tuple[str, str, int], tuple[tuple[int, ...], tuple[float, ...]]] = field(
         default_factory=dict
     )
 
@@ -102,26 +102,31 @@ class CostTable:
 
 
     def estimate_recurrent(self, arch: RecurrentArchitecture, dtype: str) -> tuple[float, bool]:
-        """``(ns/sample, outside the profiled sizes)`` of a GRU/LSTM per sample, interpolated
-        linearly in the hidden size (an input skip adds one addition, left out)."""
-        row = self.recurrent.get((arch.cell, dtype))
+        """``(ns/sample, outside the profiled sizes)`` of a GRU/LSTM stack per sample,
+        interpolated linearly in the hidden size (an input skip adds one addition, left out)."""
+        row = self.recurrent.get((arch.cell, dtype, arch.layers))
         if row is None:
-            have = sorted(f"{c} {d}" for c, d in self.recurrent) or ["none"]
-            msg = (f"the cost profile {self.path} has no {arch.cell} {dtype} rows (it has "
-                   f"{', '.join(have)}); profile with this vashrink version on the target")
+            have = sorted(f"{c} x{n} {d}" for c, d, n in self.recurrent) or ["none"]
+            msg = (f"the cost profile {self.path} has no {arch.cell} x{arch.layers} {dtype} rows "
+                   f"(it has {', '.join(have)}); profile with this vashrink version on the "
+                   "target, or search fewer --layers")
             raise CostProfileError(msg)
         value, outside = _interp([float(h) for h in row[0]], list(row[1]), float(arch.hidden))
         return max(value, min(row[1])), outside  # never below the cheapest shape profiled
 
 
-def _recurrent_rows(rows: Any) -> dict[tuple[str, str], tuple[tuple[int, ...], tuple[float, ...]]]:
-    cells: dict[tuple[str, str], dict[int, float]] = {}
+def _recurrent_rows(
+    rows: Any,
+) -> dict[tuple[str, str, int], tuple[tuple[int, ...], tuple[float, ...]]]:
+    """Profile rows by (cell, dtype, stacked layers); rows without ``layers`` are one layer."""
+    cells: dict[tuple[str, str, int], dict[int, float]] = {}
     for row in rows or ():
         if not isinstance(row, dict) or row.get("kind") not in ("gru", "lstm"):
             continue
-        value = row.get("ns_per_sample")
-        if isinstance(value, int | float) and math.isfinite(value) and value > 0:
-            key = (str(row["kind"]), str(row.get("dtype", "float32")))
+        value, layers = row.get("ns_per_sample"), row.get("layers", 1)
+        if (isinstance(value, int | float) and math.isfinite(value) and value > 0
+                and isinstance(layers, int) and layers >= 1):
+            key = (str(row["kind"]), str(row.get("dtype", "float32")), layers)
             cells.setdefault(key, {})[int(row["hidden"])] = float(value)
     return {k: (tuple(sorted(v)), tuple(v[h] for h in sorted(v))) for k, v in cells.items()
             if len(v) >= 2}

@@ -15,6 +15,7 @@ through the retry queue, never through a second claim.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import warnings
@@ -277,10 +278,8 @@ def heartbeat(shared: SharedStudy, trial_id: int) -> Iterator[None]:
 
     def beat() -> None:
         while True:
-            try:
+            with contextlib.suppress(Exception):  # a missed beat must not end the thread
                 shared.storage.record_heartbeat(trial_id)
-            except Exception:
-                pass
             if stop.wait(shared.heartbeat_s):
                 return
 

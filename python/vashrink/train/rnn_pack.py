@@ -57,10 +57,12 @@ def _check_warm(spec: ModelSpec, arch: RecurrentArchitecture) -> int:
     rec = spec.rnn[0] if len(spec.rnn) == 1 else None
     cell = "gru" if isinstance(rec, GruLayer) else "lstm"
     ok = (rec is not None and arch.layers == 1 and cell == arch.cell and rec.in_size == 1
-          and len(spec.dense) == 1 and spec.dense[0].out_size == 1 and spec.dense[0].activation == "none"
-          and spec.skip == arch.skip and rec.hidden_size <= arch.hidden)
+          and len(spec.dense) == 1 and spec.dense[0].out_size == 1
+          and spec.dense[0].activation == "none" and spec.skip == arch.skip
+          and rec.hidden_size <= arch.hidden)
     if not ok or rec is None:
-        msg = (f"warm start for {arch} must be a one-layer {arch.cell.upper()} model with a "
+        msg = (f"warm start for {arch} must be a one-layer {arch.cell.upper()} model (a stack "
+               "starts cold) with a "
                f"Dense(h, 1) head, skip={arch.skip} and at most {arch.hidden} units; drop it or "
                "give one trained for this architecture")
         raise InputError(msg)
