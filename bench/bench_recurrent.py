@@ -1,12 +1,16 @@
 """GRU/LSTM per-sample speed: our engine (run-time and compile-time) vs RTNeural's compile-time
 ``GRULayerT`` / ``LSTMLayerT`` with xsimd and with Eigen, same weights, one process.
 
-``python bench/bench_recurrent.py [--quick] [--rounds 31] [--sizes 8,12,16,24,32,40]`` compiles
+``python bench/bench_recurrent.py [--quick] [--rounds 31] [--sizes 8,12,16,24,32,40]
+[--stack-sizes 8,16]`` compiles
 ``bench/recurrent_native.cpp`` (our side, plus one object per RTNeural backend, each in its own
 RTNeural namespace, when ``RTNEURAL_DIR`` is set: ``XSIMD_DIR`` or RTNeural's modules/xsimd for
 xsimd, modules/Eigen for Eigen; a missing backend is skipped), runs it, prints a table and writes
 ``bench/results/recurrent.json``. Model: recurrent layer of H units (1 input) -> Dense(H, 1),
-float32, torch's default init, one ``forward`` per sample over 48,000 samples; ``--mlp`` adds the
+float32, torch's default init, one ``forward`` per sample over 48,000 samples; the stacked rows
+(``gru-2x8``, ``lstm-2x16``, ...) are two such layers of H units (the second fed the first's
+state, RTNeural's ModelT with two GRULayerT / LSTMLayerT), H from ``--stack-sizes`` (8 and 16
+are built; ``--stack-sizes ""`` skips them); ``--mlp`` adds the
 talk's tanh MLP shapes (our compile-time ModelT vs RTNeural's ModelT, same method). Each round times
 every runner once, in turn (interleaved); figures are the median over rounds of this thread's
 CPU time per sample (the least distorted by other jobs on a shared machine), with the minimum
@@ -30,6 +34,7 @@ SOURCE = HERE / "recurrent_native.cpp"
 INCLUDE = HERE.parent / "cpp" / "include"
 RESULTS = HERE / "results" / "recurrent.json"
 SIZES = (8, 12, 16, 24, 32, 40)
+STACK_SIZES = (8, 16)
 FLAGS = ["-O3", "-march=native", "-std=c++17", "-DRTNEURAL_DEFAULT_ALIGNMENT=32"]
 
 
@@ -85,22 +90,27 @@ def _ns(row: dict[str, object]) -> float:
 
 
 def table(rows: list[dict[str, object]]) -> str:
-    """Markdown: per (cell, H) the runners' median CPU ns (min) and ours / best RTNeural."""
-    keyed: dict[tuple[str, int], dict[str, dict[str, object]]] = {}
+    """Markdown: per (cell, H, layers) the runners' median CPU ns (min) and ours / best
+    RTNeural."""
+    keyed: dict[tuple[str, int, int], dict[str, dict[str, object]]] = {}
     for r in rows:
-        keyed.setdefault((str(r["cell"]), int(str(r["hidden"]))), {})[str(r["runner"])] = r
+        key = (str(r["cell"]), int(str(r["hidden"])), int(str(r.get("layers", 1))))
+        keyed.setdefault(key, {})[str(r["runner"])] = r
     names = ["vashrink-runtime", "vashrink-compiled", "rtneural-xsimd", "rtneural-eigen"]
     present = [n for n in names if any(n in v for v in keyed.values())]
     head = "| model | " + " | ".join(present) + " | compiled / best RTNeural |"
     lines = [head, "|---" * (len(present) + 2) + "|"]
-    for (cell, h), by in keyed.items():
+    for (cell, h, layers), by in keyed.items():
         cells = []
         for n in present:
             r = by.get(n)
             cells.append("" if r is None else f"{r['cpu_ns_median']:.1f} ({r['cpu_ns_min']:.1f})")
         rtn = [_ns(by[n]) for n in ("rtneural-xsimd", "rtneural-eigen") if n in by]
         ratio = f"{_ns(by['vashrink-compiled']) / min(rtn):.2f}" if rtn else ""
-        label = f"{cell}{h}" if cell.startswith("mlp") else f"{cell}-{h}"
+        if cell.startswith("mlp"):
+            label = f"{cell}{h}"
+        else:
+            label = f"{cell}-{layers}x{h}" if layers > 1 else f"{cell}-{h}"
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {ratio} |")
     return "\n".join(lines)
 
@@ -110,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="H 8 and 16, 5 rounds")
     parser.add_argument("--rounds", type=int, default=31)
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--stack-sizes", default=",".join(map(str, STACK_SIZES)),
+                        help="H of the two-layer GRU/LSTM rows (8 and 16 are built)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--mlp", action="store_true",
                         help="also the tanh MLP shapes 2x8 3x16 6x44 8x24 4x64 (compile-time)")
@@ -120,13 +132,20 @@ def main(argv: list[str] | None = None) -> int:
         load_before = os.getloadavg()[0]
         proc = subprocess.run([str(program), str(rounds), sizes], capture_output=True, text=True,
                               check=True)
+        stack_out = (
+            subprocess.run([str(program), str(rounds), args.stack_sizes, "stack"],
+                           capture_output=True, text=True, check=True).stdout
+            if args.stack_sizes
+            else ""
+        )
         mlp_out = (
             subprocess.run([str(program), str(rounds), sizes, "mlp"], capture_output=True,
                            text=True, check=True).stdout
             if args.mlp
             else ""
         )
-    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    rows = [json.loads(line) for line in (proc.stdout + stack_out).splitlines()
+            if line.startswith("{")]
     mlp_rows = [json.loads(line) for line in mlp_out.splitlines() if line.startswith("{")]
     print(table(rows))
     if mlp_rows:
@@ -135,8 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "command": "python bench/bench_recurrent.py"
         + (" --quick" if args.quick else f" --rounds {rounds} --sizes {sizes}")
+        + " --stack-sizes " + (args.stack_sizes or '""')
         + (" --mlp" if args.mlp else ""),
-        "model": "recurrent(1 -> H) -> Dense(H, 1), float32, one forward per sample, 48000 samples",
+        "model": "recurrent(1 -> H) [-> recurrent(H -> H) for layers 2] -> Dense(H, 1), float32, "
+        "one forward per sample, 48000 samples",
         "unit": "ns per sample, median over rounds of thread CPU time (min, wall median beside)",
         "rtneural_backends": backends,
         "cpu": platform.processor() or platform.machine(),

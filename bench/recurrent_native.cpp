@@ -1,15 +1,16 @@
-// Native timing of GRU/LSTM models (recurrent layer of H units -> Dense(H, 1), float32, one
-// forward per sample): our run-time Model<float> and compile-time ModelT against RTNeural's
-// compile-time ModelT with GRULayerT / LSTMLayerT, once built with xsimd and once with Eigen,
-// on the same weights, interleaved round by round in one process. bench/bench_recurrent.py
-// builds and runs it; by hand (three objects: each RTNeural backend gets its own namespace):
+// Native timing of GRU/LSTM models (N = 1 or 2 recurrent layers of H units -> Dense(H, 1),
+// float32, one forward per sample): our run-time Model<float> and compile-time ModelT against
+// RTNeural's compile-time ModelT with N GRULayerT / LSTMLayerT, once built with xsimd and once
+// with Eigen, on the same weights, interleaved round by round in one process.
+// bench/bench_recurrent.py builds and runs it; by hand (three objects: each RTNeural backend gets its own namespace):
 //   CXX="g++ -O3 -march=native -std=c++17 -DRTNEURAL_DEFAULT_ALIGNMENT=32 -I$RTNEURAL_DIR -I$RTNEURAL_DIR/modules/json"
 //   $CXX -Icpp/include -c bench/recurrent_native.cpp -o ours.o
 //   $CXX -DVS_RTNEURAL_FACTORY=make_xsimd -DRTNEURAL_USE_XSIMD=1 -DRTNEURAL_NAMESPACE=RTNeuralXsimd -I$XSIMD_DIR/include -c bench/recurrent_native.cpp -o x.o
 //   $CXX -DVS_RTNEURAL_FACTORY=make_eigen -DRTNEURAL_USE_EIGEN=1 -DRTNEURAL_NAMESPACE=RTNeuralEigen -I$RTNEURAL_DIR/modules/Eigen -c bench/recurrent_native.cpp -o e.o
-//   g++ ours.o x.o e.o -o /tmp/recurrent_native && /tmp/recurrent_native 31
+//   g++ ours.o x.o e.o -o /tmp/recurrent_native && /tmp/recurrent_native 31 [sizes [mlp|stack]]
 // Without RTNeural: compile only the first object with -DVS_NO_RTNEURAL. Output: one JSON
-// object per line (cell, hidden, runner, median/min thread-CPU ns per sample, median wall).
+// object per line (cell, hidden, layers, runner, median/min thread-CPU ns per sample, median
+// wall). "stack" times two-layer models of the given sizes (8 and 16 are built).
 #include <time.h>
 
 #include <algorithm>
@@ -24,11 +25,18 @@
 
 namespace bench {
 
-/// Torch-layout weights of one model: recurrent layer (gates * H rows) then Dense(H, 1).
+/// Torch-layout weights of one recurrent layer (gates * H rows; layer k > 0 takes H inputs).
+struct RnnWeights {
+    std::vector<float> w_ih, w_hh, b_ih, b_hh;
+};
+
+/// One model: `layers` recurrent layers of the same cell and H, then Dense(H, 1).
 struct Weights {
     bool lstm = false;
     int hidden = 0;
-    std::vector<float> w_ih, w_hh, b_ih, b_hh, w_d, b_d;
+    int layers = 1;
+    std::vector<RnnWeights> rnn;
+    std::vector<float> w_d, b_d;
 };
 
 /// One model, run per sample over a buffer.
@@ -55,6 +63,44 @@ std::unique_ptr<Runner> make_eigen_mlp(const MlpWeights& w);
 template <typename... Ls>
 struct List {};
 
+/// R<H, Lstm, N> for the model's shape: every H for one layer, H = 8 and 16 for two.
+template <template <int, bool, int> class R, bool Lstm, int N>
+std::unique_ptr<Runner> pick(const Weights& w) {
+    switch (w.hidden) {
+        case 8: return std::make_unique<R<8, Lstm, N>>(w);
+        case 16: return std::make_unique<R<16, Lstm, N>>(w);
+        default: break;
+    }
+    if constexpr (N == 1) {
+        switch (w.hidden) {
+            case 12: return std::make_unique<R<12, Lstm, N>>(w);
+            case 24: return std::make_unique<R<24, Lstm, N>>(w);
+            case 32: return std::make_unique<R<32, Lstm, N>>(w);
+            case 40: return std::make_unique<R<40, Lstm, N>>(w);
+            default: break;
+        }
+    }
+    return nullptr;
+}
+template <template <int, bool, int> class R>
+std::unique_ptr<Runner> pick_any(const Weights& w) {
+    if (w.layers == 1) return w.lstm ? pick<R, true, 1>(w) : pick<R, false, 1>(w);
+    if (w.layers == 2) return w.lstm ? pick<R, true, 2>(w) : pick<R, false, 2>(w);
+    return nullptr;
+}
+/// R<D, W> for the timed MLP shapes.
+template <template <int, int> class R>
+std::unique_ptr<Runner> pick_mlp(const MlpWeights& m) {
+    switch (m.depth * 100 + m.width) {
+        case 208: return std::make_unique<R<2, 8>>(m);
+        case 316: return std::make_unique<R<3, 16>>(m);
+        case 644: return std::make_unique<R<6, 44>>(m);
+        case 824: return std::make_unique<R<8, 24>>(m);
+        case 464: return std::make_unique<R<4, 64>>(m);
+        default: return nullptr;
+    }
+}
+
 }  // namespace bench
 
 #define VS_CAT2(a, b) a##b
@@ -66,11 +112,15 @@ struct List {};
 namespace bench {
 namespace {
 
-template <int H, bool Lstm>
+namespace R = RTNEURAL_NAMESPACE;
+
+template <int H, bool Lstm, int N>
 struct RtnRunner final : Runner {
-    using Rnn = std::conditional_t<Lstm, RTNEURAL_NAMESPACE::LSTMLayerT<float, 1, H>,
-                                   RTNEURAL_NAMESPACE::GRULayerT<float, 1, H>>;
-    RTNEURAL_NAMESPACE::ModelT<float, 1, 1, Rnn, RTNEURAL_NAMESPACE::DenseT<float, H, 1>> model;
+    template <int In>
+    using Rnn = std::conditional_t<Lstm, R::LSTMLayerT<float, In, H>, R::GRULayerT<float, In, H>>;
+    std::conditional_t<N == 1, R::ModelT<float, 1, 1, Rnn<1>, R::DenseT<float, H, 1>>,
+                       R::ModelT<float, 1, 1, Rnn<1>, Rnn<H>, R::DenseT<float, H, 1>>>
+        model;
 
     explicit RtnRunner(const Weights& w) {
         const auto rows = [](const std::vector<float>& v, int n_rows) {
@@ -81,19 +131,26 @@ struct RtnRunner final : Runner {
         };
         const int g = Lstm ? 4 : 3;
         nlohmann::json j;
-        j["rnn.weight_ih_l0"] = rows(w.w_ih, g * H);
-        j["rnn.weight_hh_l0"] = rows(w.w_hh, g * H);
-        j["rnn.bias_ih_l0"] = w.b_ih;
-        j["rnn.bias_hh_l0"] = w.b_hh;
+        for (int k = 0; k < N; ++k) {
+            const std::string p = "rnn" + std::to_string(k) + ".";
+            j[p + "weight_ih_l0"] = rows(w.rnn[k].w_ih, g * H);
+            j[p + "weight_hh_l0"] = rows(w.rnn[k].w_hh, g * H);
+            j[p + "bias_ih_l0"] = w.rnn[k].b_ih;
+            j[p + "bias_hh_l0"] = w.rnn[k].b_hh;
+        }
         j["dense.weight"] = rows(w.w_d, 1);
         j["dense.bias"] = w.b_d;
-        if constexpr (Lstm) {
-            RTNEURAL_NAMESPACE::torch_helpers::loadLSTM<float>(j, "rnn.", model.template get<0>());
-        } else {
-            RTNEURAL_NAMESPACE::torch_helpers::loadGRU<float>(j, "rnn.", model.template get<0>());
-        }
-        RTNEURAL_NAMESPACE::torch_helpers::loadDense<float>(j, "dense.", model.template get<1>());
+        load_rnn(j, std::make_index_sequence<N>{});
+        R::torch_helpers::loadDense<float>(j, "dense.", model.template get<N>());
         model.reset();
+    }
+    template <std::size_t... K>
+    void load_rnn(const nlohmann::json& j, std::index_sequence<K...>) {
+        if constexpr (Lstm) {
+            (R::torch_helpers::loadLSTM<float>(j, "rnn" + std::to_string(K) + ".", model.template get<K>()), ...);
+        } else {
+            (R::torch_helpers::loadGRU<float>(j, "rnn" + std::to_string(K) + ".", model.template get<K>()), ...);
+        }
     }
     void reset() override { model.reset(); }
     void process(const float* x, float* y, int n) override {
@@ -101,20 +158,6 @@ struct RtnRunner final : Runner {
     }
 };
 
-template <bool Lstm>
-std::unique_ptr<Runner> make(const Weights& w) {
-    switch (w.hidden) {
-        case 8: return std::make_unique<RtnRunner<8, Lstm>>(w);
-        case 12: return std::make_unique<RtnRunner<12, Lstm>>(w);
-        case 16: return std::make_unique<RtnRunner<16, Lstm>>(w);
-        case 24: return std::make_unique<RtnRunner<24, Lstm>>(w);
-        case 32: return std::make_unique<RtnRunner<32, Lstm>>(w);
-        case 40: return std::make_unique<RtnRunner<40, Lstm>>(w);
-        default: return nullptr;
-    }
-}
-
-namespace R = RTNEURAL_NAMESPACE;
 template <int W, int N, typename Acc>
 struct RtnHidden;
 template <int W, typename... Ls>
@@ -152,22 +195,10 @@ struct RtnMlp final : Runner {
     }
 };
 
-std::unique_ptr<Runner> make_mlp(const MlpWeights& m) {
-    const int key = m.depth * 100 + m.width;
-    switch (key) {
-        case 208: return std::make_unique<RtnMlp<2, 8>>(m);
-        case 316: return std::make_unique<RtnMlp<3, 16>>(m);
-        case 644: return std::make_unique<RtnMlp<6, 44>>(m);
-        case 824: return std::make_unique<RtnMlp<8, 24>>(m);
-        case 464: return std::make_unique<RtnMlp<4, 64>>(m);
-        default: return nullptr;
-    }
-}
-
 }  // namespace
 
-std::unique_ptr<Runner> VS_RTNEURAL_FACTORY(const Weights& w) { return w.lstm ? make<true>(w) : make<false>(w); }
-std::unique_ptr<Runner> VS_CAT(VS_RTNEURAL_FACTORY, _mlp)(const MlpWeights& w) { return make_mlp(w); }
+std::unique_ptr<Runner> VS_RTNEURAL_FACTORY(const Weights& w) { return pick_any<RtnRunner>(w); }
+std::unique_ptr<Runner> VS_CAT(VS_RTNEURAL_FACTORY, _mlp)(const MlpWeights& w) { return pick_mlp<RtnMlp>(w); }
 
 }  // namespace bench
 
@@ -176,9 +207,6 @@ std::unique_ptr<Runner> VS_CAT(VS_RTNEURAL_FACTORY, _mlp)(const MlpWeights& w) {
 #include "vashrink/vashrink.h"
 
 namespace bench {
-namespace {
-
-}  // namespace
 #if defined(VS_NO_RTNEURAL) || defined(VS_MISSING_XSIMD)
 std::unique_ptr<Runner> make_xsimd(const Weights&) { return nullptr; }
 std::unique_ptr<Runner> make_xsimd_mlp(const MlpWeights&) { return nullptr; }
@@ -192,41 +220,39 @@ namespace {
 struct OursRt final : Runner {
     vashrink::Model<float> model;
     explicit OursRt(const Weights& w) {
-        const vashrink::RecurrentSpec<float> r{w.lstm ? vashrink::Cell::lstm : vashrink::Cell::gru, 1,
-                                               w.hidden, w.w_ih.data(), w.w_hh.data(), w.b_ih.data(),
-                                               w.b_hh.data()};
+        std::vector<vashrink::RecurrentSpec<float>> specs;
+        for (int k = 0; k < w.layers; ++k) {
+            const RnnWeights& r = w.rnn[k];
+            specs.push_back({w.lstm ? vashrink::Cell::lstm : vashrink::Cell::gru, k == 0 ? 1 : w.hidden,
+                             w.hidden, r.w_ih.data(), r.w_hh.data(), r.b_ih.data(), r.b_hh.data()});
+        }
         const vashrink::LayerSpec<float> d{w.hidden, 1, vashrink::Activation::none, w.w_d.data(), w.b_d.data(), nullptr};
-        if (!model.load(r, &d, 1).ok) std::abort();
+        if (!model.load(specs.data(), specs.size(), &d, 1).ok) std::abort();
     }
     void reset() override { model.reset(); }
     void process(const float* x, float* y, int n) override { model.process(x, y, n); }
 };
 
-template <int H, bool Lstm>
+template <int H, bool Lstm, int N>
 struct OursCt final : Runner {
-    using Rnn = std::conditional_t<Lstm, vashrink::LstmLayerT<float, 1, H>, vashrink::GruLayerT<float, 1, H>>;
-    vashrink::ModelT<float, Rnn, vashrink::DenseT<float, H, 1>> model;
+    template <int In>
+    using Rnn = std::conditional_t<Lstm, vashrink::LstmLayerT<float, In, H>, vashrink::GruLayerT<float, In, H>>;
+    std::conditional_t<N == 1, vashrink::ModelT<float, Rnn<1>, vashrink::DenseT<float, H, 1>>,
+                       vashrink::ModelT<float, Rnn<1>, Rnn<H>, vashrink::DenseT<float, H, 1>>>
+        model;
     explicit OursCt(const Weights& w) {
-        if (!model.template layer<0>().load(w.w_ih.data(), w.w_hh.data(), w.b_ih.data(), w.b_hh.data()) ||
-            !model.template layer<1>().load(w.w_d.data(), w.b_d.data()))
+        if (!load(w, std::make_index_sequence<N>{}) || !model.template layer<N>().load(w.w_d.data(), w.b_d.data()))
             std::abort();
     }
+    template <std::size_t... K>
+    bool load(const Weights& w, std::index_sequence<K...>) {
+        return (model.template layer<K>().load(w.rnn[K].w_ih.data(), w.rnn[K].w_hh.data(), w.rnn[K].b_ih.data(),
+                                               w.rnn[K].b_hh.data()) &&
+                ...);
+    }
     void reset() override { model.reset(); }
     void process(const float* x, float* y, int n) override { model.process(x, y, n); }
 };
-
-template <bool Lstm>
-std::unique_ptr<Runner> make_ct(const Weights& w) {
-    switch (w.hidden) {
-        case 8: return std::make_unique<OursCt<8, Lstm>>(w);
-        case 12: return std::make_unique<OursCt<12, Lstm>>(w);
-        case 16: return std::make_unique<OursCt<16, Lstm>>(w);
-        case 24: return std::make_unique<OursCt<24, Lstm>>(w);
-        case 32: return std::make_unique<OursCt<32, Lstm>>(w);
-        case 40: return std::make_unique<OursCt<40, Lstm>>(w);
-        default: return nullptr;
-    }
-}
 
 double now(clockid_t clock) {
     timespec ts;
@@ -234,23 +260,28 @@ double now(clockid_t clock) {
     return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-/// torch's default init, U(-1/sqrt(H), 1/sqrt(H)) for every array, seeded by the shape.
-Weights random_weights(bool lstm, int hidden) {
+/// torch's default init, U(-1/sqrt(H), 1/sqrt(H)) for every array, seeded by the shape (one
+/// layer: the same numbers as before stacks were timed).
+Weights random_weights(bool lstm, int hidden, int layers) {
     Weights w;
     w.lstm = lstm;
     w.hidden = hidden;
+    w.layers = layers;
     const std::size_t rows = static_cast<std::size_t>(lstm ? 4 : 3) * hidden;
-    std::mt19937 rng(static_cast<unsigned>(hidden * 2 + (lstm ? 1 : 0)));
+    std::mt19937 rng(static_cast<unsigned>(hidden * 2 + (lstm ? 1 : 0) + 1000 * (layers - 1)));
     const float k = 1.0f / std::sqrt(static_cast<float>(hidden));
     std::uniform_real_distribution<float> u(-k, k);
     const auto fill = [&](std::vector<float>& v, std::size_t n) {
         v.resize(n);
         for (float& x : v) x = u(rng);
     };
-    fill(w.w_ih, rows);
-    fill(w.w_hh, rows * hidden);
-    fill(w.b_ih, rows);
-    fill(w.b_hh, rows);
+    w.rnn.resize(static_cast<std::size_t>(layers));
+    for (int l = 0; l < layers; ++l) {
+        fill(w.rnn[l].w_ih, rows * (l == 0 ? 1 : hidden));
+        fill(w.rnn[l].w_hh, rows * hidden);
+        fill(w.rnn[l].b_ih, rows);
+        fill(w.rnn[l].b_hh, rows);
+    }
     fill(w.w_d, hidden);
     fill(w.b_d, 1);
     return w;
@@ -287,17 +318,6 @@ struct OursMlp final : Runner {
     void process(const float* x, float* y, int n) override { model.process(x, y, n); }
 };
 
-std::unique_ptr<Runner> make_ours_mlp(const MlpWeights& m) {
-    switch (m.depth * 100 + m.width) {
-        case 208: return std::make_unique<OursMlp<2, 8>>(m);
-        case 316: return std::make_unique<OursMlp<3, 16>>(m);
-        case 644: return std::make_unique<OursMlp<6, 44>>(m);
-        case 824: return std::make_unique<OursMlp<8, 24>>(m);
-        case 464: return std::make_unique<OursMlp<4, 64>>(m);
-        default: return nullptr;
-    }
-}
-
 MlpWeights random_mlp(int depth, int width) {
     MlpWeights m;
     m.depth = depth;
@@ -325,7 +345,7 @@ struct Named {
 };
 
 /// Check every runner computes what the first does, then time them interleaved and print.
-void time_all(std::vector<Named>& runners, const char* model, int hidden, int rounds) {
+void time_all(std::vector<Named>& runners, const char* model, int hidden, int layers, int rounds) {
     constexpr int n = 48000;
     std::vector<float> x(n), ref(n), y(n);
     std::mt19937 rng(7);
@@ -347,34 +367,39 @@ void time_all(std::vector<Named>& runners, const char* model, int hidden, int ro
         }
     }
     for (const auto& r : runners) {
-        std::printf("{\"cell\": \"%s\", \"hidden\": %d, \"runner\": \"%s\", \"cpu_ns_median\": %.2f, "
-                    "\"cpu_ns_min\": %.2f, \"wall_ns_median\": %.2f, \"rounds\": %d, "
-                    "\"max_abs_diff_vs_first\": %.3g}\n",
-                    model, hidden, r.name, median(r.cpu), *std::min_element(r.cpu.begin(), r.cpu.end()),
+        std::printf("{\"cell\": \"%s\", \"hidden\": %d, \"layers\": %d, \"runner\": \"%s\", "
+                    "\"cpu_ns_median\": %.2f, \"cpu_ns_min\": %.2f, \"wall_ns_median\": %.2f, "
+                    "\"rounds\": %d, \"max_abs_diff_vs_first\": %.3g}\n",
+                    model, hidden, layers, r.name, median(r.cpu), *std::min_element(r.cpu.begin(), r.cpu.end()),
                     median(r.wall), rounds, r.max_diff);
         std::fflush(stdout);
     }
 }
 
-void run(bool lstm, int hidden, int rounds) {
-    const Weights w = random_weights(lstm, hidden);
+void run(bool lstm, int hidden, int layers, int rounds) {
+    const Weights w = random_weights(lstm, hidden, layers);
+    auto ct = pick_any<OursCt>(w);
+    if (!ct) {
+        std::fprintf(stderr, "no compile-time build for %d x %d; skipped\n", layers, hidden);
+        return;
+    }
     std::vector<Named> runners;
     runners.push_back({"vashrink-runtime", std::make_unique<OursRt>(w), {}, {}});
-    runners.push_back({"vashrink-compiled", lstm ? make_ct<true>(w) : make_ct<false>(w), {}, {}});
+    runners.push_back({"vashrink-compiled", std::move(ct), {}, {}});
     if (auto r = make_xsimd(w)) runners.push_back({"rtneural-xsimd", std::move(r), {}, {}});
     if (auto r = make_eigen(w)) runners.push_back({"rtneural-eigen", std::move(r), {}, {}});
-    time_all(runners, lstm ? "lstm" : "gru", hidden, rounds);
+    time_all(runners, lstm ? "lstm" : "gru", hidden, layers, rounds);
 }
 
 /// The tanh MLP shapes (depth x width, "hidden" = width) against RTNeural's compile-time ModelT.
 void run_mlp(int depth, int width, int rounds) {
     const MlpWeights m = random_mlp(depth, width);
     std::vector<Named> runners;
-    runners.push_back({"vashrink-compiled", make_ours_mlp(m), {}, {}});
+    runners.push_back({"vashrink-compiled", pick_mlp<OursMlp>(m), {}, {}});
     if (auto r = make_xsimd_mlp(m)) runners.push_back({"rtneural-xsimd", std::move(r), {}, {}});
     if (auto r = make_eigen_mlp(m)) runners.push_back({"rtneural-eigen", std::move(r), {}, {}});
     const std::string name = "mlp" + std::to_string(depth) + "x";
-    time_all(runners, name.c_str(), width, rounds);
+    time_all(runners, name.c_str(), width, 0, rounds);
 }
 
 }  // namespace
@@ -391,13 +416,14 @@ int main(int argc, char** argv) {
             if (*p == ',') ++p;
         }
     }
-    const bool mlp = argc > 3 && std::string(argv[3]) == "mlp";
-    if (mlp) {
+    const std::string mode = argc > 3 ? argv[3] : "";
+    if (mode == "mlp") {
         for (const auto& [d, w] : {std::pair{2, 8}, {3, 16}, {6, 44}, {8, 24}, {4, 64}}) bench::run_mlp(d, w, rounds);
         return 0;
     }
+    const int layers = mode == "stack" ? 2 : 1;
     for (bool lstm : {false, true})
-        for (int h : sizes) bench::run(lstm, h, rounds);
+        for (int h : sizes) bench::run(lstm, h, layers, rounds);
     return 0;
 }
 #endif

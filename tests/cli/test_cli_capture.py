@@ -120,6 +120,32 @@ def test_shrink_on_a_recording_exports_a_model_that_runs_the_same_everywhere(
     assert "training " not in second.err
 
 
+@pytest.mark.slow
+def test_a_two_layer_winner_is_exported_as_a_stack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fi, fo = _pair(tmp_path, seconds=3.0)
+    out = tmp_path / "run"
+    argv = _args(fi, fo, out, "--layers", "2", "--hidden-max", "4", "--trials", "1",
+                 "--max-seconds", "4", "--json")
+    main(argv)
+    result = json.loads(capsys.readouterr().out)
+    assert [c["label"] for c in result["candidates"]] == [result["winner"]["label"]]
+    assert result["winner"]["label"].startswith("gru-2x")
+    spec = read_model_file(out / "model.vashrink.json").spec
+    assert len(spec.rnn) == 2
+    doc = json.loads((out / "model.json").read_text())
+    assert [layer["type"] for layer in doc["layers"]][:2] == ["gru", "gru"]
+    x = sf.read(fi)[0][:3000]
+    ours = RecurrentNet.from_spec(spec).process_samples(x)
+    ref = reference_forward(load_rtneural(out / "model.json"), x.reshape(-1, 1)).ravel()
+    onnx = run_onnx(out / "model.onnx", x.reshape(-1, 1), recurrent=True).ravel()
+    scale = float(np.max(np.abs(ref)))
+    assert np.max(np.abs(ours - ref)) <= 1e-4 * scale
+    assert np.max(np.abs(onnx - ref)) <= 1e-4 * scale
+    assert "rnn1_weight_ih" in (out / "model.h").read_text()
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

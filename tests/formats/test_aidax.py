@@ -8,7 +8,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from recurrent_files import aidax_document, aidax_reference, recurrent_model, signal
+from recurrent_files import (
+    aidax_document,
+    aidax_reference,
+    recurrent_model,
+    signal,
+    stacked_model,
+)
 from rtneural_runtime import rtneural_forward
 from torch import nn
 
@@ -156,11 +162,15 @@ def test_architectures_aidax_cannot_load_are_warned_about(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["gru", "lstm"])
+@pytest.mark.parametrize("kind", ["gru", "lstm", "lstm-2x8"])
 def test_rtneurals_parser_on_an_aidax_file_plus_aidax_formula_equals_our_import(
     tmp_path: Path, kind: str
 ) -> None:
-    net = recurrent_model(kind, 12, seed=9)
+    """A stack too: RTNeural's run-time parser runs it (AIDA-X's plugin would not)."""
+    net = (
+        stacked_model(("lstm", "lstm"), (8, 8), seed=9) if kind == "lstm-2x8"
+        else recurrent_model(kind, 12, seed=9)
+    )
     path = _write(tmp_path, aidax_document(net, in_skip=1, in_gain=3.0, out_gain=-3.0,
                                            batch=True, metadata={"name": "x"}))
     x = signal(600)

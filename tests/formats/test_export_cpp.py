@@ -25,6 +25,8 @@ from vashrink.formats import (
     to_cpp,
 )
 from vashrink.formats.cpp import namespace_for
+from vashrink.model.recurrent import StackedRnn
+from vashrink.model.spec import spec_of, spec_to_torch
 from vashrink.runtime.compiled import build_harness, include_dir, rtneural_flags
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,6 +143,76 @@ def test_engine_header_declares_the_recurrent_model_in_torch_layout() -> None:
         cpp_header(_mlp(), runtime="onnx")
 
 
+def _stack(mixed: bool = False, skip: bool = False, seed: int = 6) -> RecurrentModel:
+    """Two recurrent layers: nn.GRU(1, 8, num_layers=2), or GRU-8 then LSTM-16 (StackedRnn)."""
+    torch.manual_seed(seed)
+    rnn: nn.Module = (
+        StackedRnn([nn.GRU(1, 8, batch_first=True), nn.LSTM(8, 16, batch_first=True)])
+        if mixed
+        else nn.GRU(1, 8, num_layers=2, batch_first=True)
+    )
+    hidden = 16 if mixed else 8
+    head = nn.Sequential(nn.Linear(hidden, 3), nn.Tanh(), nn.Linear(3, 1))
+    return RecurrentModel(rnn, head, skip=skip).eval()
+
+
+def test_engine_header_declares_every_layer_of_a_stack() -> None:
+    uniform = cpp_header(_stack(), namespace="amp")
+    assert "// Model: 1 -> 8 gru -> 8 gru -> 3 tanh -> 1\n" in uniform
+    assert (
+        "using Model = vashrink::ModelT<float,\n    vashrink::GruLayerT<float, 1, 8>,\n"
+        "    vashrink::GruLayerT<float, 8, 8>,\n"
+        "    vashrink::DenseT<float, 8, 3, vashrink::Activation::tanh>,"
+    ) in uniform
+    assert (
+        "model.layer<0>().load(rnn0_weight_ih, rnn0_weight_hh, rnn0_bias_ih, rnn0_bias_hh)\n"
+        "        && model.layer<1>().load(rnn1_weight_ih, rnn1_weight_hh, rnn1_bias_ih, "
+        "rnn1_bias_hh)\n"
+        "        && model.layer<2>().load(layer2_weight, layer2_bias)\n"
+        "        && model.layer<3>().load(layer3_weight, layer3_bias);"
+    ) in uniform
+    assert "rnn_weight_ih" not in uniform and "every GRU/LSTM layer's state" in uniform
+    gru = _stack().rnn
+    np.testing.assert_array_equal(
+        _floats(uniform, "rnn1_weight_hh").astype(np.float32),
+        gru.weight_hh_l1.detach().numpy().reshape(-1),
+    )
+    mixed = cpp_header(_stack(mixed=True, skip=True), namespace="amp", dtype="double")
+    assert "// Model: 1 -> 8 gru -> 16 lstm -> 3 tanh -> 1\n" in mixed
+    assert (
+        "vashrink::SkipModelT<double,\n    vashrink::GruLayerT<double, 1, 8>,\n"
+        "    vashrink::LstmLayerT<double, 8, 16>,\n"
+    ) in mixed
+    assert "model.layer<1>().load(rnn1_weight_ih, rnn1_weight_hh, rnn1_bias)" in mixed
+    rt = cpp_header(_stack(mixed=True), runtime="rtneural", namespace="amp")
+    assert (
+        "RTNeural::ModelT<float, 1, 1,\n    RTNeural::GRULayerT<float, 1, 8>,\n"
+        "    RTNeural::LSTMLayerT<float, 8, 16>,\n    RTNeural::DenseT<float, 16, 3>,"
+    ) in rt
+    assert "// Model: 1 -> 8 gru -> 16 lstm -> 3 tanh -> 1\n" in rt
+
+
+@pytest.mark.slow
+@needs_gxx
+@needs_engine_headers
+@pytest.mark.parametrize(("mixed", "skip"), [(False, False), (True, True)])
+def test_stacked_engine_header_compiles_and_streams_like_float64_torch(
+    mixed: bool, skip: bool
+) -> None:
+    model = _stack(mixed, skip)
+    runner = compiled_runner(model)  # its self_test ran the snapshot from a reset state
+    assert runner.self_test_passed
+    x = np.random.default_rng(3).uniform(-1, 1, 4_800)
+    reference = spec_to_torch(spec_of(model), torch.float64)
+    with torch.no_grad():
+        y_ref = reference(torch.as_tensor(x).reshape(1, -1, 1)).numpy().reshape(-1)
+    runner.reset()
+    y = runner.process(x.reshape(-1, 1)).reshape(-1)
+    assert np.max(np.abs(y - y_ref)) <= 2e-5 * max(1.0, float(np.max(np.abs(y_ref))))
+    runner.reset()
+    np.testing.assert_array_equal(runner.process(x.reshape(-1, 1)).reshape(-1), y)
+
+
 def test_rtneural_header_wraps_a_skip_model_to_add_the_input() -> None:
     plain = cpp_header(_recurrent("gru"), runtime="rtneural", namespace="amp")
     assert "using Model = ModelT;" in plain and "struct Model" not in plain
@@ -250,6 +322,7 @@ _RT_PROGRAM = """
 #include "dense.h"
 #include "gru.h"
 #include "lstm.h"
+#include "stack.h"
 #include <cstdio>
 #include <fstream>
 
@@ -294,9 +367,12 @@ int main(int, char** argv) {
                      [](auto& m) { return gru::self_test(m); }, 1);
     run<lstm::ModelT>(argv[3], [](auto& m) { lstm::load(m); },
                       [](auto& m) { return lstm::self_test(m); }, 1);
+    run<stack::ModelT>(argv[4], [](auto& m) { stack::load(m); },
+                       [](auto& m) { return stack::self_test(m); }, 1);
     run_runtime(dense::model_json, argv[1], 1);
     run_runtime(gru::model_json, argv[2], 1);
     run_runtime(lstm::model_json, argv[3], 1);
+    run_runtime(stack::model_json, argv[4], 1);
 }
 """
 
@@ -313,6 +389,7 @@ def test_rtneural_headers_compile_and_reproduce_snapshots(tmp_path: Path) -> Non
             nn.GRU(1, 8), nn.Sequential(nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 1))
         ),
         "lstm": RecurrentModel(nn.LSTM(1, 8), nn.Sequential(nn.Linear(8, 1))),
+        "stack": _stack(mixed=True),  # GRU-8 -> LSTM-16: one GRULayerT, one LSTMLayerT
     }
     args = []
     for name, model in models.items():

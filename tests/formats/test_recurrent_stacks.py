@@ -99,6 +99,27 @@ def test_rtneural_json_imports_back_as_the_same_stack(
     assert isinstance(back.rnn, nn.GRU | nn.LSTM if uniform else StackedRnn)
 
 
+@pytest.mark.parametrize("name", STACKS)
+def test_gates_of_the_second_layer_in_torch_order_are_caught_by_the_snapshot(
+    tmp_path: Path, name: str
+) -> None:
+    """Shapes cannot show gate order in any layer: one warning per layer, then the snapshot."""
+    kinds, hiddens = STACKS[name]
+    path = to_rtneural(_model(name), tmp_path / "m.json")
+    doc = json.loads(path.read_text())
+    h = hiddens[1]
+    swap = np.r_[h : 2 * h, 0:h, 2 * h : (3 if kinds[1] == "gru" else 4) * h]  # z <-> r, i <-> f
+    w, u, b = (np.array(a) for a in doc["layers"][1]["weights"])
+    doc["layers"][1]["weights"] = [w[:, swap].tolist(), u[:, swap].tolist(),
+                                   b[..., swap].tolist()]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    report = check_rtneural(bad)  # no snapshot beside it
+    assert [(f.code, f.layer) for f in report.warnings] == [("gate-order", 0), ("gate-order", 1)]
+    report = check_rtneural(bad, snapshot=tmp_path / "m.snapshot.json")
+    assert [f.code for f in report.errors] == ["snapshot-mismatch"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("skip", [False, True])
 @pytest.mark.parametrize("name", STACKS)
@@ -232,3 +253,19 @@ def test_the_rtneural_runner_is_checked_against_the_engine_on_a_stack() -> None:
     spec = spec_of(_model("gru8-lstm16", skip=True))
     runner = runner_for(spec, "rtneural")  # raises when RTNeural computes another function
     assert runner is not None
+
+
+def test_the_cli_exports_and_checks_a_saved_stack(tmp_path: Path) -> None:
+    import torch
+
+    from vashrink.cli import main
+    from vashrink.formats import read_snapshot
+
+    model = _model("gru8-lstm16", skip=True)
+    torch.save(model, tmp_path / "amp.pt")
+    assert main(["export", str(tmp_path / "amp.pt"), "--to", str(tmp_path / "amp.json")]) == 0
+    assert main(["check", str(tmp_path / "amp.json")]) == 0
+    out = tmp_path / "amp.onnx"
+    assert main(["export", str(tmp_path / "amp.pt"), "--to", str(out), "--stateful"]) == 0
+    snap = read_snapshot(tmp_path / "amp.snapshot.json")
+    assert snap.matches(run_onnx(out, snap.inputs, recurrent=True))

@@ -329,6 +329,7 @@ void check_lanes() {
 }  // namespace
 
 #include "recurrent_test.h"
+#include "recurrent_stack_test.h"
 
 int main() {
     check_lanes();
@@ -347,6 +348,10 @@ int main() {
     check_recurrent<double>();
     check_recurrent_load_failures<float>();
     check_recurrent_load_failures<double>();
+    check_stacks<float>();
+    check_stacks<double>();
+    check_stack_load_failures<float>();
+    check_stack_load_failures<double>();
     const auto t = vashrink::compiled_target();
     std::printf("%s: %d checks, %d failed (%s, %s kernels, %d float lanes)\n", g_failures ? "FAIL" : "ok",
                 g_checks, g_failures, t.isa, t.kernels, t.float32_lanes);

@@ -190,7 +190,7 @@ void check_stack_load_failures() {
     s[1].in_size = 5;  // layer 0 gives 6
     refused(s, d, "recurrent layer 1: expects 5 inputs but recurrent layer 0 (GRU) gives 6");
     s = good.specs();
-    s[1].cell = Cell::gru;  // an LSTM's 4 gate blocks are not a GRU's... but the sizes check passes:
+    s[1].cell = Cell::gru;
     s[1].bias_hh = nullptr;  // a GRU needs both biases
     refused(s, d, "recurrent layer 1: GRU: weight_ih, weight_hh, bias_ih or bias_hh missing");
     s = good.specs();
@@ -202,8 +202,7 @@ void check_stack_load_failures() {
     s[1].weight_hh = nan_w.data();
     refused(s, d, "recurrent layer 1: LSTM: weight_hh contains NaN or Inf");
     s = good.specs();
-    while (s.size() < 9) s.push_back(good.layers[1].spec());  // chained 4 -> 4, but 9 layers
-    s[2].in_size = 4;
+    while (s.size() < 9) s.push_back(good.layers[1].spec());  // the count is checked first
     refused(s, d, "9 recurrent layers; at most 8 are supported");
     vashrink::LayerSpec<T> wrong_in = d;
     wrong_in.in_size = 6;  // the head must read the last layer (4), not the first (6)

@@ -21,18 +21,40 @@ def profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_profile(prof, tmp_path_factory.mktemp("profile") / "target.json")
 
 
-def test_profiled_sizes_give_their_measured_cost_and_others_interpolate(profile: Path) -> None:
-    rows = {(r["kind"], r["hidden"]): r["ns_per_sample"]
+@pytest.mark.parametrize("layers", [1, 2])
+def test_profiled_sizes_give_their_measured_cost_and_others_interpolate(
+    profile: Path, layers: int
+) -> None:
+    rows = {(r["kind"], r["layers"], r["hidden"]): r["ns_per_sample"]
             for r in json.loads(profile.read_text())["rows"] if r["kind"] in ("gru", "lstm")}
     table = load_cost_profile(profile)
     for cell in ("gru", "lstm"):
-        at8, out8 = table.estimate_recurrent(RecurrentArchitecture(cell, 8), "float32")
-        assert at8 == pytest.approx(rows[(cell, 8)]) and not out8
-        at10, out10 = table.estimate_recurrent(RecurrentArchitecture(cell, 10), "float32")
-        lo, hi = sorted((rows[(cell, 8)], rows[(cell, 12)]))
+        at8, out8 = table.estimate_recurrent(RecurrentArchitecture(cell, 8, layers=layers),
+                                             "float32")
+        assert at8 == pytest.approx(rows[(cell, layers, 8)]) and not out8
+        at10, out10 = table.estimate_recurrent(RecurrentArchitecture(cell, 10, layers=layers),
+                                               "float32")
+        lo, hi = sorted((rows[(cell, layers, 8)], rows[(cell, layers, 12)]))
         assert lo <= at10 <= hi and not out10
-        _, outside = table.estimate_recurrent(RecurrentArchitecture(cell, 2), "float32")
+        _, outside = table.estimate_recurrent(RecurrentArchitecture(cell, 2, layers=layers),
+                                              "float32")
         assert outside
+
+
+def test_a_profile_without_two_layer_rows_reads_as_one_layer_and_says_so(
+    profile: Path, tmp_path: Path
+) -> None:
+    doc = json.loads(profile.read_text())
+    doc["rows"] = [{k: v for k, v in r.items() if k != "layers"} for r in doc["rows"]
+                   if r.get("layers", 1) == 1]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    table = load_cost_profile(old)
+    one = RecurrentArchitecture("lstm", 8)
+    assert table.estimate_recurrent(one, "float32") == load_cost_profile(
+        profile).estimate_recurrent(one, "float32")
+    with pytest.raises(CostProfileError, match=r"no lstm x2 float32 rows.*fewer --layers"):
+        table.estimate_recurrent(RecurrentArchitecture("lstm", 8, layers=2), "float32")
 
 
 def test_the_search_costs_come_from_the_profile_and_name_the_target(profile: Path) -> None:
@@ -45,6 +67,6 @@ def test_the_search_costs_come_from_the_profile_and_name_the_target(profile: Pat
 
 
 def test_a_profile_without_float64_recurrent_rows_is_a_clear_error(profile: Path) -> None:
-    with pytest.raises(CostProfileError, match="no gru float64 rows"):
+    with pytest.raises(CostProfileError, match="no gru x1 float64 rows"):
         profile_costs(profile, CaptureLimits(cells=("gru",), hidden_max=8), "float64",
                        lambda _: None)

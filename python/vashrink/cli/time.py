@@ -28,14 +28,16 @@ def register(sub: Any) -> None:
         description=(
             "Time MODEL the way a plugin runs it: one forward per sample, and whole blocks as "
             "matrix products (GRU/LSTM models: the per-sample loop in blocks). MODEL is an "
-            "architecture DEPTHxWIDTH or gru-16 / lstm-24+skip (random seeded weights), a model "
+            "architecture DEPTHxWIDTH or gru-16 / lstm-24+skip / lstm-2x8 (two stacked layers; "
+            "random seeded weights), a model "
             "file (.vashrink.json), an RTNeural or AIDA-X .json, a CoreAudioML/GuitarML "
             "SimpleRNN .json, or a torch .pt file holding a saved model. Reports the "
             "median ns/sample over repeats, their spread, times real time at --sample-rate and "
             "the share of one core; flags repeats that disagree (a busy machine)."
         ),
     )
-    p.add_argument("model", help="DEPTHxWIDTH (e.g. 6x44), gru-16, or a .json / .pt model file")
+    p.add_argument("model", help="DEPTHxWIDTH (e.g. 6x44), gru-16, lstm-2x8, or a .json / .pt "
+                   "model file")
     p.add_argument("--activation", default="tanh", choices=ACTIVATIONS,
                    help="hidden activation for an architecture MODEL (default tanh)")
     p.add_argument("--block-size", type=positive_int, nargs="+", default=[64, 128, 512, 2048],

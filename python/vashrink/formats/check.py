@@ -4,7 +4,8 @@ AIDA-X files (RTNeural JSON with ``in_skip``, gains and a reference batch) and C
 ``SimpleRNN`` files are checked too; an AIDA-X file's own batch is run like a snapshot.
 
 Every trap RTNeural falls into silently (or by crashing) is reported as one line naming the
-layer and the fix. With a snapshot (``<model>.snapshot.json`` beside the file, or given
+layer and the fix; each layer of a recurrent stack is checked against the one before it, as
+RTNeural's parser sizes it. With a snapshot (``<model>.snapshot.json`` beside the file, or given
 explicitly) the model is also run by a float64 reference with RTNeural's semantics and compared,
 which is the only way to verify the layout of square kernels and recurrent gate order.
 """

@@ -1,13 +1,13 @@
 """Plugin C++ headers with the weights embedded: no model file to ship, sizes at compile time.
 
 ``runtime="vashrink"`` instantiates the engine's compile-time ``vashrink::ModelT`` (MLPs, and
-GRU/LSTM models as ``GruLayerT`` / ``LstmLayerT`` + ``DenseT`` layers, ``SkipModelT`` with an
-input skip; ``docs/engine.md``) and embeds the weights in torch layout; ``runtime="rtneural"``
-declares an ``RTNeural::ModelT`` alias (MLPs and GRU/LSTM models) and embeds the RTNeural JSON,
-loaded by RTNeural's own parser (RTNeural has no input skip, so a skip model's ``Model`` wraps
-the ``ModelT`` and adds the input to its output). Both headers also embed the first rows of
-the snapshot and a ``self_test`` that runs them, so a plugin can prove at start-up that it
-computes what torch did.
+GRU/LSTM models as one ``GruLayerT`` / ``LstmLayerT`` per recurrent layer + ``DenseT`` layers,
+``SkipModelT`` with an input skip; ``docs/engine.md``) and embeds the weights in torch layout;
+``runtime="rtneural"`` declares an ``RTNeural::ModelT`` alias (MLPs and GRU/LSTM stacks) and
+embeds the RTNeural JSON, loaded by RTNeural's own parser (RTNeural has no input skip, so a skip
+model's ``Model`` wraps the ``ModelT`` and adds the input to its output). Both headers also embed
+the first rows of the snapshot and a ``self_test`` that runs them, so a plugin can prove at
+start-up that it computes what torch did.
 """
 
 from __future__ import annotations
@@ -112,36 +112,39 @@ inline bool self_test(Model& model, double atol = {snapshot.atol!r},
     )
 
 
-def _recurrent_parts(spec: ModelSpec, dtype: str) -> tuple[str, list[str], str]:
-    """The layer type, weight arrays and load call of a recurrent first layer."""
-    r = spec.rnn[0]
-    assert r is not None
-    gru = isinstance(r, GruLayer)
-    arrays = [
-        _array("rnn_weight_ih", r.weight_ih, dtype),
-        _array("rnn_weight_hh", r.weight_hh, dtype),
-    ]
-    if gru:
-        arrays += [_array("rnn_bias_ih", r.bias_ih, dtype), _array("rnn_bias_hh", r.bias_hh, dtype)]
-        load = "model.layer<0>().load(rnn_weight_ih, rnn_weight_hh, rnn_bias_ih, rnn_bias_hh)"
-    else:
-        arrays.append(_array("rnn_bias", r.bias, dtype))
-        load = "model.layer<0>().load(rnn_weight_ih, rnn_weight_hh, rnn_bias)"
-    cls = "GruLayerT" if gru else "LstmLayerT"
-    return f"vashrink::{cls}<{dtype}, {r.in_size}, {r.hidden_size}>", arrays, load
+def _recurrent_parts(spec: ModelSpec, dtype: str) -> tuple[list[str], list[str], list[str]]:
+    """Per recurrent layer its type, weight arrays and load call: ``rnn_*`` arrays for one
+    layer (the names plugins already use), ``rnn<k>_*`` in a stack."""
+    types: list[str] = []
+    arrays: list[str] = []
+    loads: list[str] = []
+    for k, r in enumerate(spec.rnn):
+        p = "rnn" if len(spec.rnn) == 1 else f"rnn{k}"
+        arrays += [
+            _array(f"{p}_weight_ih", r.weight_ih, dtype),
+            _array(f"{p}_weight_hh", r.weight_hh, dtype),
+        ]
+        if isinstance(r, GruLayer):
+            arrays += [_array(f"{p}_bias_ih", r.bias_ih, dtype),
+                       _array(f"{p}_bias_hh", r.bias_hh, dtype)]
+            loads.append(
+                f"model.layer<{k}>().load({p}_weight_ih, {p}_weight_hh, {p}_bias_ih, {p}_bias_hh)"
+            )
+        else:
+            arrays.append(_array(f"{p}_bias", r.bias, dtype))
+            loads.append(f"model.layer<{k}>().load({p}_weight_ih, {p}_weight_hh, {p}_bias)")
+        cls = "GruLayerT" if isinstance(r, GruLayer) else "LstmLayerT"
+        types.append(f"vashrink::{cls}<{dtype}, {r.in_size}, {r.hidden_size}>")
+    return types, arrays, loads
 
 
 def _engine_header(spec: ModelSpec, dtype: str, ns: str, snapshot: Snapshot) -> str:
     types = []
     arrays = []
     loads = []
-    first = 0
+    first = len(spec.rnn)
     if spec.is_recurrent:
-        rnn_type, rnn_arrays, rnn_load = _recurrent_parts(spec, dtype)
-        types.append(rnn_type)
-        arrays += rnn_arrays
-        loads.append(rnn_load)
-        first = 1
+        types, arrays, loads = _recurrent_parts(spec, dtype)
     types += [
         f"vashrink::DenseT<{dtype}, {d.in_size}, {d.out_size}, "
         f"vashrink::Activation::{_ENGINE_ACT[d.activation]}>"
@@ -162,14 +165,20 @@ def _engine_header(spec: ModelSpec, dtype: str, ns: str, snapshot: Snapshot) -> 
     model_t = "vashrink::SkipModelT" if spec.skip else "vashrink::ModelT"
     note = ""
     layout = "Weights in torch layout [out][in], row-major."
-    if spec.is_recurrent:
-        note = "\n    Stateful: reset() zeroes the GRU/LSTM state." + (
-            " The input is added to the output (y = net(x) + x)." if spec.skip else ""
-        )
+    if len(spec.rnn) == 1:
+        note = "\n    Stateful: reset() zeroes the GRU/LSTM state."
         layout = (
             "Weights in torch layout, row-major: rnn_* as nn.GRU/nn.LSTM's weight_ih_l0 "
             "[gates*H][in],\n// weight_hh_l0 [gates*H][H] and biases; dense layers [out][in]."
         )
+    elif spec.rnn:
+        note = "\n    Stateful: reset() zeroes every GRU/LSTM layer's state."
+        layout = (
+            "Weights in torch layout, row-major: rnn<k>_* as nn.GRU/nn.LSTM's weight_ih_l<k> "
+            "[gates*H][in],\n// weight_hh_l<k> [gates*H][H] and biases; dense layers [out][in]."
+        )
+    if spec.skip:
+        note += " The input is added to the output (y = net(x) + x)."
     return f"""#include <vashrink/model_t.h>
 
 namespace {ns}
@@ -195,11 +204,9 @@ inline bool load(Model& model) noexcept
 
 def _rtneural_types(spec: ModelSpec, dtype: str) -> list[str]:
     types: list[str] = []
-    if spec.is_recurrent:
-        cls = "GRULayerT" if isinstance(spec.rnn[0], GruLayer) else "LSTMLayerT"
-        types.append(
-            f"RTNeural::{cls}<{dtype}, {spec.rnn[0].in_size}, {spec.rnn[0].hidden_size}>"
-        )
+    for r in spec.rnn:
+        cls = "GRULayerT" if isinstance(r, GruLayer) else "LSTMLayerT"
+        types.append(f"RTNeural::{cls}<{dtype}, {r.in_size}, {r.hidden_size}>")
     for d in spec.dense:
         types.append(f"RTNeural::DenseT<{dtype}, {d.in_size}, {d.out_size}>")
         if d.activation != "none":
@@ -300,9 +307,8 @@ def cpp_header(
     spec = spec_of(model)
     snap = snapshot if snapshot is not None else make_snapshot(model)
     parts = [str(spec.in_size)]
-    if spec.is_recurrent:
-        kind = "gru" if isinstance(spec.rnn[0], GruLayer) else "lstm"
-        parts.append(f"{spec.rnn[0].hidden_size} {kind}")
+    for r in spec.rnn:
+        parts.append(f"{r.hidden_size} {'gru' if isinstance(r, GruLayer) else 'lstm'}")
     layers = " -> ".join(parts + [_describe(d) for d in spec.dense])
     head = (
         f"// Generated by vashrink (runtime={runtime}); do not edit.\n// Model: "

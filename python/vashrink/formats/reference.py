@@ -78,7 +78,8 @@ def reference_forward(model: RtModel, x: np.ndarray) -> np.ndarray:
     """Run ``model`` on ``x`` ``[n, in_size]`` -> ``[n, out_size]``, float64.
 
     Rows are independent samples for a memoryless model and consecutive time steps (from a zero
-    state) when the model has a recurrent layer, as in a plugin calling ``forward`` per sample.
+    state) when the model has recurrent layers, as in a plugin calling ``forward`` per sample;
+    each layer of a stack runs on the previous one's outputs, as RTNeural chains them.
     With ``model.skip`` (``in_skip``) the first input is added to the output, as AIDA-X does;
     AIDA-X's gains are not applied (its reference batch is computed without them). A model with
     layers vashrink does not verify (``model.unverified``) cannot be run.

@@ -206,14 +206,15 @@ def _leading_recurrent(model: RtModel) -> int:
     if n_lead < len(where):
         i = where[n_lead]
         msg = (
-            f"layer {i}: a {model.layers[i].kind} here (after a {model.layers[i - 1].kind} "
-            "layer) is not supported for import: vashrink supports gru/lstm layers only at the "
-            f"start ({IMPORTABLE}); run this model with RTNeural itself"
+            f"layer {i}: a {model.layers[i].kind} here, after a {model.layers[i - 1].kind} "
+            f"layer, is not supported for import: vashrink imports up to {MAX_RNN_LAYERS} "
+            "gru/lstm layers only at the start, then dense layers; run this model with RTNeural "
+            "itself"
         )
         raise ModelFormatError(msg)
     if n_lead > MAX_RNN_LAYERS:
         msg = (
-            f"the file stacks {n_lead} recurrent layers; vashrink supports at most "
+            f"the file stacks {n_lead} recurrent layers; vashrink imports at most "
             f"{MAX_RNN_LAYERS}: run this model with RTNeural itself"
         )
         raise ModelFormatError(msg)

@@ -89,7 +89,8 @@ def runner_for(
 
     Args:
         model: the model (an :class:`Architecture` gets random weights from ``seed``); a
-            :class:`ModelSpec` with a GRU/LSTM runs as the engine's ``RecurrentNet``.
+            :class:`ModelSpec` with GRU/LSTM layers (a stack too) runs as the engine's
+            ``RecurrentNet``.
         backend: one of :data:`BACKENDS` (``compiled`` is for MLPs).
         source: the user's RTNeural JSON file, given to RTNeural as it is (``rtneural`` only).
         dtype: ``float32`` or ``float64`` (``vashrink`` and ``compiled``).

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelFormatError
-from .architecture import MAX_RNN_LAYERS
-from .layers import DenseLayer, GruLayer, RecurrentLayer
+from .architecture import MAX_RNN_LAYERS, RecurrentArchitecture
+from .layers import DenseLayer, GruLayer, LstmLayer, RecurrentLayer
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-__all__ = ["ModelSpec", "prelu_slopes", "spec_of", "spec_to_torch"]
+__all__ = ["ModelSpec", "prelu_slopes", "random_spec", "spec_of", "spec_to_torch"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,25 @@ class ModelSpec:
     def hidden_size(self) -> int:
         """Units the dense head reads: the last recurrent layer's (0 for an MLP)."""
         return self.rnn[-1].hidden_size if self.rnn else 0
+
+
+def random_spec(arch: RecurrentArchitecture, seed: int = 0) -> ModelSpec:
+    """A model of ``arch``'s shape (stack, ``Dense(hidden, 1)`` head, skip) with weights drawn
+    from ``U(-1/sqrt(h), 1/sqrt(h))``, torch's default: what timing runs, since the cost of a
+    shape does not depend on its weights."""
+    rng = np.random.default_rng(seed)
+    g, h = arch.gates, arch.hidden
+    bound = 1.0 / np.sqrt(h)
+
+    def u(*shape: int) -> np.ndarray:
+        return rng.uniform(-bound, bound, shape)
+
+    stack: list[RecurrentLayer] = []
+    for k in range(arch.layers):
+        w_ih, w_hh = u(g * h, 1 if k == 0 else h), u(g * h, h)
+        stack.append(GruLayer(w_ih, w_hh, u(g * h), u(g * h)) if arch.cell == "gru"
+                     else LstmLayer(w_ih, w_hh, u(g * h)))
+    return ModelSpec(tuple(stack), (DenseLayer(u(1, h), u(1), "none"),), arch.skip)
 
 
 def prelu_slopes(layer: DenseLayer) -> np.ndarray:

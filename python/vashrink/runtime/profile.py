@@ -114,39 +114,22 @@ def _stats(seconds: Sequence[float], samples: int, statistic: str = "median"
     return value, float((ns.max() - ns.min()) / median)
 
 
-def _random_stack(cell: str, hidden: int, layers: int, rng: np.random.Generator) -> Any:
-    """A GRU/LSTM stack with a Dense(hidden, 1) head and torch-like random weights."""
-    from ..model.layers import GruLayer, LstmLayer
-    from ..model.spec import ModelSpec
-
-    gates = 3 if cell == "gru" else 4
-    b = 1.0 / np.sqrt(hidden)
-
-    def u(*shape: int) -> np.ndarray:
-        return rng.uniform(-b, b, shape)
-
-    stack: list[GruLayer | LstmLayer] = []
-    for k in range(layers):
-        w_ih, w_hh = u(gates * hidden, 1 if k == 0 else hidden), u(gates * hidden, hidden)
-        stack.append(GruLayer(w_ih, w_hh, u(gates * hidden), u(gates * hidden)) if cell == "gru"
-                     else LstmLayer(w_ih, w_hh, u(gates * hidden)))
-    return ModelSpec(tuple(stack), (DenseLayer(u(1, hidden), u(1), "none"),))
-
-
 def _recurrent_rows(buffer: np.ndarray, repeats: int, say: Callable[[str], None]
                     ) -> list[dict[str, Any]]:
     """Rows of GRU/LSTM nets (cells x stacked layers x hidden sizes), float32 per sample."""
     if importlib.util.find_spec("vashrink.runtime.recurrent") is None:
         say("recurrent layers: not in this engine yet; profile has dense rows only")
         return []
+    from ..model.architecture import RecurrentArchitecture
+    from ..model.spec import random_spec
     from . import recurrent
 
-    rng = np.random.default_rng(1)
     rows = []
     for cell in ("gru", "lstm"):
         for layers in RECURRENT_LAYERS:
             for hidden in HIDDEN_SIZES:
-                net = recurrent.RecurrentNet.from_spec(_random_stack(cell, hidden, layers, rng))
+                arch = RecurrentArchitecture(cell, hidden, layers=layers)
+                net = recurrent.RecurrentNet.from_spec(random_spec(arch, seed=1))
                 secs = net.time_samples(buffer.astype("float32"), repeats, 1)
                 ns, spread = _stats(secs, buffer.size)
                 rows.append({"kind": cell, "layers": layers, "hidden": hidden,

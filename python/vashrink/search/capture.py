@@ -24,7 +24,7 @@ from ..bound.memory import memory_bound
 from ..errors import InputError, ModelFormatError
 from ..model.architecture import RecurrentArchitecture
 from ..model.file import DTYPES, SUFFIX, read_model_file, write_model_file
-from ..model.spec import ModelSpec
+from ..model.spec import ModelSpec, random_spec
 from ..runtime.recurrent import RecurrentNet
 from ..runtime.timing import time_runner
 from ..target.esr import ErrorReport, signal_errors
@@ -33,10 +33,10 @@ from ..train import RecurrentTrainConfig, train_recurrent
 from .capture_plan import CaptureLimits, plan_capture
 from .capture_result import CaptureResult
 from .capture_score import CaptureScore, capture_pareto, choose_capture
-from .capture_store import export_capture_winner, random_spec, recording_fingerprint
+from .capture_store import export_capture_winner, recording_fingerprint
 from .rundir import prepare_out_dir, write_json
 
-__all__ = ["CaptureLimits", "CaptureResult", "profile_costs", "random_spec", "shrink_capture"]
+__all__ = ["CaptureLimits", "CaptureResult", "profile_costs", "shrink_capture"]
 
 COSTS_FILE = "costs.json"
 

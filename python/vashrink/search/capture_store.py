@@ -1,5 +1,4 @@
-"""What a capture search keeps and hands on: shapes with timing weights, the recording's identity,
-and the exported winner."""
+"""What a capture search keeps and hands on: the recording's identity and the exported winner."""
 
 from __future__ import annotations
 
@@ -11,32 +10,10 @@ from typing import Any
 import numpy as np
 
 from ..formats import to_cpp, to_onnx, to_rtneural
-from ..model.architecture import RecurrentArchitecture
 from ..model.file import SUFFIX, read_model_file
-from ..model.layers import DenseLayer, GruLayer, LstmLayer
-from ..model.spec import ModelSpec
 from ..target.recording import Recording
 
-__all__ = ["export_capture_winner", "random_spec", "recording_fingerprint"]
-
-
-def random_spec(arch: RecurrentArchitecture, seed: int = 0) -> ModelSpec:
-    """A model of ``arch``'s shape with small random weights (for timing: cost does not depend
-    on the weights)."""
-    rng = np.random.default_rng(seed)
-    g, h = arch.gates, arch.hidden
-
-    def w(*shape: int) -> np.ndarray:
-        return rng.uniform(-0.3, 0.3, shape)
-
-    layers: list[GruLayer | LstmLayer] = []
-    for k in range(arch.layers):
-        n_in = 1 if k == 0 else h
-        if arch.cell == "gru":
-            layers.append(GruLayer(w(g * h, n_in), w(g * h, h), w(g * h), w(g * h)))
-        else:
-            layers.append(LstmLayer(w(g * h, n_in), w(g * h, h), w(g * h)))
-    return ModelSpec(tuple(layers), (DenseLayer(w(1, h), w(1), "none"),), arch.skip)
+__all__ = ["export_capture_winner", "recording_fingerprint"]
 
 
 def recording_fingerprint(rec: Recording) -> dict[str, Any]:
