@@ -76,6 +76,11 @@ def _sweep(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "machine": {"python": platform.python_version(), "cpu": platform.processor()},
         "esr_target": args.esr,
         "limits": {"cells": args.cells, "layers": args.layers, "hidden_max": args.hidden_max},
+        "costs_ns_per_sample": dict(sorted(costs.items(), key=lambda kv: kv[1])),
+        "search_candidates": [
+            {"label": c.label, "esr": c.esr, "ns_per_sample": c.ns_per_sample}
+            for c in result.candidates
+        ],
         "search": {
             "winner": winner.label if winner is not None else None,
             "met": result.met,

@@ -158,7 +158,7 @@ def test_a_two_layer_winner_is_exported_as_a_stack(
          "--eps are for curves"),
         (["shrink", "--example", "pedal", "--channel", "1"], "the pedal example is mono"),
         (["shrink", "--input", "IN", "--output", "DIR", "--esr", "0.01"], "is a directory"),
-        (["shrink", "--example", "pedal", "--layers", "1,3"], "--layers takes a comma list of 1,2"),
+        (["shrink", "--example", "pedal", "--layers", "1,3"], "--layers: a comma list of 1,2"),
     ],
 )
 def test_bad_capture_arguments_are_one_line_and_exit_2(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vashrink.model.architecture import RecurrentArchitecture
@@ -55,11 +56,21 @@ def test_a_profile_without_two_layer_rows_reads_as_one_layer_and_says_so(
         profile).estimate_recurrent(one, "float32")
     with pytest.raises(CostProfileError, match=r"no lstm x2 float32 rows.*fewer --layers"):
         table.estimate_recurrent(RecurrentArchitecture("lstm", 8, layers=2), "float32")
+    # A search over one and two layers keeps one layer and says why.
+    costs, note, _, limits = profile_costs(old, CaptureLimits(hidden_max=8), "float32",
+                                           lambda _: None)
+    assert limits.layers == (1,) and "lstm-8" in costs and "lstm-2x8" not in costs
+    assert "no 2-layer rows, so stacks of 1 layer(s) were searched" in note
+    with pytest.raises(CostProfileError, match="no lstm x2"):
+        profile_costs(old, CaptureLimits(cells=("lstm",), hidden_max=8, layers=(2,)), "float32",
+                      lambda _: None)
 
 
 def test_the_search_costs_come_from_the_profile_and_name_the_target(profile: Path) -> None:
     table = load_cost_profile(profile)
-    costs, note = profile_costs(profile, CaptureLimits(hidden_max=16), "float32", lambda _: None)
+    costs, note, outside, _ = profile_costs(profile, CaptureLimits(hidden_max=16), "float32",
+                                            lambda _: None)
+    assert "gru-2" in outside and "lstm-2x2" in outside and "lstm-12" not in outside
     assert costs["lstm-12"] == pytest.approx(
         table.estimate_recurrent(RecurrentArchitecture("lstm", 12), "float32")[0])
     assert table.label in note
@@ -70,3 +81,28 @@ def test_a_profile_without_float64_recurrent_rows_is_a_clear_error(profile: Path
     with pytest.raises(CostProfileError, match="no gru x1 float64 rows"):
         profile_costs(profile, CaptureLimits(cells=("gru",), hidden_max=8), "float64",
                        lambda _: None)
+
+
+@pytest.mark.slow
+def test_a_candidate_costed_by_extrapolation_is_marked_in_the_result_and_report(
+    profile: Path, tmp_path: Path
+) -> None:
+    from scipy.signal import lfilter
+
+    from vashrink.search.capture import shrink_capture
+    from vashrink.target.recording import recording_from_arrays
+    from vashrink.train import RecurrentTrainConfig
+
+    rng = np.random.default_rng(0)
+    x = 0.5 * lfilter([0.3], [1, -0.7], rng.standard_normal(3 * 16_000))
+    rec = recording_from_arrays(x, np.tanh(2 * x), 16_000, validation_s=1.0)
+    config = RecurrentTrainConfig(max_epochs=1, max_seconds=None, segment_samples=2048,
+                                  tbptt_samples=256, warmup_samples=100)
+    result = shrink_capture(rec, 0.01, out_dir=tmp_path / "run", cost_profile=profile,
+                            limits=CaptureLimits(cells=("lstm",), hidden_max=2, layers=(1,),
+                                                 trials=1),
+                            config=config, progress=False, log=lambda _: None)
+    assert [c.label for c in result.candidates] == ["lstm-2"]
+    assert result.extrapolated == ("lstm-2",)
+    assert result.to_dict()["cost_extrapolated"] == ["lstm-2"]
+    assert "extrapolated beyond the cost profile" in (tmp_path / "run" / "report.html").read_text()

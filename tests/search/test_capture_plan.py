@@ -151,6 +151,32 @@ def test_a_budget_trains_only_shapes_within_it_starting_from_the_costliest() -> 
     assert {"gru-8", "lstm-8"} <= set(outcome.scores)
 
 
+def test_under_a_budget_each_family_trains_its_costliest_shape_and_the_best_is_chosen() -> None:
+    trained: list[str] = []
+
+    def train(arch: RecurrentArchitecture) -> CaptureScore:
+        trained.append(arch.label)
+        return _score(arch, 1.0 / arch.n_params)  # more capacity, lower ESR; every shape meets
+
+    limits = CaptureLimits(cells=("lstm",), hidden_max=40, trials=50)
+    limit = _cost(RecurrentArchitecture("lstm", 24, layers=2)) * 1.01
+    outcome = plan_capture(limits, 0.5, train, _cost, start_hidden=4, cost_limit=limit)
+    assert trained == ["lstm-40", "lstm-2x24"]
+    within = [a for a in limits.shapes() if _cost(a) <= limit]
+    best = min(within, key=lambda a: 1.0 / a.n_params)
+    budget = _score(best, 0.0).core_percent * 1.001
+    choice = choose_capture(list(outcome.scores.values()), 0.5, budget_core_percent=budget)
+    assert choice.winner is not None and choice.winner.label == best.label == "lstm-2x24"
+
+
+def test_a_budget_below_every_shape_is_a_clear_error() -> None:
+    world = World({"gru": 8, "lstm": 8})
+    with pytest.raises(InputError, match=r"no shape fits the budget of 1 ns/sample: the cheapest, "
+                                         r"gru-2, takes 40 ns/sample; raise the budget"):
+        plan_capture(CaptureLimits(hidden_max=8), 0.01, world.train, _cost, cost_limit=1.0)
+    assert world.trained == []
+
+
 def test_budget_picks_the_lowest_esr_within_it() -> None:
     cands = [
         _score(RecurrentArchitecture("gru", h), esr)

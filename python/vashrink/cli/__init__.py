@@ -50,9 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     3 `check` could not verify a layer type, 130 interrupted)."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error already printed
         return exc.code if isinstance(exc.code, int) else 2
+    if extra:
+        print(f"vashrink {args.command}: error: unrecognized arguments: {' '.join(extra)} "
+              f"(see vashrink {args.command} --help)", file=sys.stderr)
+        return 2
     try:
         code = args.handler(args)
     except VashrinkError as exc:

@@ -36,7 +36,7 @@ def _layers(text: str) -> tuple[int, ...]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts or any(p not in {str(n) for n in LAYER_CHOICES} for p in parts):
         choices = ",".join(map(str, LAYER_CHOICES))
-        msg = f"--layers takes a comma list of {choices} (stacked GRU/LSTM layers), got {text!r}"
+        msg = f"a comma list of {choices} (stacked GRU/LSTM layers) is needed, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return tuple(sorted({int(p) for p in parts}))
 
@@ -121,7 +121,7 @@ def wants_capture(args: argparse.Namespace) -> bool:
         curve_only = [name for name, used in given if used]
         if curve_only:
             msg = (f"{', '.join(curve_only)} are for curves; a recording search takes --esr "
-                   "(and --hidden-max, --cells for its size)")
+                   "(and --hidden-max, --cells, --layers for its size)")
             raise InputError(msg)
         if args.example == "pedal" and args.channel is not None:
             msg = "--channel picks a channel of --input/--output files; the pedal example is mono"

@@ -117,7 +117,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {result['path']} ({result['format']})")
         if result["snapshot"]:
             print(f"wrote {result['snapshot']} (test inputs and expected outputs)")
+        stacked = len(loaded.spec.rnn) > 1
         if loaded.spec.skip and fmt in ("rtneural", "cpp"):
-            print("note: the model adds its input to the output (in_skip 1): AIDA-X does this; "
+            who = "AIDA-X does this" if not stacked else "AIDA-X would"
+            print(f"note: the model adds its input to the output (in_skip 1): {who}; "
                   "RTNeural's Model::forward does not, so a plain RTNeural plugin must add it")
+        if stacked and fmt == "rtneural":
+            print(f"note: {len(loaded.spec.rnn)} stacked recurrent layers: RTNeural loads them, "
+                  "but AIDA-X's plugin runs one recurrent layer and will not play this model")
     return 0

@@ -64,10 +64,12 @@ def _header(
         return None
     n_layers = _size(data.get("num_layers", 1))
     if n_layers is None or n_layers > MAX_RNN_LAYERS:
+        fix = ("retrain with fewer layers" if n_layers is not None
+               else "it must be a whole number of at least 1 (the torch model's num_layers)")
         c.error(
             "caml-num-layers",
             f"num_layers is {data.get('num_layers')!r:.20}: vashrink imports 1 to "
-            f"{MAX_RNN_LAYERS} stacked recurrent layers; retrain with fewer layers",
+            f"{MAX_RNN_LAYERS} stacked recurrent layers; {fix}",
         )
         return None
     sizes = []

@@ -18,6 +18,7 @@ __all__ = [
     "ACTIVATIONS",
     "AUTO_ACTIVATIONS",
     "CELLS",
+    "SEARCH_RNN_LAYERS",
     "Architecture",
     "RecurrentArchitecture",
     "lane_score",
@@ -33,6 +34,8 @@ CELLS = ("gru", "lstm")
 MAX_HIDDEN = 1024
 #: Most recurrent layers a model may stack (RTNeural has no limit; plugins ship one or two).
 MAX_RNN_LAYERS = 8
+#: Stacks a capture search tries and a cost profile times (NAM's "lite" LSTM is 2 layers of 8).
+SEARCH_RNN_LAYERS = (1, 2)
 _CELL_PATTERN = re.compile(
     r"^\s*(gru|lstm)\s*[-_ ]?\s*(?:(\d+)\s*[xX*]\s*)?(\d+)\s*(\+\s*skip)?\s*$", re.IGNORECASE
 )

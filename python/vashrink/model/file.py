@@ -46,7 +46,8 @@ __all__ = [
 ]
 
 FORMAT = "vashrink-model"
-#: 2: "recurrent" is a list of layers (a stack); version 1 files (one object or null) still read.
+#: 2: "recurrent" is a list of layers (a stack). Models with at most one recurrent layer are
+#: still written as version 1 (one object or null), which older vashrink versions read.
 FORMAT_VERSION = 2
 SUFFIX = ".vashrink.json"
 DTYPES = ("float32", "float64")
@@ -114,11 +115,15 @@ def write_model_file(
     if dtype not in DTYPES:
         msg = f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}"
         raise ModelFormatError(msg)
+    stacked = len(spec.rnn) > 1
+    recurrent: Any = [_recurrent_json(layer) for layer in spec.rnn]
+    if not stacked:
+        recurrent = recurrent[0] if recurrent else None
     doc = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if stacked else 1,
         "dtype": dtype,
-        "recurrent": [_recurrent_json(layer) for layer in spec.rnn],
+        "recurrent": recurrent,
         "layers": [_dense_json(layer) for layer in spec.dense],
         "skip": spec.skip,
         "provenance": _json_safe({"vashrink_version": __version__, **(provenance or {})}),

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..model.architecture import SEARCH_RNN_LAYERS
 from ..model.layers import DenseLayer
 from .info import system_info
 from .native import engine
@@ -46,8 +47,7 @@ DEPTHS = (1, 2, 3, 4, 6, 8)
 #: Every lane boundary of 4-, 8- and 16-lane kernels up to 64, plus the small widths.
 WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 HIDDEN_SIZES = (4, 8, 12, 16, 24, 32, 40, 48, 64)
-#: Stacked recurrent layers profiled (what a capture search tries).
-RECURRENT_LAYERS = (1, 2)
+RECURRENT_LAYERS = SEARCH_RNN_LAYERS
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu")
 
 

@@ -43,22 +43,38 @@ COSTS_FILE = "costs.json"
 
 def profile_costs(
     profile: str | Path, limits: CaptureLimits, dtype: str, log: Callable[[str], None]
-) -> tuple[dict[str, float], str]:
-    """ns/sample of every shape from a cost profile measured on the target CPU (interpolated)."""
-    from .costs import load_cost_profile
+) -> tuple[dict[str, float], str, tuple[str, ...], CaptureLimits]:
+    """ns/sample of every shape from a cost profile measured on the target CPU (interpolated),
+    a note naming the target, the shapes extrapolated beyond the profiled sizes, and the limits
+    the profile can cost: deeper stacks it has no rows for (a profile from before stacks) are
+    left out and the note says so; one layer it must have."""
+    from .costs import CostProfileError, load_cost_profile
 
     table = load_cost_profile(profile)
     costs: dict[str, float] = {}
-    outside = []
-    for arch in limits.shapes():
-        costs[arch.label], out = table.estimate_recurrent(arch, dtype)
-        if out:
-            outside.append(arch.label)
+    outside: list[str] = []
+    missing: list[int] = []
+    for layers in sorted(set(limits.layers)):
+        part = replace(limits, layers=(layers,))
+        try:
+            rows = {a.label: table.estimate_recurrent(a, dtype) for a in part.shapes()}
+        except CostProfileError:
+            if layers == 1 or len(limits.layers) == 1:
+                raise
+            missing.append(layers)
+            continue
+        costs.update({k: v for k, (v, _) in rows.items()})
+        outside += [k for k, (_, out) in rows.items() if out]
     note = f"costs interpolated from {profile} (target CPU: {table.label})"
     if outside:
         note += f"; extrapolated beyond its sizes for {', '.join(outside)}"
+    kept = tuple(n for n in limits.layers if n not in missing)
+    if missing:
+        depth = ", ".join(f"{n}-layer" for n in missing)
+        note += (f"; it has no {depth} rows, so stacks of {', '.join(map(str, kept))} layer(s) "
+                 "were searched (profile again with this version for the rest)")
     log(note)
-    return costs, note
+    return costs, note, tuple(outside), replace(limits, layers=kept)
 
 
 def _measure_costs(
@@ -185,8 +201,9 @@ def shrink_capture(
     bound = memory_bound(recording, esr_target=esr_target)
     start_hidden = int(bound.suggested_hidden[0])
     say(bound.summary())
+    extrapolated: tuple[str, ...] = ()
     if profiled is not None:
-        costs, cost_note = profiled
+        costs, cost_note, extrapolated, limits = profiled
     else:
         costs = _measure_costs(out, limits, dtype, timing_repeats, rate, say)
         cost_note = "costs measured on this machine (our engine, one sample per call)"
@@ -261,7 +278,7 @@ def shrink_capture(
 
     def finish(scores: dict[str, CaptureScore], notes: tuple[str, ...]) -> CaptureResult:
         return _finish(recording, esr_target, out, scores, bound, dtype, budget_core_percent,
-                       report, started, (cost_note, *notes), limits.hidden_max)
+                       report, started, (cost_note, *notes), limits, extrapolated)
 
     try:
         outcome = plan_capture(limits, esr_target, train_and_keep, lambda a: costs[a.label],
@@ -295,7 +312,8 @@ def _finish(
     make_report: bool,
     started: float,
     extra_notes: tuple[str, ...],
-    hidden_max: int,
+    limits: CaptureLimits,
+    extrapolated: tuple[str, ...] = (),
 ) -> CaptureResult:
     from .capture_notes import capture_notes
 
@@ -320,11 +338,13 @@ def _finish(
         winner=choice.winner,
         met=choice.met,
         message=choice.message,
-        notes=(*extra_notes, *capture_notes(cands, choice, bound, esr_target, hidden_max)),
+        notes=(*extra_notes, *capture_notes(cands, choice, bound, esr_target, limits.hidden_max,
+                                                    tuple(limits.layers))),
         out_dir=out,
         bound=bound.to_dict(),
         exports=exports,
         seconds=time.perf_counter() - started,
+        extrapolated=tuple(x for x in extrapolated if x in scores),
     )
     if make_report:
         from .capture_report import write_capture_report

@@ -17,15 +17,22 @@ def capture_notes(
     bound: Any,
     esr_target: float,
     hidden_max: int,
+    searched_layers: tuple[int, ...] = (1, 2),
 ) -> list[str]:
     notes: list[str] = []
     lo, hi = (int(v) for v in bound.suggested_hidden)
     w = choice.winner
     if w is not None and choice.met:
         where = "inside" if lo <= w.hidden <= hi else ("below" if w.hidden < lo else "above")
+        per = f" ({w.layers} layers of {w.hidden})" if w.layers > 1 else ""
         notes.append(
-            f"the memory bound suggested hidden {lo}-{hi}; the chosen {w.label} is {where} "
-            "that range"
+            f"the memory bound suggested hidden {lo}-{hi} (one layer); the chosen {w.label}{per} "
+            f"is {where} that range"
+        )
+    if w is not None and w.layers > 1:
+        notes.append(
+            f"{w.label} stacks {w.layers} recurrent layers: RTNeural loads model.json, but "
+            "AIDA-X's plugin runs one recurrent layer (search --layers 1 for AIDA-X)"
         )
     trained = sum(c.train_seconds for c in cands)
     if cands:
@@ -37,6 +44,7 @@ def capture_notes(
         best = min(cands, key=lambda c: c.esr)
         helps = [
             "a larger --hidden-max" if best.hidden >= hidden_max else "",
+            "--layers 1,2 (two stacked layers)" if searched_layers == (1,) else "",
             "longer training (--max-seconds, --epochs)",
             "--skip (learn only what the gear adds to its input)" if not best.skip else "",
             "more or cleaner audio (check the recording notes: latency, clipping, noise)",

@@ -13,11 +13,12 @@ model already meeting the target, of any family, is never trained.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import InputError
-from ..model.architecture import CELLS, RecurrentArchitecture
+from ..model.architecture import CELLS, SEARCH_RNN_LAYERS, RecurrentArchitecture
 from .capture_score import CaptureScore
 
 __all__ = [
@@ -32,8 +33,7 @@ __all__ = [
 #: The hidden sizes a search tries: AIDA-X's and NAM's shipped sizes, with smaller rungs below.
 HIDDEN_LADDER = (2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 80)
 
-#: Stacked layers a capture search may try (NAM's "lite" LSTM is two layers of 8).
-LAYER_CHOICES = (1, 2)
+LAYER_CHOICES = SEARCH_RNN_LAYERS
 
 Family = tuple[str, int]
 Train = Callable[[RecurrentArchitecture], CaptureScore | None]
@@ -146,6 +146,24 @@ class _Plan:
         if lo < last and self.meets(family, rungs[last]):
             self.bisect(family, rungs, lo, last)
 
+    def budget_family(self, family: Family, rungs: list[int]) -> None:
+        """Under a budget the choice is the lowest ESR within it, so the costliest rung (the most
+        capacity allowed) is trained whatever it costs against the others; a lower rung only
+        when that one gives no finite model."""
+        for hidden in reversed(rungs):
+            arch = self.limits.arch(family, hidden)
+            if arch.label not in self.scores:
+                if self.trained >= self.limits.trials:
+                    self.exhausted = True
+                    return
+                self.trained += 1
+                score = self._train(arch)
+                if score is None:
+                    continue
+                self.scores[arch.label] = score
+            if math.isfinite(self.scores[arch.label].esr):
+                return
+
     def bisect(self, family: Family, rungs: list[int], lo: int, hi: int) -> None:
         """``rungs[hi]`` meets the target and ``rungs[lo]`` does not (``lo = -1``: unknown)."""
         while hi - lo > 1:
@@ -172,22 +190,21 @@ def plan_capture(
     *,
     start_hidden: int = 8,
     done: dict[str, CaptureScore] | None = None,
-    cells_order: Sequence[str] | None = None,
     cost_limit: float | None = None,
 ) -> PlanOutcome:
     """Run the search; ``train`` trains and scores one candidate (None: it failed), ``cost`` is
     its measured ns/sample, ``done`` holds candidates already scored (a resumed run; they count
     towards ``limits.trials``).
 
-    With ``cost_limit`` (a budget, ns/sample) only shapes within it are tried, and each cell
-    starts from its costliest one (the most capacity the budget allows), going down only if that
-    meets the target.
+    With ``cost_limit`` (a budget, ns/sample) the choice is the lowest ESR within it: each
+    family trains its costliest shape within the budget (the most capacity it allows) and no
+    other unless that one fails. Raises :class:`InputError` when no shape fits the budget.
     """
     rungs = hidden_ladder(limits.hidden_max)
     plan = _Plan(limits, train, cost, done or {}, esr_target)
     plan.trained = len(plan.scores)
-    cells = list(cells_order or limits.cells)
-    families = [f for f in limits.families if f[0] in cells]
+    cells = list(limits.cells)
+    families = limits.families
 
     def allowed(family: Family) -> list[int]:
         if cost_limit is None:
@@ -196,12 +213,22 @@ def plan_capture(
 
     at = {f: allowed(f) for f in families}
     families = [f for f in families if at[f]]
+    if not families:
+        cheapest = min(limits.shapes(), key=cost)
+        msg = (
+            f"no shape fits the budget of {cost_limit:.3g} ns/sample: the cheapest, "
+            f"{cheapest.label}, takes {cost(cheapest):.3g} ns/sample; raise the budget"
+        )
+        raise InputError(msg)
     starts = {f: _first(f, at[f], limits, cost, start_hidden, cost_limit) for f in families}
     # One layer first (the usual form); a deeper family then trains only what costs less than
     # the best model found so far.
     families.sort(key=lambda f: (f[1], cost(limits.arch(f, at[f][starts[f]])), cells.index(f[0])))
     for family in families:
-        plan.family(family, at[family], starts[family])
+        if cost_limit is None:
+            plan.family(family, at[family], starts[family])
+        else:
+            plan.budget_family(family, at[family])
     return PlanOutcome(plan.scores, plan.exhausted)
 
 

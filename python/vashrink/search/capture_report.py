@@ -86,6 +86,10 @@ def _plot_pareto(result: CaptureResult, path: Path) -> Path:
     ax.axhline(
         result.esr_target, color="tab:red", lw=0.8, label=f"target ESR {result.esr_target:g}"
     )
+    guessed = [c for c in result.candidates if c.label in result.extrapolated]
+    if guessed:
+        ax.scatter([c.ns_per_sample for c in guessed], [c.esr for c in guessed], s=90,
+                   marker="x", color="tab:gray", label="cost extrapolated from the profile")
     if result.winner is not None:
         ax.scatter(
             [result.winner.ns_per_sample],
@@ -189,7 +193,9 @@ def write_capture_report(result: CaptureResult, rec: Recording) -> Path:
                     ("plain ESR", w.esr_plain),
                     ("DC term", w.dc),
                     ("MSE", w.mse),
-                    ("ns/sample, per sample", w.ns_per_sample),
+                    ("ns/sample, per sample", w.ns_per_sample if w.label not in
+                     result.extrapolated else f"{w.ns_per_sample:.3g} (extrapolated beyond the "
+                     "cost profile's sizes)"),
                     ("% of one core", w.core_percent),
                     ("training", f"{w.epochs} epochs, {w.train_seconds:.0f} s"),
                 ]

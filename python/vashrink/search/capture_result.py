@@ -42,6 +42,8 @@ class CaptureResult:
     report: str | None = None
     seconds: float = 0.0
     kind: str = "capture"
+    extrapolated: tuple[str, ...] = ()
+    """Candidates whose cost a profile gave only by extrapolation (beyond its sizes)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +54,7 @@ class CaptureResult:
             "validation_seconds_audio": self.validation_seconds_audio,
             "latency_samples": self.latency_samples,
             "checks": list(self.checks),
+            "cost_extrapolated": list(self.extrapolated),
             "esr_target": self.esr_target,
             "budget_core_percent": self.budget_core_percent,
             "dtype": self.dtype,
