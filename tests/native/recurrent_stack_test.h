@@ -206,7 +206,7 @@ void check_stack_load_failures() {
     refused(s, d, "9 recurrent layers; at most 8 are supported");
     vashrink::LayerSpec<T> wrong_in = d;
     wrong_in.in_size = 6;  // the head must read the last layer (4), not the first (6)
-    refused(good.specs(), wrong_in, "layer 0: expects 6 inputs but the last LSTM (recurrent layer 1) gives 4");
+    refused(good.specs(), wrong_in, "dense layer 0: expects 6 inputs but the last LSTM (recurrent layer 1) gives 4");
     CHECK(!m.load(good.specs().data(), 0, &d, 1).ok);
     check_empty(m);
     // Eight chained layers load, and so does the single-layer overload afterwards.

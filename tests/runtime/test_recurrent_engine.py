@@ -347,4 +347,4 @@ def test_the_engine_itself_refuses_bad_stacks() -> None:
     assert native.load_stack([layer, bad], head, False) == (
         "recurrent layer 1: LSTM: bias contains NaN or Inf")
     assert native.load_stack([layer, deeper], [(np.full((1, 3), 0.1), np.zeros(1), "none", None)],
-                             False).startswith("layer 0: expects 3 inputs but the last GRU")
+                             False).startswith("dense layer 0: expects 3 inputs but the last GRU")

@@ -84,11 +84,11 @@ public:
         }
         if (dense[0].in_size != last.hidden_size) {
             clear();
-            return Status::error("layer 0: expects " + std::to_string(dense[0].in_size) +
+            return Status::error("dense layer 0: expects " + std::to_string(dense[0].in_size) +
                                  " inputs but " + what + " gives " + std::to_string(last.hidden_size));
         }
         for (std::size_t k = 0; k < n_dense; ++k) {
-            st = check(dense[k], k, k == 0 ? 0 : dense[k - 1].out_size);
+            st = check(dense[k], k, k == 0 ? 0 : dense[k - 1].out_size, "dense layer ");
             if (st.ok) continue;
             clear();
             return st;
@@ -205,8 +205,11 @@ private:
         AlignedVector<T> packed, bias_padded, slopes_padded, rows, bias, slopes;
     };
 
-    static Status check(const LayerSpec<T>& s, std::size_t k, int previous_out) {
-        const std::string where = "layer " + std::to_string(k) + ": ";
+    /// `kind` is "layer " for an MLP and "dense layer " after recurrent layers, whose dense
+    /// array is numbered on its own.
+    static Status check(const LayerSpec<T>& s, std::size_t k, int previous_out,
+                        const char* kind = "layer ") {
+        const std::string where = kind + std::to_string(k) + ": ";
         if (s.in_size < 1 || s.out_size < 1)
             return Status::error(where + "sizes must be at least 1 (got " + std::to_string(s.in_size) +
                                  " -> " + std::to_string(s.out_size) + ")");
