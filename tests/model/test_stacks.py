@@ -46,6 +46,8 @@ def test_parameter_count_matches_torch(cell: str, layers: int) -> None:
     assert arch.n_params == torch_params - lstm_bias_pairs
     spec = random_spec(arch)
     assert len(spec.rnn) == layers and spec.hidden_size == 6
+    assert [(r.cell, r.gates) for r in spec.rnn] == [(cell, arch.gates)] * layers
+    assert spec.macs_per_sample == arch.macs_per_sample
     assert [layer.in_size for layer in spec.rnn] == [1] + [6] * (layers - 1)
 
 

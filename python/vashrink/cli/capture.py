@@ -10,7 +10,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
-from ..model.architecture import CELLS
+from ..model.architecture import CELLS, SEARCH_RNN_LAYERS
 from .common import console, finite_float, positive_int, print_json
 
 if TYPE_CHECKING:
@@ -31,11 +31,9 @@ def _cells(text: str) -> tuple[str, ...]:
 
 
 def _layers(text: str) -> tuple[int, ...]:
-    from ..search.capture_plan import LAYER_CHOICES
-
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts or any(p not in {str(n) for n in LAYER_CHOICES} for p in parts):
-        choices = ",".join(map(str, LAYER_CHOICES))
+    if not parts or any(p not in {str(n) for n in SEARCH_RNN_LAYERS} for p in parts):
+        choices = ",".join(map(str, SEARCH_RNN_LAYERS))
         msg = f"a comma list of {choices} (stacked GRU/LSTM layers) is needed, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return tuple(sorted({int(p) for p in parts}))
@@ -84,7 +82,7 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--layers",
         type=_layers,
-        default=(1, 2),
+        default=SEARCH_RNN_LAYERS,
         metavar="1,2",
         help="stacked recurrent layers to try (default 1,2: one layer, and two as NAM's "
         "2x8 'lite'); a deeper shape is trained only where it costs less than the best so far",

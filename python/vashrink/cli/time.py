@@ -12,7 +12,6 @@ from rich.table import Table
 from ..errors import InputError
 from ..model.architecture import ACTIVATIONS, CELLS, Architecture, RecurrentArchitecture
 from ..model.file import ModelFile
-from ..model.layers import GruLayer
 
 if TYPE_CHECKING:
     from ..runtime.timing import Timing
@@ -63,20 +62,12 @@ def register(sub: Any) -> None:
 
 
 def _random_recurrent(arch: RecurrentArchitecture, seed: int) -> ModelFile:
-    """``gru-16``, ``lstm-2x8`` etc.: the cell stack, a ``Dense(hidden, 1)`` head, torch's seeded
-    init."""
-    import torch
-    from torch import nn
+    """``gru-16``, ``lstm-2x8`` etc.: the cell stack, a ``Dense(hidden, 1)`` head, seeded
+    weights of torch's default range."""
+    from ..model.spec import random_spec
 
-    from ..model.recurrent import RecurrentModel
-    from ..model.spec import spec_of
-
-    torch.manual_seed(seed)
-    cell = nn.GRU if arch.cell == "gru" else nn.LSTM
-    net = RecurrentModel(cell(1, arch.hidden, num_layers=arch.layers, batch_first=True),
-                         nn.Sequential(nn.Linear(arch.hidden, 1)), skip=arch.skip)
-    return ModelFile(spec_of(net), provenance={"source_kind": "architecture",
-                                               "architecture": arch.label})
+    return ModelFile(random_spec(arch, seed), provenance={"source_kind": "architecture",
+                                                          "architecture": arch.label})
 
 
 def load_model(text: str, activation: str = "tanh", seed: int = 0) -> Architecture | ModelFile:
@@ -105,18 +96,13 @@ def _describe(model: Architecture | ModelFile) -> str:
     if arch is not None:
         return f"{arch}, {arch.macs_per_sample:,} MACs/sample"
     sizes = [model.spec.in_size, *(layer.out_size for layer in model.spec.dense)]
-    if model.spec.rnn:
-        cells, macs = [], 0
-        for rec in model.spec.rnn:
-            cell, gates = ("gru", 3) if isinstance(rec, GruLayer) else ("lstm", 4)
-            h = rec.hidden_size
-            cells.append(f"{cell}-{h}")
-            macs += gates * h * (rec.in_size + h)
-        macs += sum(d.in_size * d.out_size for d in model.spec.dense)
+    spec = model.spec
+    if spec.rnn:
         head = "-".join(map(str, sizes[1:]))
-        skip = " + input skip" if model.spec.skip else ""
-        stack = " -> ".join(cells)
-        return f"{stack} ({model.spec.in_size} in) -> dense {head}{skip}, {macs:,} MACs/sample"
+        skip = " + input skip" if spec.skip else ""
+        stack = " -> ".join(f"{r.cell}-{r.hidden_size}" for r in spec.rnn)
+        return (f"{stack} ({spec.in_size} in) -> dense {head}{skip}, "
+                f"{spec.macs_per_sample:,} MACs/sample")
     return "-".join(map(str, sizes)) + " MLP"
 
 

@@ -76,9 +76,9 @@ def rtneural_document(model: nn.Module | ModelSpec) -> dict[str, Any]:
     spec = spec_of(model)
     layers: list[dict[str, Any]] = []
     for rec in spec.rnn:
-        kind = "gru" if isinstance(rec, GruLayer) else "lstm"
         weights = _gru_to_keras(rec) if isinstance(rec, GruLayer) else _lstm_to_keras(rec)
-        layers.append({"type": kind, "shape": [None, None, rec.hidden_size], "weights": weights})
+        shape = [None, None, rec.hidden_size]
+        layers.append({"type": rec.cell, "shape": shape, "weights": weights})
     if spec.rnn:
         in_shape: list[int | None] = [None, None, spec.in_size]
     else:

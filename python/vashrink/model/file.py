@@ -91,7 +91,7 @@ def _dense_json(layer: DenseLayer) -> dict[str, Any]:
 
 def _recurrent_json(layer: RecurrentLayer) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "type": "gru" if isinstance(layer, GruLayer) else "lstm",
+        "type": layer.cell,
         "weight_ih": _matrix(layer.weight_ih),
         "weight_hh": _matrix(layer.weight_hh),
     }

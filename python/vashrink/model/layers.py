@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -56,6 +57,15 @@ class _RecurrentWeights:
     def hidden_size(self) -> int:
         return int(self.weight_hh.shape[1])
 
+    @property
+    def gates(self) -> int:
+        return int(self.weight_hh.shape[0]) // self.hidden_size
+
+    @property
+    def macs_per_sample(self) -> int:
+        """Multiply-accumulates of one step: ``gates * h * (in + h)``."""
+        return self.gates * self.hidden_size * (self.in_size + self.hidden_size)
+
 
 @dataclass(frozen=True)
 class GruLayer(_RecurrentWeights):
@@ -67,6 +77,7 @@ class GruLayer(_RecurrentWeights):
 
     bias_ih: np.ndarray
     bias_hh: np.ndarray
+    cell: ClassVar[str] = "gru"
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,7 @@ class LstmLayer(_RecurrentWeights):
     """An LSTM in torch layout: gates i, f, g, o; one bias ``b = b_ih + b_hh``, float64."""
 
     bias: np.ndarray
+    cell: ClassVar[str] = "lstm"
 
 
 RecurrentLayer = GruLayer | LstmLayer

@@ -71,6 +71,12 @@ class ModelSpec:
         return bool(self.rnn)
 
     @property
+    def macs_per_sample(self) -> int:
+        """Multiply-accumulates of one sample through every layer."""
+        return sum(r.macs_per_sample for r in self.rnn) + sum(
+            d.in_size * d.out_size for d in self.dense)
+
+    @property
     def hidden_size(self) -> int:
         """Units the dense head reads: the last recurrent layer's (0 for an MLP)."""
         return self.rnn[-1].hidden_size if self.rnn else 0

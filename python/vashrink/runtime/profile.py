@@ -47,7 +47,6 @@ DEPTHS = (1, 2, 3, 4, 6, 8)
 #: Every lane boundary of 4-, 8- and 16-lane kernels up to 64, plus the small widths.
 WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 HIDDEN_SIZES = (4, 8, 12, 16, 24, 32, 40, 48, 64)
-RECURRENT_LAYERS = SEARCH_RNN_LAYERS
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu")
 
 
@@ -126,7 +125,7 @@ def _recurrent_rows(buffer: np.ndarray, repeats: int, say: Callable[[str], None]
 
     rows = []
     for cell in ("gru", "lstm"):
-        for layers in RECURRENT_LAYERS:
+        for layers in SEARCH_RNN_LAYERS:
             for hidden in HIDDEN_SIZES:
                 arch = RecurrentArchitecture(cell, hidden, layers=layers)
                 net = recurrent.RecurrentNet.from_spec(random_spec(arch, seed=1))
@@ -134,7 +133,7 @@ def _recurrent_rows(buffer: np.ndarray, repeats: int, say: Callable[[str], None]
                 ns, spread = _stats(secs, buffer.size)
                 rows.append({"kind": cell, "layers": layers, "hidden": hidden,
                              "dtype": "float32", "ns_per_sample": ns, "spread": spread})
-        say(f"{cell}: {len(HIDDEN_SIZES)} hidden sizes x {len(RECURRENT_LAYERS)} depths timed")
+        say(f"{cell}: {len(HIDDEN_SIZES)} hidden sizes x {len(SEARCH_RNN_LAYERS)} depths timed")
     return rows
 
 

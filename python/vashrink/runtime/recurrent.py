@@ -34,26 +34,23 @@ __all__ = ["RecurrentNet"]
 
 
 def _cell_name(layer: RecurrentLayer) -> str:
-    return "GRU" if isinstance(layer, GruLayer) else "LSTM"
+    return layer.cell.upper()
 
 
-def _label(spec: ModelSpec, k: int) -> str:
-    """How messages name recurrent layer ``k``: "GRU" alone, "recurrent layer 1 (LSTM)" in a
-    stack."""
+def _label(spec: ModelSpec, k: int, *, noun: bool = False) -> str:
+    """How messages name recurrent layer ``k``: "GRU" alone ("the GRU layer" as a ``noun``),
+    "recurrent layer 1 (LSTM)" in a stack."""
     name = _cell_name(spec.rnn[k])
-    return name if len(spec.rnn) == 1 else f"recurrent layer {k} ({name})"
-
-
-def _layer_noun(label: str) -> str:
-    """"the GRU layer" alone, "recurrent layer 1 (LSTM)" in a stack."""
-    return label if label.startswith("recurrent layer") else f"the {label} layer"
+    if len(spec.rnn) > 1:
+        return f"recurrent layer {k} ({name})"
+    return f"the {name} layer" if noun else name
 
 
 def _biases(layer: RecurrentLayer) -> tuple[Any, ...]:
     return (layer.bias_ih, layer.bias_hh) if isinstance(layer, GruLayer) else (layer.bias,)
 
 
-def _check_layer(layer: RecurrentLayer, label: str) -> None:
+def _check_layer(layer: RecurrentLayer, label: str, noun: str) -> None:
     """Shapes and finiteness of one GRU/LSTM layer in torch layout."""
     gates = 3 if isinstance(layer, GruLayer) else 4
     w_ih, w_hh = np.asarray(layer.weight_ih), np.asarray(layer.weight_hh)
@@ -70,7 +67,7 @@ def _check_layer(layer: RecurrentLayer, label: str) -> None:
             msg = f"{label} bias has shape {np.asarray(b).shape}; expected ({gates * hidden},)"
             raise ModelFormatError(msg)
     if not all(np.isfinite(np.asarray(a, np.float64)).all() for a in (w_ih, w_hh, *biases)):
-        msg = f"{_layer_noun(label)} contains NaN or Inf weights; retrain or repair the model"
+        msg = f"{noun} contains NaN or Inf weights; retrain or repair the model"
         raise ModelFormatError(msg)
 
 
@@ -88,7 +85,7 @@ def _check_recurrent(spec: ModelSpec) -> None:
                 "for MLPs"
             )
             raise ModelFormatError(msg)
-        _check_layer(layer, _label(spec, k))
+        _check_layer(layer, _label(spec, k), _label(spec, k, noun=True))
         if k > 0 and layer.in_size != spec.rnn[k - 1].hidden_size:
             msg = (
                 f"{_label(spec, k)} takes {layer.in_size} inputs but {_label(spec, k - 1)} gives "
@@ -122,7 +119,7 @@ def _rnn_arrays(spec: ModelSpec, dtype: str) -> list[tuple[Any, ...]]:
                       for a in (layer.weight_ih, layer.weight_hh, *_biases(layer))]
         if not all(np.isfinite(a).all() for a in arrays):
             msg = (
-                f"{_layer_noun(_label(spec, k))} has values beyond the {dtype} range; "
+                f"{_label(spec, k, noun=True)} has values beyond the {dtype} range; "
                 "use dtype='float64'"
             )
             raise ModelFormatError(msg)

@@ -17,7 +17,7 @@ def capture_notes(
     bound: Any,
     esr_target: float,
     hidden_max: int,
-    searched_layers: tuple[int, ...] = (1, 2),
+    searched_layers: tuple[int, ...],
 ) -> list[str]:
     notes: list[str] = []
     lo, hi = (int(v) for v in bound.suggested_hidden)

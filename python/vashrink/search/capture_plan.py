@@ -23,7 +23,6 @@ from .capture_score import CaptureScore
 
 __all__ = [
     "HIDDEN_LADDER",
-    "LAYER_CHOICES",
     "CaptureLimits",
     "PlanOutcome",
     "hidden_ladder",
@@ -32,8 +31,6 @@ __all__ = [
 
 #: The hidden sizes a search tries: AIDA-X's and NAM's shipped sizes, with smaller rungs below.
 HIDDEN_LADDER = (2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 80)
-
-LAYER_CHOICES = SEARCH_RNN_LAYERS
 
 Family = tuple[str, int]
 Train = Callable[[RecurrentArchitecture], CaptureScore | None]
@@ -49,7 +46,7 @@ class CaptureLimits:
     hidden_max: int = 40
     skip: bool = False
     trials: int = 24
-    layers: tuple[int, ...] = LAYER_CHOICES
+    layers: tuple[int, ...] = SEARCH_RNN_LAYERS
 
     def __post_init__(self) -> None:
         if not self.cells or any(c not in CELLS for c in self.cells):
@@ -61,17 +58,18 @@ class CaptureLimits:
         if self.trials < 1:
             msg = f"--trials must be at least 1, got {self.trials}"
             raise InputError(msg)
-        if not self.layers or any(n not in LAYER_CHOICES for n in self.layers):
+        if not self.layers or any(n not in SEARCH_RNN_LAYERS for n in self.layers):
             shown = ", ".join(map(str, self.layers)) or "none"
-            msg = f"--layers must be some of {', '.join(map(str, LAYER_CHOICES))}, got {shown}"
+            allowed = ", ".join(map(str, SEARCH_RNN_LAYERS))
+            msg = f"--layers must be some of {allowed}, got {shown}"
             raise InputError(msg)
 
     @property
-    def families(self) -> list[tuple[str, int]]:
+    def families(self) -> list[Family]:
         """``(cell, layers)`` pairs the search explores."""
         return [(c, n) for n in sorted(set(self.layers)) for c in self.cells]
 
-    def arch(self, family: tuple[str, int], hidden: int) -> RecurrentArchitecture:
+    def arch(self, family: Family, hidden: int) -> RecurrentArchitecture:
         return RecurrentArchitecture(family[0], hidden, self.skip, family[1])
 
     def shapes(self) -> list[RecurrentArchitecture]:

@@ -75,7 +75,7 @@ class CostTable:
     grids: dict[tuple[str, str, str], _Grid]  # (activation, dtype, mode) -> grid
     uncertainty: float  # leave-one-out relative error, 90th percentile over the grids
     path: str
-    #: (cell, dtype) -> (hidden sizes, ns/sample per sample), GRU/LSTM rows of the profile
+    #: (cell, dtype, layers) -> (hidden sizes, ns/sample per sample), GRU/LSTM rows of the profile
     recurrent: dict[tuple[str, str, int], tuple[tuple[int, ...], tuple[float, ...]]] = field(
         default_factory=dict
     )

@@ -55,8 +55,7 @@ def initial_spec(arch: RecurrentArchitecture, seed: int) -> ModelSpec:
 
 def _check_warm(spec: ModelSpec, arch: RecurrentArchitecture) -> int:
     rec = spec.rnn[0] if len(spec.rnn) == 1 else None
-    cell = "gru" if isinstance(rec, GruLayer) else "lstm"
-    ok = (rec is not None and arch.layers == 1 and cell == arch.cell and rec.in_size == 1
+    ok = (rec is not None and arch.layers == 1 and rec.cell == arch.cell and rec.in_size == 1
           and len(spec.dense) == 1 and spec.dense[0].out_size == 1
           and spec.dense[0].activation == "none" and spec.skip == arch.skip
           and rec.hidden_size <= arch.hidden)
