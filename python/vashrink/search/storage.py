@@ -104,22 +104,30 @@ class SharedStudy:
         return True
 
     def pop(self, trial_id: int) -> bool:
-        """Move a queued trial to ``RUNNING``; True for exactly one caller.
+        """Move a queued trial to ``RUNNING`` with its first heartbeat; True for one caller.
 
         One conditional ``UPDATE ... WHERE state = 'WAITING'`` on Optuna's ``trials`` table:
         atomic in PostgreSQL and SQLite alike (Optuna's own pop reads, then writes, which two
-        SQLite processes can both win).
+        SQLite processes can both win). The winner's first heartbeat is written in the same
+        transaction: Optuna never fails a running trial that has no heartbeat, so a worker
+        killed before its heartbeat thread first beat would otherwise leave a trial running
+        forever and every other worker waiting on it.
         """
         import datetime
 
         import sqlalchemy as sa
 
-        query = sa.text("UPDATE trials SET state = 'RUNNING', datetime_start = :now "
-                        "WHERE trial_id = :id AND state = 'WAITING'")
+        take = sa.text("UPDATE trials SET state = 'RUNNING', datetime_start = :now "
+                       "WHERE trial_id = :id AND state = 'WAITING'")
+        beat = (sa.text("DELETE FROM trial_heartbeats WHERE trial_id = :id"),
+                sa.text("INSERT INTO trial_heartbeats (trial_id, heartbeat) "
+                        "VALUES (:id, CURRENT_TIMESTAMP)"))
         try:
             with self.storage.engine.begin() as conn:
                 now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-                won = conn.execute(query, {"id": int(trial_id), "now": now}).rowcount == 1
+                won = conn.execute(take, {"id": int(trial_id), "now": now}).rowcount == 1
+                for step in beat if won else ():
+                    conn.execute(step, {"id": int(trial_id)})
         except sa.exc.OperationalError:  # SQLite busy for longer than its timeout: not won
             return False
         return won
