@@ -67,13 +67,13 @@ def test_a_trial_popped_by_a_worker_that_never_beat_is_failed_and_retried(
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             shared.fail_stale()
-            if shared.study._storage.get_trial(trial_id).state == TrialState.FAIL:
+            if shared.storage.get_trial(trial_id).state == TrialState.FAIL:
                 break
             time.sleep(0.5)
-        assert shared.study._storage.get_trial(trial_id).state == TrialState.FAIL
+        assert shared.storage.get_trial(trial_id).state == TrialState.FAIL
         retry = shared.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         assert [t.system_attrs.get("failed_trial") for t in retry] == [
-            shared.study._storage.get_trial(trial_id).number]
+            shared.storage.get_trial(trial_id).number]
         # not suggested yet: the retry carries the queued parameters for its worker to use
         assert retry[0].system_attrs["fixed_params"] == {"depth": 1, "width": 2,
                                                          "activation": "tanh"}

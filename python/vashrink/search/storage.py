@@ -119,15 +119,14 @@ class SharedStudy:
 
         take = sa.text("UPDATE trials SET state = 'RUNNING', datetime_start = :now "
                        "WHERE trial_id = :id AND state = 'WAITING'")
-        beat = (sa.text("DELETE FROM trial_heartbeats WHERE trial_id = :id"),
-                sa.text("INSERT INTO trial_heartbeats (trial_id, heartbeat) "
-                        "VALUES (:id, CURRENT_TIMESTAMP)"))
+        beat = sa.text("INSERT INTO trial_heartbeats (trial_id, heartbeat) "
+                       "VALUES (:id, CURRENT_TIMESTAMP)")
         try:
             with self.storage.engine.begin() as conn:
                 now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
                 won = conn.execute(take, {"id": int(trial_id), "now": now}).rowcount == 1
-                for step in beat if won else ():
-                    conn.execute(step, {"id": int(trial_id)})
+                if won:  # a queued trial has no heartbeat row yet (a retry is a new trial)
+                    conn.execute(beat, {"id": int(trial_id)})
         except sa.exc.OperationalError:  # SQLite busy for longer than its timeout: not won
             return False
         return won
