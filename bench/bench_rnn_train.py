@@ -119,7 +119,7 @@ import numpy as np
 from vashrink.target.recording import recording_from_arrays
 from vashrink.train import RecurrentTrainConfig, train_recurrent
 x, y = np.load(sys.argv[1])
-rec = recording_from_arrays(x, y, 48_000, validation_s=10.0, align=False)
+rec = recording_from_arrays(x, y, 48_000, validation_s=10.0, latency=0)
 after_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
 res = train_recurrent(rec, sys.argv[2:], RecurrentTrainConfig(max_epochs=1, max_seconds=None))

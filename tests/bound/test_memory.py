@@ -27,7 +27,7 @@ def _white(seconds: float = 6.0, seed: int = 0) -> np.ndarray:
 def test_memory_of_a_known_fir_is_found_within_one_sample(taps: list[float]) -> None:
     x = _white()
     y = signal.lfilter(taps, [1.0], x) + 1e-3 * np.random.default_rng(1).standard_normal(x.size)
-    b = memory_bound(recording_from_arrays(x, y, RATE, validation_s=2.0, align=False),
+    b = memory_bound(recording_from_arrays(x, y, RATE, validation_s=2.0, latency=0),
                      esr_target=0.01)
     assert abs(b.memory_samples - (len(taps) - 1)) <= 1
     assert b.memory_ms == pytest.approx(1000 * b.memory_samples / RATE)
@@ -51,7 +51,7 @@ def test_static_curve_of_a_filter_then_clipper_is_its_steady_state() -> None:
     x = test_signal(RATE, seconds=8.0)
     pole = np.exp(-1.0 / (0.0003 * RATE))
     y = np.tanh(2 * signal.lfilter([1 - pole], [1, -pole], x))
-    b = memory_bound(recording_from_arrays(x, y, RATE, validation_s=2.0, align=False),
+    b = memory_bound(recording_from_arrays(x, y, RATE, validation_s=2.0, latency=0),
                      esr_target=0.01)
     assert b.memory_samples >= 2 and b.curve_method.startswith("slow parts")
     cx, cy = np.array(b.curve_x), np.array(b.curve_y)
@@ -84,7 +84,7 @@ def test_pedal_memory_bound_is_sensible() -> None:
 def test_long_memory_is_reported_as_a_lower_bound() -> None:
     x = _white(seed=4)
     y = signal.lfilter([1.0], [1.0, -0.97], x)
-    b = memory_bound(recording_from_arrays(x, y, RATE, validation_s=2.0, align=False),
+    b = memory_bound(recording_from_arrays(x, y, RATE, validation_s=2.0, latency=0),
                      esr_target=1e-3, max_lag=8)
     assert b.memory_saturated and b.memory_samples == 8 and b.states == 1
     assert any("lower bound" in n for n in b.notes)

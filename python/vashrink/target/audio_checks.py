@@ -1,26 +1,22 @@
-"""Measurements on a recorded input/output pair: latency between them and level notes.
-
-The latency is the lag ``d`` maximising ``|r[d]|`` with ``r[d] = sum_n y[n + d] x[n]``
-(cross-correlation of output ``y`` against input ``x``, computed by FFT), so ``y[n] ≈ g x[n - d]``.
-"""
+"""Checks on a recorded input/output pair: level notes, DC offsets, and the warnings users of
+other trainers hit (a swapped pair, a quiet or short validation part, a long latency). The
+latency itself is :mod:`.latency`."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
-from ..errors import InputError
+Signal = NDArray[np.float64]
 
 __all__ = [
     "CLIP_LEVEL",
-    "Latency",
     "dbfs",
-    "estimate_latency",
     "level_notes",
+    "pair_notes",
+    "remove_dc",
 ]
 
 CLIP_LEVEL = 0.999
@@ -28,75 +24,18 @@ CLIP_LEVEL = 0.999
 
 CLIP_NOTE_FRACTION = 1e-3
 DC_NOTE_LEVEL = 1e-3
-CORRELATION_WINDOW_S = 10.0
-WIDE_SEARCH_FACTOR = 10
-WIDE_SEARCH_MIN_S = 0.5
-OUTSIDE_PEAK_MARGIN = 1.5
-
-
-@dataclass(frozen=True)
-class Latency:
-    """Delay of the output behind the input, in samples (negative: output is early)."""
-
-    samples: int
-    sample_rate_hz: int
-    inverted: bool
-
-    @property
-    def ms(self) -> float:
-        """The delay in milliseconds: ``1000 * samples / sample_rate_hz``."""
-        return 1000.0 * self.samples / self.sample_rate_hz
+DC_REMOVE_LEVEL = 1e-3
+"""A mean above this (of full scale) is removed from a signal and reported."""
+SWAP_CREST_RATIO = 1.25
+QUIET_VALIDATION_RATIO = 10 ** (-20 / 20)
+"""The validation part is called quiet 20 dB below the whole recording's RMS."""
+MIN_VALIDATION_NOTE_S = 3.0
+PLAUSIBLE_LATENCY_S = 0.02
 
 
 def dbfs(value: float) -> float:
     """Level in dB relative to full scale, ``20 log10(value)``; ``-inf`` for zero."""
     return 20.0 * math.log10(value) if value > 0 else -math.inf
-
-
-def estimate_latency(
-    x: NDArray[np.float64],
-    y: NDArray[np.float64],
-    sample_rate_hz: int,
-    max_latency_s: float,
-) -> Latency:
-    """Find the lag of ``y`` behind ``x`` within ``±max_latency_s`` from the first ~10 s.
-
-    A peak at the edge of the allowed lags, or a clearly stronger one (1.5x) at lags up to
-    ``max(10 · max_lag, 0.5 s)``, means the true delay is larger than allowed: it is refused.
-    """
-    if not (math.isfinite(max_latency_s) and max_latency_s >= 0):
-        msg = f"max_latency_s must be a finite number >= 0, got {max_latency_s}"
-        raise InputError(msg)
-    n = min(x.size, int(CORRELATION_WINDOW_S * sample_rate_hz))
-    max_lag = min(round(max_latency_s * sample_rate_hz), n - 1)
-    if max_lag <= 0:
-        return Latency(0, sample_rate_hz, inverted=False)
-    xs, ys = x[:n] - x[:n].mean(), y[:n] - y[:n].mean()
-    r = signal.correlate(ys, xs, mode="full", method="fft")
-    strength = np.abs(r)
-    lags = np.abs(signal.correlation_lags(n, n, mode="full"))
-    wide = min(n - 1, max(WIDE_SEARCH_FACTOR * max_lag, round(WIDE_SEARCH_MIN_S * sample_rate_hz)))
-    inside = lags <= max_lag
-    outside = ~inside & (lags <= wide)
-    best = int(np.argmax(np.where(inside, strength, -1.0)))
-    if np.any(outside):
-        far = int(np.argmax(np.where(outside, strength, -1.0)))
-        if strength[far] > OUTSIDE_PEAK_MARGIN * strength[best]:
-            best = far
-    lag = best - (n - 1)
-    if abs(lag) >= max_lag:
-        raise InputError(_too_late(lag, max_lag, sample_rate_hz))
-    return Latency(lag, sample_rate_hz, inverted=bool(r[best] < 0))
-
-
-def _too_late(lag: int, max_lag: int, sample_rate_hz: int) -> str:
-    which = "lags" if lag > 0 else "leads"
-    measured = max(abs(lag), max_lag)
-    return (
-        f"output {which} input by at least {measured} samples "
-        f"({1000.0 * measured / sample_rate_hz:.1f} ms), more than max_latency_s allows; "
-        "trim the files to line them up or raise max_latency_s"
-    )
 
 
 def level_notes(name: str, x: NDArray[np.float64]) -> tuple[str, ...]:
@@ -116,3 +55,49 @@ def level_notes(name: str, x: NDArray[np.float64]) -> tuple[str, ...]:
             f"{name}: DC offset {dc:+.4f} of full scale; a high-pass filter may help training"
         )
     return tuple(notes)
+
+
+def remove_dc(x: Signal, y: Signal,
+              ) -> tuple[Signal, Signal, tuple[float, float], list[str]]:
+    """Subtract each signal's mean when it is above the DC note level (a DC offset is the
+    interface's, not the gear's: a plugin's input has none)."""
+    dcs = (float(np.mean(x)), float(np.mean(y)))
+    notes = []
+    out = []
+    for role, sig, dc in (("input", x, dcs[0]), ("output", y, dcs[1])):
+        if abs(dc) > DC_REMOVE_LEVEL:
+            out.append(sig - dc)
+            notes.append(f"{role}: DC offset {dc:+.4f} of full scale removed (not modelled)")
+        else:
+            out.append(sig)
+    removed = tuple(d if abs(d) > DC_REMOVE_LEVEL else 0.0 for d in dcs)
+    return out[0], out[1], (removed[0], removed[1]), notes
+
+
+def pair_notes(x: Signal, y: Signal, latency_samples: int | None, rate: int,
+               validation_s: float) -> list[str]:
+    """Warnings users of other trainers hit: a swapped pair, a quiet or short validation part."""
+    notes = []
+    rms_x, rms_y = float(np.sqrt(np.mean(x * x))), float(np.sqrt(np.mean(y * y)))
+    crest_x = float(np.max(np.abs(x))) / max(rms_x, 1e-300)
+    crest_y = float(np.max(np.abs(y))) / max(rms_y, 1e-300)
+    if rms_y < rms_x and crest_y > SWAP_CREST_RATIO * crest_x:
+        notes.append(
+            f"warning: the output is quieter ({dbfs(rms_y):.1f} vs {dbfs(rms_x):.1f} dBFS RMS) "
+            f"and less compressed (crest factor {crest_y:.1f} vs {crest_x:.1f}) than the input: "
+            "are --input and --output swapped?")
+    val = y[-round(validation_s * rate):]
+    val_rms = float(np.sqrt(np.mean(val * val)))
+    if val_rms < QUIET_VALIDATION_RATIO * rms_y:
+        notes.append(
+            f"warning: the validation part is {dbfs(val_rms / rms_y):.0f} dB quieter than the "
+            "whole recording, so its ESR says little about the loud parts: end the recording "
+            "with representative playing or change --validation-s")
+    if validation_s < MIN_VALIDATION_NOTE_S:
+        notes.append(f"warning: {validation_s:g} s of validation is short; "
+                     f"{MIN_VALIDATION_NOTE_S:g} s or more gives a steadier ESR (--validation-s)")
+    if latency_samples is not None and latency_samples > PLAUSIBLE_LATENCY_S * rate:
+        notes.append(f"warning: a latency of {1000 * latency_samples / rate:.1f} ms is long for "
+                     "an audio interface; "
+                     "check that the files belong together")
+    return notes

@@ -280,13 +280,13 @@ def pedal_recording(
     """The pedal's input/output pair for :func:`~vashrink.target.capture_signal.test_signal`.
 
     A stand-in for a real capture that needs no audio files; validation is the last
-    ``validation_s`` seconds. The pair is not re-aligned: the simulated pedal has no latency,
-    the small delay the cross-correlation sees is its filters' group delay, which a causal
-    model has to reproduce.
+    ``validation_s`` seconds. The latency is estimated as for any recording (the simulated pedal
+    has none; its filters' group delay, which the cross-correlation peak would add, is left for
+    the model to reproduce).
     """
     p = params or PedalParams()
     rate = _check_rate(sample_rate_hz)
     x = test_signal(rate, seconds=seconds, seed=seed)
     y = pedal_output(x, rate, p)
     name = f"simulated diode-clipper pedal (drive {p.drive_gain:g}, seed {seed})"
-    return recording_from_arrays(x, y, rate, validation_s=validation_s, name=name, align=False)
+    return recording_from_arrays(x, y, rate, validation_s=validation_s, name=name)

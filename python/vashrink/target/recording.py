@@ -2,7 +2,9 @@
 
 :func:`load_recording` reads both, refuses pairs that cannot train a model, removes the
 latency between them, notes level problems and splits by time into training and validation
-(the last ``validation_s`` seconds). :func:`recording_from_arrays` runs the same checks on
+(the last ``validation_s`` seconds). The latency removed is the causal onset of
+:mod:`.latency`, never the cross-correlation peak (which adds the gear's group delay and would
+ask the model to see the future). :func:`recording_from_arrays` runs the same checks on
 arrays already in memory (a simulated pedal, audio from another library). :func:`segments` cuts
 a pair into equal rows for truncated back-propagation through time.
 """
@@ -18,7 +20,8 @@ import soundfile as sf
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError
-from .audio_checks import estimate_latency, level_notes
+from .audio_checks import level_notes, pair_notes, remove_dc
+from .latency import LatencyEstimate, estimate_onset_latency
 
 __all__ = [
     "MAX_RATE_HZ",
@@ -43,9 +46,12 @@ Signal = NDArray[np.float64]
 class Recording:
     """An aligned, validated input/output pair; samples ``[:split_index]`` train, the rest validate.
 
-    ``latency_samples`` is the delay of the original output behind the input (already removed
-    when ``aligned``). Arrays are read-only. ``input_path``/``output_path`` are the files it was
-    read from (None for arrays); ``name`` says where it came from in words.
+    ``latency_samples`` is the delay of the original output behind the input that was removed
+    (the plugin's model answers that many samples earlier than the recorded gear); ``latency``
+    says how it was found (:class:`~vashrink.target.latency.LatencyEstimate`, ``None`` when
+    given). ``dc_removed`` is the mean subtracted from (input, output). Arrays are read-only.
+    ``input_path``/``output_path`` are the files it was read from (None for arrays); ``name``
+    says where it came from in words.
     """
 
     sample_rate_hz: int
@@ -53,11 +59,24 @@ class Recording:
     output: Signal
     split_index: int
     latency_samples: int
-    aligned: bool
     checks: tuple[str, ...]
     input_path: Path | None = None
     output_path: Path | None = None
     name: str = ""
+    latency: LatencyEstimate | None = None
+    dc_removed: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def aligned(self) -> bool:
+        """Whether a latency was removed."""
+        return self.latency_samples > 0
+
+    @property
+    def latency_method(self) -> str:
+        """``"onset"`` (estimated), ``"given"`` (``latency=N``) or ``"none"`` (``latency=0``)."""
+        if self.latency is not None:
+            return self.latency.method
+        return "given" if self.latency_samples > 0 else "none"
 
     @property
     def duration_s(self) -> float:
@@ -147,17 +166,27 @@ def _check_audible(x: Signal, role: str) -> None:
 
 
 def _align(x: Signal, y: Signal, lag: int) -> tuple[Signal, Signal]:
-    """Shift ``y`` earlier by ``lag`` samples (later if negative), keeping lengths equal."""
+    """Shift ``y`` earlier by ``lag`` >= 0 samples, keeping lengths equal."""
     if lag > 0:
         return x[:-lag], y[lag:]
-    if lag < 0:
-        return x[-lag:], y[:lag]
     return x, y
 
 
-def _describe(samples: int, ms: float) -> str:
-    side = "behind" if samples > 0 else "ahead of"
-    return f"output was {abs(samples)} samples ({abs(ms):.2f} ms) {side} the input"
+Latency = int | str
+"""``"auto"`` (estimate), or a whole number of samples to remove (0: none)."""
+
+
+def _check_latency(latency: Latency, n: int, rate: int) -> None:
+    if latency == "auto":
+        return
+    if isinstance(latency, bool) or not isinstance(latency, int | np.integer) or latency < 0:
+        msg = (f"--latency must be auto or a whole number of samples >= 0 (the gear's delay "
+               f"behind the input), got {latency!r}")
+        raise InputError(msg)
+    if latency >= n:
+        msg = (f"--latency {latency} is longer than the recording ({n} samples, "
+               f"{n / rate:.2f} s); give the delay in samples, e.g. --latency 128")
+        raise InputError(msg)
 
 
 def _check_validation_s(validation_s: float) -> None:
@@ -174,12 +203,13 @@ def _checked_pair(
     *,
     validation_s: float,
     max_latency_s: float,
-    align: bool,
-) -> tuple[Signal, Signal, int, bool, tuple[str, ...]]:
-    """The checks both entry points share: lengths, silence, duration, latency, level notes.
+    latency: Latency,
+) -> tuple[Signal, Signal, int, LatencyEstimate | None, tuple[float, float], tuple[str, ...]]:
+    """The checks both entry points share: lengths, silence, duration, DC, latency, levels.
 
     ``roles`` name the two signals in messages ("input file in.wav", "output array").
-    Returns the (aligned) pair, the latency, whether it is aligned, and the notes.
+    Returns the aligned pair, the latency removed, its estimate (``None`` when given), the DC
+    removed and the notes.
     """
     if x.size != y.size:
         msg = (
@@ -190,36 +220,44 @@ def _checked_pair(
         raise InputError(msg)
     _check_audible(x, roles[0])
     _check_audible(y, roles[1])
+    _check_latency(latency, x.size, rate)
     needed = round((validation_s + MIN_TRAIN_S) * rate)
     if x.size < needed:
         msg = (
             f"recording is {x.size / rate:.2f} s long but needs at least "
             f"{needed / rate:.2f} s ({validation_s:g} s validation + {MIN_TRAIN_S:g} s training); "
-            "record longer or lower validation_s"
+            "record longer or lower --validation-s"
         )
         raise InputError(msg)
-    latency = estimate_latency(x, y, rate, max_latency_s)
     notes = [*level_notes("input", x), *level_notes("output", y)]
-    if latency.samples == 0:
-        notes.append("latency: none detected")
-    elif align:
-        x, y = _align(x, y, latency.samples)
-        notes.append(f"latency: {_describe(latency.samples, latency.ms)}; corrected")
+    notes = [n for n in notes if "DC offset" not in n]
+    x, y, dc, dc_notes = remove_dc(x, y)
+    notes += dc_notes
+    est: LatencyEstimate | None = None
+    if latency == "auto":
+        est = estimate_onset_latency(x, y, rate, max_latency_s)
+        lag = est.samples
+        notes.append(est.describe())
+        if est.inverted:
+            notes.append("polarity: the output is inverted relative to the input")
     else:
-        notes.append(
-            f"latency: {_describe(latency.samples, latency.ms)}; not corrected (align=False)"
-        )
-    if latency.inverted:
-        notes.append("polarity: the output is inverted relative to the input")
+        lag = int(latency)
+        notes.append(f"latency: {lag} samples removed, as given" if lag
+                     else "latency: not removed (--latency 0)")
+    if lag:
+        notes.append(f"the model answers {lag} samples earlier than the recorded gear: a plugin "
+                     f"that must line up with the recording delays its output by {lag} samples")
+    x, y = _align(x, y, lag)
     if x.size < needed:
         msg = (
             f"recording is {x.size / rate:.2f} s long after removing the latency but needs at "
-            f"least {needed / rate:.2f} s; record longer or lower validation_s"
+            f"least {needed / rate:.2f} s; record longer or lower --validation-s"
         )
         raise InputError(msg)
+    notes += pair_notes(x, y, est.samples if est else None, rate, validation_s)
     x.setflags(write=False)
     y.setflags(write=False)
-    return x, y, latency.samples, align or latency.samples == 0, tuple(notes)
+    return x, y, lag, est, dc, tuple(notes)
 
 
 def load_recording(
@@ -229,12 +267,14 @@ def load_recording(
     channel: int | None = None,
     validation_s: float = 10.0,
     max_latency_s: float = 0.05,
-    align: bool = True,
+    latency: Latency = "auto",
 ) -> Recording:
     """Read, validate, align and split a recorded input/output pair.
 
-    ``channel`` picks one channel of multichannel files (the same index in both). The pair
-    must be at least ``validation_s + 1`` seconds long after alignment.
+    ``channel`` picks one channel of multichannel files (the same index in both). ``latency``
+    is ``"auto"`` (the causal onset estimate of :mod:`.latency`, never later than the gear's
+    true delay) or the number of samples to remove (0: none). The pair must be at least
+    ``validation_s + 1`` seconds long after alignment.
     """
     _check_validation_s(validation_s)
     in_path, out_path = Path(input_path), Path(output_path)
@@ -243,9 +283,9 @@ def load_recording(
     rate = _check_rates(in_rate, out_rate, in_path, out_path)
     x = _pick_channel(in_data, in_path, "input", channel)
     y = _pick_channel(out_data, out_path, "output", channel)
-    x, y, lag, aligned, notes = _checked_pair(
+    x, y, lag, est, dc, notes = _checked_pair(
         x, y, rate, (f"input file {in_path}", f"output file {out_path}"),
-        validation_s=validation_s, max_latency_s=max_latency_s, align=align,
+        validation_s=validation_s, max_latency_s=max_latency_s, latency=latency,
     )
     return Recording(
         sample_rate_hz=rate,
@@ -253,11 +293,12 @@ def load_recording(
         output=y,
         split_index=x.size - round(validation_s * rate),
         latency_samples=lag,
-        aligned=aligned,
         checks=notes,
         input_path=in_path,
         output_path=out_path,
         name=f"{in_path} -> {out_path}",
+        latency=est,
+        dc_removed=dc,
     )
 
 
@@ -284,7 +325,7 @@ def recording_from_arrays(
     validation_s: float,
     name: str = "arrays",
     max_latency_s: float = 0.05,
-    align: bool = True,
+    latency: Latency = "auto",
 ) -> Recording:
     """A :class:`Recording` from an input ``x`` and the gear's output ``y`` (1-D, same length).
 
@@ -304,9 +345,9 @@ def recording_from_arrays(
         )
         raise InputError(msg)
     xs, ys = _as_signal(x, "input array"), _as_signal(y, "output array")
-    xs, ys, lag, aligned, notes = _checked_pair(
+    xs, ys, lag, est, dc, notes = _checked_pair(
         xs, ys, rate, ("input array", "output array"),
-        validation_s=validation_s, max_latency_s=max_latency_s, align=align,
+        validation_s=validation_s, max_latency_s=max_latency_s, latency=latency,
     )
     return Recording(
         sample_rate_hz=rate,
@@ -314,9 +355,10 @@ def recording_from_arrays(
         output=ys,
         split_index=xs.size - round(validation_s * rate),
         latency_samples=lag,
-        aligned=aligned,
         checks=notes,
         name=name,
+        latency=est,
+        dc_removed=dc,
     )
 
 
