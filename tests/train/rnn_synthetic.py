@@ -56,5 +56,5 @@ def synthetic_recording(seconds: float = 3.0, sample_rate_hz: int = 16_000,
     y.setflags(write=False)
     return Recording(sample_rate_hz=sample_rate_hz, input=x, output=y,
                      split_index=n - round(validation_s * sample_rate_hz), latency_samples=0,
-                     aligned=True, checks=(), input_path=Path("synthetic-in.wav"),
+                     checks=(), input_path=Path("synthetic-in.wav"),
                      output_path=Path("synthetic-out.wav"))

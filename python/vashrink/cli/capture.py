@@ -39,6 +39,19 @@ def _layers(text: str) -> tuple[int, ...]:
     return tuple(sorted({int(p) for p in parts}))
 
 
+def _latency(text: str) -> int | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        msg = f"--latency takes auto or a whole number of samples >= 0, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def add_capture_arguments(p: argparse.ArgumentParser) -> None:
     """Options of a search over GRU/LSTM models of a recorded input/output pair."""
     g = p.add_argument_group(
@@ -99,11 +112,29 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
         help="input skip: the model adds its input to its output (AIDA-X in_skip)",
     )
     g.add_argument(
+        "--latency",
+        type=_latency,
+        default="auto",
+        metavar="N|auto",
+        help="samples of latency to remove from the output: auto (default) estimates the onset "
+        "of the gear's response, never later than it (a model can learn extra delay, never an "
+        "advance); 0 keeps the files as they are; N removes N samples",
+    )
+    g.add_argument(
+        "--updates",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="training budget per candidate in Adam updates (default 2400); work, not time, so "
+        "the same seed gives the same model on a busy and an idle machine",
+    )
+    g.add_argument(
         "--max-seconds",
         type=finite_float,
         default=None,
         metavar="S",
-        help="training time per candidate (default: the recipe's)",
+        help="optional wall-clock safety limit per candidate (default: none; a limit makes the "
+        "result depend on machine load)",
     )
 
 
@@ -148,7 +179,8 @@ def _recording(args: argparse.Namespace) -> tuple[Any, float, str]:
         from ..target.pedal import pedal_recording
 
         validation = args.validation_s if args.validation_s is not None else PEDAL_VALIDATION_S
-        rec = pedal_recording(seconds=PEDAL_SECONDS, validation_s=validation)
+        rec = pedal_recording(seconds=PEDAL_SECONDS, validation_s=validation,
+                              latency=args.latency)
         esr = args.esr if args.esr is not None else PEDAL_ESR
         return rec, float(esr), PEDAL_OUT
     missing = [
@@ -169,7 +201,8 @@ def _recording(args: argparse.Namespace) -> tuple[Any, float, str]:
     from ..target.recording import load_recording
 
     validation = args.validation_s if args.validation_s is not None else 10.0
-    rec = load_recording(args.input, args.output, channel=args.channel, validation_s=validation)
+    rec = load_recording(args.input, args.output, channel=args.channel, validation_s=validation,
+                         latency=args.latency)
     return rec, float(args.esr), "vashrink-capture"
 
 
@@ -226,6 +259,8 @@ def run_capture(args: argparse.Namespace) -> int:
         overrides["max_epochs"] = args.epochs
     if args.max_seconds is not None:
         overrides["max_seconds"] = args.max_seconds
+    if args.updates is not None:
+        overrides["max_updates"] = args.updates
     if args.lr is not None:
         overrides["lr"] = args.lr
     err = console(stderr=True)

@@ -259,6 +259,8 @@ def shrink_capture(
                 "recipe": config.to_dict(),
                 "source": _source(recording),
                 "esr_target": esr_target,
+                "latency_removed_samples": int(recording.latency_samples),
+                "latency_method": recording.latency_method,
             },
         )
         say(

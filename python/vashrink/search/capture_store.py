@@ -26,6 +26,7 @@ def recording_fingerprint(rec: Recording) -> dict[str, Any]:
         "sample_rate_hz": rec.sample_rate_hz,
         "samples": int(rec.input.size),
         "split_index": int(rec.split_index),
+        "latency_samples": int(rec.latency_samples),
     }
 
 

@@ -171,7 +171,8 @@ def estimate_onset_latency(x: NDArray[np.float64], y: NDArray[np.float64], sampl
     top = int(np.argmax(response))
     foot = start + int(np.argmax(response >= RISE_LEVEL * response[top]))
     peak = start + top
-    samples = max(0, min(onset, foot) - SAFETY_SAMPLES - min((3 * (peak - foot) + 3) // 4, MAX_RISE))
+    back = SAFETY_SAMPLES + min((3 * (peak - foot) + 3) // 4, MAX_RISE)
+    samples = max(0, min(onset, foot) - back)
     return LatencyEstimate(samples=samples, onset_samples=onset, peak_samples=peak,
                            sample_rate_hz=int(sample_rate_hz), method="onset",
                            inverted=bool(taps[top, first] < 0),

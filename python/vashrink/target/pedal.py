@@ -276,6 +276,7 @@ def pedal_recording(
     validation_s: float = 5.0,
     seed: int = 0,
     params: PedalParams | None = None,
+    latency: int | str = "auto",
 ) -> Recording:
     """The pedal's input/output pair for :func:`~vashrink.target.capture_signal.test_signal`.
 
@@ -289,4 +290,5 @@ def pedal_recording(
     x = test_signal(rate, seconds=seconds, seed=seed)
     y = pedal_output(x, rate, p)
     name = f"simulated diode-clipper pedal (drive {p.drive_gain:g}, seed {seed})"
-    return recording_from_arrays(x, y, rate, validation_s=validation_s, name=name)
+    return recording_from_arrays(x, y, rate, validation_s=validation_s, name=name,
+                                 latency=latency)

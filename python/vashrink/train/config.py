@@ -27,8 +27,9 @@ class TrainConfig:
             iteration: measured to stop paying beyond this, see docs/training.md).
         minimax: refine LM fits toward the smallest max abs error (eps is a max error), in
             ``minimax_stages`` reweighting stages of ``minimax_iterations`` LM steps.
-        lm_seconds: wall-clock budget of one LM candidate (its best iterate is kept);
-            ``None`` for no limit.
+        lm_seconds: an opt-in wall-clock limit on one LM candidate (its best iterate is kept);
+            ``None`` (the default): the iteration budgets alone, so a result does not depend on
+            machine load.
         epochs: passes over the training samples (Adam).
         lr: peak Adam learning rate (on inputs scaled to [-1, 1], targets to unit variance).
         schedule: ``"cosine"`` (linear warm-up over ``warmup_fraction`` of the steps, then cosine
@@ -64,7 +65,7 @@ class TrainConfig:
     minimax: bool = True
     minimax_stages: int = 10
     minimax_iterations: int = 12
-    lm_seconds: float | None = 30.0
+    lm_seconds: float | None = None
     epochs: int = 1000
     lr: float = 1e-2
     schedule: str = "cosine"

@@ -36,16 +36,21 @@ class RecurrentTrainConfig:
             gradient, no loss).
         tbptt_samples: samples between weight updates; the state carries over (detached).
         lr: peak Adam learning rate.
-        schedule: ``"cosine"`` (decay to ``lr * final_lr_fraction`` over whichever budget, epochs
-            or seconds, runs out first) or ``"constant"``.
+        schedule: ``"cosine"`` (decay to ``lr * final_lr_fraction`` over the candidate's budget
+            of updates) or ``"constant"``.
         max_grad_norm: each candidate's gradient is scaled to at most this norm before a step
             (``None``: no clipping).
-        max_epochs: passes over the training rows per candidate.
-        max_seconds: training time per candidate, counted as its share of its pack's time (an
-            epoch of a pack training k candidates costs each of them 1/k of it); ``None``: no
-            limit.
+        max_updates: the work budget: Adam updates per candidate (an epoch makes
+            ``ceil(rows / batch_size) * ceil((segment - warmup) / tbptt)`` of them, so a longer
+            recording gets fewer epochs of the same work). Work, not seconds: the same seed
+            gives bit-identical weights on a busy and on an idle machine.
+        max_epochs: a cap on passes over the training rows (whichever budget ends first).
+        max_seconds: an opt-in safety limit on training time per candidate (its share of its
+            pack's time); ``None`` (the default) keeps results independent of machine load.
         patience: validation checks without a relative improvement of ``min_delta`` before a
-            candidate stops (``None``: never stop for that reason).
+            candidate stops (``None``: never stop for that reason); counted only after
+            ``patience_after`` of the budget, so a candidate is never ended on its first checks
+            while the learning rate is still high.
         val_window_samples, val_burn_in_samples: the per-epoch validation check runs the
             validation part as parallel windows, each preceded by a burn-in that is not scored
             (exact when the part fits one window); the reported errors stream it whole.
@@ -65,9 +70,11 @@ class RecurrentTrainConfig:
     schedule: str = "cosine"
     final_lr_fraction: float = 0.05
     max_grad_norm: float | None = 1.0
-    max_epochs: int = 100
-    max_seconds: float | None = 120.0
+    max_updates: int = 2400
+    max_epochs: int = 1000
+    max_seconds: float | None = None
     patience: int | None = 10
+    patience_after: float = 0.5
     min_delta: float = 1e-3
     val_window_samples: int = 8192
     val_burn_in_samples: int = 2048
@@ -94,7 +101,10 @@ class RecurrentTrainConfig:
              f"final_lr_fraction must be in (0, 1], got {self.final_lr_fraction}"),
             (self.max_grad_norm is None or self.max_grad_norm > 0,
              f"max_grad_norm must be > 0 (or None), got {self.max_grad_norm}"),
+            (self.max_updates >= 1, f"max_updates must be >= 1, got {self.max_updates}"),
             (self.max_epochs >= 1, f"max_epochs must be >= 1, got {self.max_epochs}"),
+            (0.0 <= self.patience_after <= 1.0,
+             f"patience_after must be in [0, 1], got {self.patience_after}"),
             (self.max_seconds is None or self.max_seconds > 0,
              f"max_seconds must be > 0 (or None for no limit), got {self.max_seconds}"),
             (self.patience is None or self.patience >= 1,
@@ -116,6 +126,15 @@ class RecurrentTrainConfig:
         for ok, msg in checks:
             if not ok:
                 raise InputError(msg)
+
+    def updates_per_epoch(self, rows: int) -> int:
+        """Adam updates one epoch over ``rows`` training rows makes."""
+        chunks = math.ceil((self.segment_samples - self.warmup_samples) / self.tbptt_samples)
+        return math.ceil(rows / self.batch_size) * chunks
+
+    def budget_updates(self, rows: int) -> int:
+        """Updates a candidate trains for at most: ``max_updates`` or ``max_epochs`` epochs."""
+        return min(self.max_updates, self.max_epochs * self.updates_per_epoch(rows))
 
     def lr_at(self, progress: float) -> float:
         """Learning rate at ``progress`` in [0, 1] of the candidate's budget."""

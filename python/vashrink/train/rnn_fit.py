@@ -146,7 +146,9 @@ def train_recurrent(
     threads_before = torch.get_num_threads()
     if config.threads is not None:
         torch.set_num_threads(config.threads)
-    total = float(len(candidates) * config.max_epochs)
+    rows = int(data.x_rows.shape[0])
+    epochs_each = math.ceil(config.budget_updates(rows) / config.updates_per_epoch(rows))
+    total = float(len(candidates) * epochs_each)
     try:
         with TrainProgress(total, len(candidates), enabled=progress) as bar:
             for members in packs:
@@ -157,12 +159,12 @@ def train_recurrent(
                         validation=stream_errors(m.best_spec, data.x_val, data.y_val),
                         train_esr=m.train_esr, epochs=m.epochs, seconds=m.seconds,
                         epoch_seconds=tuple(m.epoch_seconds),
-                        stop_reason=m.stop_reason or "max_epochs",
+                        stop_reason=m.stop_reason or "budget",
                         val_curve=tuple(m.val_curve), pack_size=size,
                         warm=m.architecture in warm,
                     )
                     results[res.architecture] = res
-                    bar.advance(float(config.max_epochs - m.epochs))
+                    bar.advance(float(max(epochs_each - m.epochs, 0)))
                     bar.candidate_done(res.validation.esr)
                     if on_result is not None:
                         on_result(res)

@@ -5,7 +5,8 @@ Each step takes ``batch_size`` training rows, settles their state over the first
 forward from the carried state, loss, backward, Adam step, detach. After every epoch the
 validation windows are run once (no gradient) and each candidate keeps its best weights; a
 candidate stops on reaching half the target ESR, after ``patience`` checks without a better
-one, or at its epoch or time budget.
+one (counted from ``patience_after`` of its budget on), or at its budget of updates (or the
+opt-in wall-clock limit).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def validation_check(pack: PackedRecurrent, data: RecurrentData, config: Recurre
 
 def _epoch(pack: PackedRecurrent, opt: torch.optim.Optimizer, data: RecurrentData,
            config: RecurrentTrainConfig, active: torch.Tensor, order: np.ndarray,
-           lr_of: Callable[[], float]) -> tuple[np.ndarray, bool]:
+           lr_of: Callable[[], float], on_update: Callable[[], None]) -> tuple[np.ndarray, bool]:
     """One pass over the training rows; returns each candidate's training ESR and whether the
     pack diverged (too many consecutive non-finite losses)."""
     k = len(pack.members)
@@ -122,6 +123,7 @@ def _epoch(pack: PackedRecurrent, opt: torch.optim.Optimizer, data: RecurrentDat
             if config.max_grad_norm is not None:
                 pack.clip_member_grads(config.max_grad_norm)
             opt.step()
+            on_update()
             err_sum += err.detach().double().numpy()
             sig_sum += sig.detach().double().numpy()
     return err_sum / np.maximum(sig_sum, 1e-300), False
@@ -143,16 +145,17 @@ def train_pack(
     k = len(members)
     outcomes = [MemberOutcome(m, s) for m, s in zip(members, starts, strict=True)]
     opt = torch.optim.Adam(pack.parameters(), lr=config.lr)
-    budget = None if config.max_seconds is None else config.max_seconds * k
     rng = np.random.default_rng(config.seed)
-    trained = 0.0
-    epoch_no = 0
+    budget = config.budget_updates(int(data.x_rows.shape[0]))
+    updates = 0
     clock = time.perf_counter()
 
     def progress() -> float:
-        spent = trained + (time.perf_counter() - clock)
-        by_time = spent / budget if budget is not None else 0.0
-        return max(epoch_no / config.max_epochs, by_time)
+        return updates / budget
+
+    def count_update() -> None:
+        nonlocal updates
+        updates += 1
 
     def finish(m: MemberOutcome, reason: str) -> None:
         m.stop_reason = reason
@@ -176,7 +179,6 @@ def train_pack(
                 m.stale_checks += 1
 
     check()
-    trained += time.perf_counter() - clock
     for m in outcomes:
         if target_esr is not None and m.best_val <= target_esr / 2:
             finish(m, "target")
@@ -185,12 +187,10 @@ def train_pack(
         active_list = [m.stop_reason is None for m in outcomes]
         active = torch.tensor(active_list, dtype=torch.float32)
         order = rng.permutation(data.x_rows.shape[0])
-        epoch_no += 1
         train_esr, diverged = _epoch(pack, opt, data, config, active, order,
-                                   lambda: config.lr_at(progress()))
+                                   lambda: config.lr_at(progress()), count_update)
         check()
         spent = time.perf_counter() - clock
-        trained += spent
         n_active = int(sum(active_list))
         for j, m in enumerate(outcomes):
             if not active_list[j]:
@@ -208,10 +208,11 @@ def train_pack(
                 finish(m, "diverged")
             elif target_esr is not None and m.best_val <= target_esr / 2:
                 finish(m, "target")
-            elif config.patience is not None and m.stale_checks >= config.patience:
+            elif (config.patience is not None and m.stale_checks >= config.patience
+                  and progress() >= config.patience_after):
                 finish(m, "no_improvement")
             elif config.max_seconds is not None and m.seconds >= config.max_seconds:
                 finish(m, "time_limit")
-            elif m.epochs >= config.max_epochs:
-                finish(m, "max_epochs")
+            elif updates >= budget:
+                finish(m, "budget")
     return outcomes

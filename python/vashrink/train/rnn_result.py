@@ -13,8 +13,8 @@ from ..target.esr import ErrorReport
 __all__ = ["STOP_REASONS", "RecurrentTrainingInterrupted", "TrainedRecurrent"]
 
 #: Why a candidate stopped: validation ESR at most half the target, no better validation ESR
-#: for ``patience`` checks, its time budget, its epoch budget, or a non-finite loss.
-STOP_REASONS = ("target", "no_improvement", "time_limit", "max_epochs", "diverged")
+#: for ``patience`` checks, its opt-in time limit, its budget of updates, or a non-finite loss.
+STOP_REASONS = ("target", "no_improvement", "time_limit", "budget", "diverged")
 
 
 @dataclass(frozen=True)
