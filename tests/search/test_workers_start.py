@@ -4,7 +4,8 @@ Optuna's and SQLAlchemy's table creation is check-then-create: workers started t
 and all but one died with ``UniqueViolation ... pg_type_typname_nsp_index``, told to "install the
 driver". Now the schema is created under an advisory lock. Four worker processes open the same
 study on a fresh database at once, ten times (each round a new database), and all four must open
-it and every architecture must be claimed by exactly one of them; one round of four real
+it and every architecture must be claimed by exactly one of them (also on SQLite files, where a
+lost creation race is retried); one round of four real
 ``vashrink shrink --storage ... --workers 1`` searches (slow) must end with every candidate
 trained exactly once. The error hint names the driver only when the driver is missing.
 """
@@ -57,7 +58,16 @@ def fresh_database(server_url: str, name: str) -> str:
     return server_url.replace("/postgres?", f"/{name}?", 1)
 
 
-def test_workers_started_together_on_a_fresh_database_all_start(postgres_url: str) -> None:
+@pytest.mark.parametrize("kind", ["postgres", "sqlite"])
+def test_workers_started_together_on_a_fresh_database_all_start(
+        kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    server = str(request.getfixturevalue("postgres_url")) if kind == "postgres" else ""
+
+    def fresh(r: int) -> str:
+        if kind == "postgres":
+            return fresh_database(server, f"start_round_{r}")
+        return f"sqlite:///{tmp_path / f'round{r}.db'}"  # SQLite: a lost race is retried
+
     procs = [subprocess.Popen([sys.executable, "-c", WORKER], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(WORKERS)]
@@ -65,7 +75,7 @@ def test_workers_started_together_on_a_fresh_database_all_start(postgres_url: st
         for p in procs:
             assert p.stdout is not None and p.stdout.readline().strip() == "ready"
         for r in range(ROUNDS):
-            url = fresh_database(postgres_url, f"start_round_{r}")
+            url = fresh(r)
             for p in procs:  # all four wake up within microseconds of each other
                 assert p.stdin is not None
                 p.stdin.write(url + "\n")
