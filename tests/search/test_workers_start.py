@@ -58,7 +58,7 @@ def fresh_database(server_url: str, name: str) -> str:
     return server_url.replace("/postgres?", f"/{name}?", 1)
 
 
-@pytest.mark.parametrize("kind", ["postgres", "sqlite"])
+@pytest.mark.parametrize("kind", ["postgres", pytest.param("sqlite", marks=pytest.mark.slow)])
 def test_workers_started_together_on_a_fresh_database_all_start(
         kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     server = str(request.getfixturevalue("postgres_url")) if kind == "postgres" else ""
