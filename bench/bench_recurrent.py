@@ -35,7 +35,15 @@ INCLUDE = HERE.parent / "cpp" / "include"
 RESULTS = HERE / "results" / "recurrent.json"
 SIZES = (8, 12, 16, 24, 32, 40)
 STACK_SIZES = (8, 16)
-FLAGS = ["-O3", "-march=native", "-std=c++17", "-DRTNEURAL_DEFAULT_ALIGNMENT=32"]
+FLAGS = ["-O3", "-march=native", "-std=c++17"]
+
+
+def _alignment(backend: str) -> str:
+    """RTNeural's alignment define for FLAGS' ISA (64 for xsimd on an AVX-512 build)."""
+    from vashrink.runtime.toolchain import compiler, predefined_macros, rtneural_alignment
+
+    macros = predefined_macros(compiler(), tuple(FLAGS))
+    return f"-DRTNEURAL_DEFAULT_ALIGNMENT={rtneural_alignment(macros, backend)}"
 
 
 def _rtneural_parts(root: Path) -> dict[str, list[str]]:
@@ -48,11 +56,11 @@ def _rtneural_parts(root: Path) -> dict[str, list[str]]:
     ]
     xsimd = next((d for d in candidates if (d / "xsimd" / "xsimd.hpp").is_file()), None)
     if xsimd is not None:
-        parts["xsimd"] = [*common, f"-I{xsimd}", "-DRTNEURAL_USE_XSIMD=1",
+        parts["xsimd"] = [*common, f"-I{xsimd}", _alignment("xsimd"), "-DRTNEURAL_USE_XSIMD=1",
                           "-DRTNEURAL_NAMESPACE=RTNeuralXsimd", "-DVS_RTNEURAL_FACTORY=make_xsimd"]
     eigen = root / "modules" / "Eigen"
     if (eigen / "Eigen" / "Dense").is_file():
-        parts["eigen"] = [*common, f"-I{eigen}", "-DRTNEURAL_USE_EIGEN=1",
+        parts["eigen"] = [*common, f"-I{eigen}", _alignment("eigen"), "-DRTNEURAL_USE_EIGEN=1",
                           "-DRTNEURAL_NAMESPACE=RTNeuralEigen", "-DVS_RTNEURAL_FACTORY=make_eigen"]
     return parts
 

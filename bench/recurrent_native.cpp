@@ -3,10 +3,12 @@
 // RTNeural's compile-time ModelT with N GRULayerT / LSTMLayerT, once built with xsimd and once
 // with Eigen, on the same weights, interleaved round by round in one process.
 // bench/bench_recurrent.py builds and runs it; by hand (three objects: each RTNeural backend gets its own namespace):
-//   CXX="g++ -O3 -march=native -std=c++17 -DRTNEURAL_DEFAULT_ALIGNMENT=32 -I$RTNEURAL_DIR -I$RTNEURAL_DIR/modules/json"
+//   CXX="g++ -O3 -march=native -std=c++17 -I$RTNEURAL_DIR -I$RTNEURAL_DIR/modules/json"
+//   A = the register's alignment for these flags (64 with __AVX512F__, 32 with __AVX__, else 16:
+//   g++ -march=native -dM -E -x c++ /dev/null | grep -E '__AVX512F__|__AVX__'); Eigen: at most 32
 //   $CXX -Icpp/include -c bench/recurrent_native.cpp -o ours.o
-//   $CXX -DVS_RTNEURAL_FACTORY=make_xsimd -DRTNEURAL_USE_XSIMD=1 -DRTNEURAL_NAMESPACE=RTNeuralXsimd -I$XSIMD_DIR/include -c bench/recurrent_native.cpp -o x.o
-//   $CXX -DVS_RTNEURAL_FACTORY=make_eigen -DRTNEURAL_USE_EIGEN=1 -DRTNEURAL_NAMESPACE=RTNeuralEigen -I$RTNEURAL_DIR/modules/Eigen -c bench/recurrent_native.cpp -o e.o
+//   $CXX -DRTNEURAL_DEFAULT_ALIGNMENT=$A -DVS_RTNEURAL_FACTORY=make_xsimd -DRTNEURAL_USE_XSIMD=1 -DRTNEURAL_NAMESPACE=RTNeuralXsimd -I$XSIMD_DIR/include -c bench/recurrent_native.cpp -o x.o
+//   $CXX -DRTNEURAL_DEFAULT_ALIGNMENT=32 -DVS_RTNEURAL_FACTORY=make_eigen -DRTNEURAL_USE_EIGEN=1 -DRTNEURAL_NAMESPACE=RTNeuralEigen -I$RTNEURAL_DIR/modules/Eigen -c bench/recurrent_native.cpp -o e.o
 //   g++ ours.o x.o e.o -o /tmp/recurrent_native && /tmp/recurrent_native 31 [sizes [mlp|stack]]
 // Without RTNeural: compile only the first object with -DVS_NO_RTNEURAL. Output: one JSON
 // object per line (cell, hidden, layers, runner, median/min thread-CPU ns per sample, median
@@ -63,6 +65,12 @@ std::unique_ptr<Runner> make_eigen_mlp(const MlpWeights& w);
 template <typename... Ls>
 struct List {};
 
+// Internal linkage: this file is compiled into three objects (ours, RTNeural xsimd, RTNeural
+// Eigen), and each RTNeural object's runners live in its own anonymous namespace, which every
+// object mangles alike. As plain templates, pick<RtnRunner, ...> was emitted as the same weak
+// symbol in both RTNeural objects and the linker kept one: the "Eigen" column could run xsimd.
+namespace {
+
 /// R<H, Lstm, N> for the model's shape: every H for one layer, H = 8 and 16 for two.
 template <template <int, bool, int> class R, bool Lstm, int N>
 std::unique_ptr<Runner> pick(const Weights& w) {
@@ -101,6 +109,7 @@ std::unique_ptr<Runner> pick_mlp(const MlpWeights& m) {
     }
 }
 
+}  // namespace
 }  // namespace bench
 
 #define VS_CAT2(a, b) a##b

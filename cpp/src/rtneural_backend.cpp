@@ -15,13 +15,7 @@ namespace py = pybind11;
 
 #ifdef VASHRINK_WITH_RTNEURAL
 
-#if !defined(RTNEURAL_DEFAULT_ALIGNMENT)
-#  if defined(__AVX__)
-#    define RTNEURAL_DEFAULT_ALIGNMENT 32
-#  else
-#    define RTNEURAL_DEFAULT_ALIGNMENT 16
-#  endif
-#endif
+#include "rtneural_alignment.h"
 #define RTNEURAL_NO_DEBUG 1
 #include <RTNeural/RTNeural.h>
 

@@ -78,3 +78,40 @@ def test_shrink_scores_by_the_profile_and_names_the_target_cpu(
         assert c["ns_per_sample"] == pytest.approx(want, rel=1e-12)
     assert any(table.label in note and "uncertainty" in note for note in result["notes"])
     assert table.label in (tmp_path / "run" / "report.html").read_text()
+
+
+@pytest.mark.parametrize("case", ["directory", "missing-parent", "parent-is-a-file"])
+def test_a_bad_out_path_is_refused_in_one_line_before_any_timing(
+        case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from vashrink.runtime import profile as profile_module
+
+    def never(**_: object) -> None:
+        msg = "profiling ran before the output path was checked"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(profile_module, "measure_profile", never)
+    (tmp_path / "file.txt").write_text("x")
+    out, said = {
+        "directory": (tmp_path, "is a directory"),
+        "missing-parent": (tmp_path / "missing" / "p.json", "does not exist"),
+        "parent-is-a-file": (tmp_path / "file.txt" / "p.json", "does not exist"),
+    }[case]
+    before = sorted(tmp_path.rglob("*"))
+    assert main(["profile", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and said in err[0], err
+    assert sorted(tmp_path.rglob("*")) == before  # no directory created, no temp file left
+
+
+def test_write_profile_refuses_a_directory_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    from vashrink.errors import InputError
+    from vashrink.runtime.profile import CostProfile, write_profile
+
+    table = CostProfile(machine={}, block_size=64, buffer_samples=1, repeats=1, rows=(),
+                        seconds=0.0)
+    with pytest.raises(InputError, match="is a directory"):
+        write_profile(table, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    assert write_profile(table, tmp_path / "p.json") == tmp_path / "p.json"
+    assert [p.name for p in tmp_path.iterdir()] == ["p.json"]

@@ -5,6 +5,7 @@ SSE2) and the AVX2 + FMA path (``-march=x86-64-v3``), and must exit 0. ``lanes.c
 the lanes the engine reports equal the lanes its kernels use, per ``-march``. ``namespace_test.cpp``
 checks ``VASHRINK_NAMESPACE``, also through CMake's ``vashrink::engine`` target. Headers are found
 relative to this file (``../../cpp/include``); nothing here imports the ``vashrink`` package.
+``alloc_test.cpp`` replaces the global allocator and checks that no audio-thread call allocates.
 """
 
 from __future__ import annotations
@@ -162,6 +163,39 @@ def test_reported_lanes_are_the_kernels_lanes(march: str, tmp_path: Path) -> Non
         assert got["kernels"] == expected[2], got
     # An AVX-512 build has no 512-bit kernels: it must report the AVX2 path, never 16 lanes.
     assert int(got["simd_float32"]) <= 8, got
+
+
+ALLOC_MARCHES = ("x86-64", "native")
+
+
+@pytest.fixture(scope="module")
+def alloc_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """alloc_test built for the portable path and for this CPU, the compilers in parallel."""
+    if GXX is None or platform.libc_ver()[0] != "glibc":
+        return {}
+    out = tmp_path_factory.mktemp("alloc")
+    procs = {}
+    for march in ALLOC_MARCHES if X86 else ("native",):
+        exe = out / f"alloc_test_{march}"
+        args = [*WARN, "-O1", f"-march={march}", str(HERE / "alloc_test.cpp"), "-o", str(exe)]
+        procs[march] = (_compile(args), exe)
+    for march, (proc, _) in procs.items():
+        _finish(proc, f"alloc_test.cpp -march={march}")
+    return {march: exe for march, (_, exe) in procs.items()}
+
+
+@pytest.mark.parametrize("march", ALLOC_MARCHES)
+def test_no_allocation_after_load(march: str, alloc_builds: dict[str, Path]) -> None:
+    """Every forward/process/process_block/reset of every layer and model type (run-time and
+    compile-time, MLP, GRU, LSTM, stacks, skip; float and double) makes no allocator call once
+    loaded, counted by replacing operator new/delete and malloc (alloc_test.cpp)."""
+    _skip_unless_runnable(march)
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("alloc_test.cpp replaces malloc through glibc's __libc_* functions")
+    proc = _run(alloc_builds[march])
+    last = proc.stdout.splitlines()[-1]
+    assert last.startswith("ok:") and "no allocator call" in last, _show(proc)
+    assert int(last.split()[1]) > 1000, _show(proc)  # every model type was checked
 
 
 NAMESPACES = {

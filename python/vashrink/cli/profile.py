@@ -42,6 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..runtime import profile
 
+    profile.check_output_path(args.out)  # before the minutes of timing, not after
     table = profile.measure_profile(
         depths=args.depths or profile.DEPTHS,
         widths=args.widths or profile.WIDTHS,

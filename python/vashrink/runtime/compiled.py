@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
-import shutil
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import numpy as np
 
 from ..errors import EngineError, InputError
 from .native import check_counts
+from .toolchain import DEFAULT_FLAGS, compiler, rtneural_flags
 
 __all__ = [
     "DEFAULT_FLAGS",
@@ -39,7 +39,6 @@ __all__ = [
 
 #: The C++ runtimes a generated header can target.
 RUNTIMES = ("vashrink", "rtneural")
-DEFAULT_FLAGS = ("-O3", "-march=native", "-std=c++17")
 #: The namespace a header must use to be compiled into the harness.
 HARNESS_NAMESPACE = "vashrink_compiled"
 _NS = HARNESS_NAMESPACE
@@ -100,61 +99,6 @@ def include_dir() -> Path:
     raise EngineError(msg)
 
 
-def _xsimd_include(root: Path) -> Path | None:
-    env = os.environ.get("XSIMD_DIR")
-    for d in ([Path(env) / "include", Path(env)] if env else []) + [
-        root / "modules" / "xsimd" / "include"
-    ]:
-        if (d / "xsimd" / "xsimd.hpp").is_file():
-            return d
-    return None
-
-
-def rtneural_flags(backend: str = "auto") -> list[str]:
-    """Include paths and defines for RTNeural from ``$RTNEURAL_DIR``.
-
-    ``backend``: ``"xsimd"`` (needs ``$XSIMD_DIR`` or the modules/xsimd submodule), ``"eigen"``,
-    ``"stl"``, or ``"auto"`` (xsimd, else Eigen, else STL: the fastest one available).
-    """
-    env = os.environ.get("RTNEURAL_DIR")
-    root = Path(env) if env else None
-    if root is None or not (root / "RTNeural" / "RTNeural.h").is_file():
-        msg = (
-            "RTNEURAL_DIR is not set to an RTNeural checkout (with "
-            "RTNeural/RTNeural.h); set it to compile for RTNeural"
-        )
-        raise EngineError(msg)
-    xsimd = _xsimd_include(root)
-    eigen = root / "modules" / "Eigen"
-    if backend == "auto":
-        backend = "xsimd" if xsimd else "eigen" if (eigen / "Eigen").is_dir() else "stl"
-    flags = [f"-I{root}", "-DRTNEURAL_DEFAULT_ALIGNMENT=32"]
-    if backend == "xsimd":
-        if xsimd is None:
-            msg = "RTNeural's xsimd backend needs xsimd: set XSIMD_DIR to an xsimd checkout"
-            raise EngineError(msg)
-        flags += ["-DRTNEURAL_USE_XSIMD=1", f"-I{xsimd}"]
-    elif backend == "eigen":
-        flags += ["-DRTNEURAL_USE_EIGEN=1", f"-I{eigen}"]
-    elif backend != "stl":
-        msg = f"unknown RTNeural backend {backend!r}: use auto, stl, xsimd or eigen"
-        raise InputError(msg)
-    return flags
-
-
-def _compiler() -> str:
-    cxx = (
-        os.environ.get("CXX")
-        or shutil.which("g++")
-        or shutil.which("c++")
-        or shutil.which("clang++")
-    )
-    if not cxx:
-        msg = "no C++ compiler found (g++, c++ or clang++); install one or set CXX"
-        raise EngineError(msg)
-    return cxx
-
-
 def build_harness(
     header_text: str,
     *,
@@ -165,8 +109,9 @@ def build_harness(
     rtneural_backend: str = "auto",
 ) -> Path:
     """Compile ``harness.cpp`` around ``header_text``; returns the cached library or program."""
-    cxx = _compiler()
-    extra = rtneural_flags(rtneural_backend) if runtime == "rtneural" else [f"-I{include_dir()}"]
+    cxx = compiler()
+    extra = (rtneural_flags(rtneural_backend, flags) if runtime == "rtneural"
+             else [f"-I{include_dir()}"])
     defines = [f"-DVASHRINK_NS={_NS}", f"-DVASHRINK_T={dtype}", '-DVASHRINK_HEADER="model.h"']
     if runtime == "rtneural":
         defines.append("-DVASHRINK_RUNTIME_RTNEURAL=1")
@@ -346,7 +291,7 @@ def load_harness(
         if runtime == "rtneural":
             from .rtneural_backend import self_test_failure_hint
 
-            xsimd = "-DRTNEURAL_USE_XSIMD=1" in rtneural_flags(rtneural_backend)
+            xsimd = "-DRTNEURAL_USE_XSIMD=1" in rtneural_flags(rtneural_backend, flags)
             why = self_test_failure_hint(header_text, xsimd)
         msg = (
             f"the compiled {runtime} model fails its self_test: its outputs differ from the "

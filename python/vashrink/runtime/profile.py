@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ __all__ = [
     "VERSION",
     "WIDTHS",
     "CostProfile",
+    "check_output_path",
     "measure_profile",
     "random_dense",
     "write_profile",
@@ -199,11 +202,43 @@ def measure_profile(
     )
 
 
+def check_output_path(path: str | Path) -> Path:
+    """``path`` if a profile can be written there; checked before the minutes of timing.
+
+    Raises:
+        InputError: ``path`` is a directory, its directory does not exist (nothing is created,
+            as ``export`` does not) or is not writable.
+    """
+    out = Path(path).expanduser()
+    if out.is_dir():
+        msg = f"--out {str(out)!r} is a directory; give a file name, e.g. {str(out / 'cpu.json')!r}"
+        raise InputError(msg)
+    parent = out.parent
+    if not parent.is_dir():
+        msg = (f"--out {str(out)!r}: the directory {str(parent)!r} does not exist; create it "
+               "first or choose another path")
+        raise InputError(msg)
+    if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        msg = f"--out {str(out)!r} is not writable; choose a writable path"
+        raise InputError(msg)
+    return out
+
+
 def write_profile(profile: CostProfile, path: str | Path) -> Path:
-    """Write the table as JSON (temp file + rename)."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(profile.to_dict(), indent=1))
-    tmp.replace(out)
+    """Write the table as JSON (temp file + rename, so a reader never sees half a table).
+
+    Raises:
+        InputError: the path is not writable (see :func:`check_output_path`).
+    """
+    out = check_output_path(path)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(profile.to_dict(), indent=1))
+        Path(tmp).replace(out)
+    except OSError as exc:
+        msg = f"cannot write --out {str(out)!r}: {exc.strerror or exc}; choose a writable path"
+        raise InputError(msg) from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return out

@@ -2,7 +2,8 @@
 
 A directory is ours when it holds :data:`MARKER` (written before anything else), which also
 records what the run trains (target, range, activation, training settings), so re-running the
-same command resumes and a different one is refused instead of mixing results.
+same command resumes and a different one is refused instead of mixing results. One run at a
+time: a run holds the directory's lock (:mod:`.runlock`) while it lives.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..formats import to_cpp, to_onnx, to_rtneural
 from ..model.architecture import Architecture
 from ..model.file import SUFFIX, read_model_file, write_model_file
 from ..model.spec import spec_of, spec_to_torch
+from .runlock import LOCK_NAME, lock_run_dir
 
 __all__ = [
     "MARKER",
@@ -71,24 +73,40 @@ def _differences(old: Any, new: Any, prefix: str = "") -> str:
     return "; ".join(found[:3]) + ("; ..." if len(found) > 3 else "")
 
 
-def prepare_out_dir(out_dir: str | Path, kind: str, fingerprint: dict[str, Any]) -> Path:
-    """Create or reopen ``out_dir`` for a ``kind`` run ("shrink" or "grid").
+def prepare_out_dir(
+    out_dir: str | Path, kind: str, fingerprint: dict[str, Any], *, lock: bool = True
+) -> Path:
+    """Create or reopen ``out_dir`` for a ``kind`` run ("shrink", "grid", "capture", "train").
+
+    ``lock``: take the directory's run lock (:mod:`.runlock`) for this process, so a second run
+    into the same directory is refused while this one lives; False only for the local worker
+    processes of a run whose parent holds it.
 
     Raises:
         InputError: the directory is not writable, is a non-empty directory vashrink did not
-            create, or holds a run of another kind or for other settings.
+            create, holds a run of another kind or for other settings, or another run holds it
+            (:class:`.runlock.RunDirLockedError`).
     """
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         msg = f"--out {str(out)!r} is a file; give a directory"
         raise InputError(msg)
     marker = out / MARKER
-    if out.is_dir() and any(out.iterdir()) and not marker.is_file():
+    ours = marker.is_file() or (out / LOCK_NAME).is_file()
+    if out.is_dir() and any(out.iterdir()) and not ours:
         msg = (
             f"--out {str(out)!r} is a non-empty directory that vashrink did not create; "
             "give a new or empty directory so nothing of yours is overwritten"
         )
         raise InputError(msg)
+    if lock:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            msg = f"cannot write to --out {str(out)!r}: {reason}; choose a writable directory"
+            raise InputError(msg) from None
+        lock_run_dir(out)
     if marker.is_file():
         try:
             old = json.loads(marker.read_text())

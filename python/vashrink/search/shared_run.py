@@ -56,9 +56,10 @@ def _settings(target: Any, a: float, b: float, eps: float, opts: dict[str, Any]
 
 
 def _open(run: RunSettings, out_dir: str | Path, storage: str | None, study: str | None,
-          heartbeat_s: int) -> tuple[Path, SharedStudy]:
+          heartbeat_s: int, *, lock: bool = True) -> tuple[Path, SharedStudy]:
     """The output directory and the shared study; a given URL is opened first, so a bad one
-    is refused before anything is written."""
+    is refused before anything is written. ``lock=False``: a local worker process, whose
+    parent holds the directory's run lock."""
     fp = run_fingerprint(run)
     name = study or f"vashrink-shrink-{fingerprint_id(fp)}"
     adopt = study is None
@@ -66,11 +67,11 @@ def _open(run: RunSettings, out_dir: str | Path, storage: str | None, study: str
         shared = open_shared_study(storage, name, study_kind(fp), heartbeat_s=heartbeat_s,
                                    adopt=adopt)
         try:
-            return prepare_out_dir(out_dir, "shrink", fp), shared
+            return prepare_out_dir(out_dir, "shrink", fp, lock=lock), shared
         except BaseException:
             shared.close()
             raise
-    out = prepare_out_dir(out_dir, "shrink", fp)
+    out = prepare_out_dir(out_dir, "shrink", fp, lock=lock)
     url = f"sqlite:///{out / 'study.db'}"
     return out, open_shared_study(url, name, study_kind(fp), heartbeat_s=heartbeat_s,
                                   adopt=adopt)
@@ -127,7 +128,7 @@ def _child(payload: dict[str, Any]) -> None:
     run, limits = _settings(_rebuilt(payload["target"]), payload["a"], payload["b"],
                             payload["eps"], payload["opts"])
     out, shared = _open(run, payload["out_dir"], payload["url"], payload["study"],
-                        payload["heartbeat_s"])
+                        payload["heartbeat_s"], lock=False)
     table = load_cost_profile(payload["cost_profile"]) if payload["cost_profile"] else None
     bounds = compute_bounds(run.tgt, run.a, run.b, run.eps, activation=run.activations[0])
     try:

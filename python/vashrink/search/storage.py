@@ -19,7 +19,7 @@ import contextlib
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +30,7 @@ __all__ = [
     "CLAIMS_TABLE",
     "HEARTBEAT_S",
     "KIND_ATTR",
+    "SCHEMA_LOCK_KEY",
     "SharedStudy",
     "heartbeat",
     "open_shared_study",
@@ -42,6 +43,12 @@ HEARTBEAT_S = 10
 CLAIMS_TABLE = "vashrink_claims"
 #: Study attribute naming what kind of vashrink run the study holds (and its settings hash).
 KIND_ATTR = "vashrink_kind"
+#: PostgreSQL advisory lock key held while a worker creates or checks the schema ("vash").
+SCHEMA_LOCK_KEY = 0x76617368
+#: Seconds a worker waits for that lock before giving up (it is held for well under a second).
+SCHEMA_LOCK_TIMEOUT_S = 120
+#: Further attempts when creating a table lost a race (SQLite).
+CREATE_RETRIES = 3
 
 
 @contextmanager
@@ -154,8 +161,17 @@ def _close(storage: Any) -> None:
     storage.engine.dispose()
 
 
-def _error_hint(text: str, url: str) -> str:
+def _error_hint(exc: BaseException, text: str) -> str:
+    """What to do about an error opening the study database (the driver only when it is
+    missing: a driver's name also appears in every error it reports)."""
+    import sqlalchemy as sa
+
+    if isinstance(exc, ImportError):
+        return "install the driver: pip install 'vashrink[postgres]'"
     low = text.lower()
+    if isinstance(exc, sa.exc.IntegrityError) or "already exists" in low:
+        return ("another worker was creating the tables at the same moment and it could not "
+                "be retried; start this worker again")
     if "locked" in low:
         return "another process holds the database; retry, or use PostgreSQL for many workers"
     if "unable to open" in low:
@@ -166,8 +182,6 @@ def _error_hint(text: str, url: str) -> str:
         return "create the database first (createdb NAME) or fix its name in the URL"
     if "connect" in low or "connection" in low or "resolve" in low:
         return "check that the server runs and the host, port and socket in the URL are right"
-    if "psycopg" in low or "no module" in low:
-        return "install the driver: pip install 'vashrink[postgres]'"
     return "check the URL (e.g. postgresql://USER@HOST/DB or sqlite:///path/study.db)"
 
 
@@ -216,8 +230,9 @@ def open_shared_study(
         engine_kwargs["pool_pre_ping"] = True
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
     shown = url.split("@")[-1] if "@" in url else url
-    try:
-        with quiet_optuna_warnings():
+
+    def attempt() -> SharedStudy:
+        with _schema_lock(url, engine_kwargs), quiet_optuna_warnings():
             storage = optuna.storages.RDBStorage(
                 url,
                 engine_kwargs=engine_kwargs,
@@ -226,19 +241,72 @@ def open_shared_study(
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
                     max_retry=max_retry),
             )
-        try:
-            return _checked(storage, name, kind, create, shown, heartbeat_s, max_retry, adopt)
-        except BaseException:
-            _close(storage)
-            raise
+            try:
+                return _checked(storage, name, kind, create, shown, heartbeat_s, max_retry,
+                                adopt)
+            except BaseException:
+                _close(storage)
+                raise
+
+    try:
+        return _retrying_creation(attempt)
     except (SQLAlchemyError, ArgumentError, ImportError) as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        msg = f"cannot open the study database {shown}: {text}; {_error_hint(text, url)}"
+        msg = f"cannot open the study database {shown}: {text}; {_error_hint(exc, text)}"
         raise StudyError(msg) from None
     except (ValueError, RuntimeError) as exc:
         msg = f"cannot open study {name!r} in {shown}: {exc}"
         raise StudyError(msg) from None
     raise AssertionError  # pragma: no cover - every path above returns or raises
+
+
+@contextmanager
+def _schema_lock(url: str, engine_kwargs: dict[str, Any]) -> Iterator[None]:
+    """On PostgreSQL, hold the advisory lock :data:`SCHEMA_LOCK_KEY` (on a connection of its
+    own) while Optuna's and the claims tables and the study are created or checked.
+
+    Both are check-then-create (SQLAlchemy's ``create_all``, Optuna's ``create_study``): workers
+    started together on a fresh database raced, and all but one died with ``UniqueViolation ...
+    pg_type_typname_nsp_index``. Under the lock the first worker creates and the others find.
+    The lock dies with its connection, so a worker killed here never blocks the rest.
+    """
+    if not url.startswith("postgresql"):
+        yield
+        return
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool,
+                              connect_args=engine_kwargs.get("connect_args", {}))
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f"SET lock_timeout = '{SCHEMA_LOCK_TIMEOUT_S}s'"))
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            conn.commit()  # a session lock outlives the transaction; end it, keep the lock
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"),
+                             {"key": SCHEMA_LOCK_KEY})
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+def _retrying_creation(attempt: Callable[[], SharedStudy]) -> SharedStudy:
+    """``attempt()``, again when it lost a race to create a table (SQLite has no advisory
+    lock: two workers on one file can both find a table missing and both create it)."""
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    for tries_left in range(CREATE_RETRIES, -1, -1):
+        try:
+            return attempt()
+        except (IntegrityError, OperationalError, ProgrammingError) as exc:
+            text = str(exc).lower()
+            raced = isinstance(exc, IntegrityError) or "already exists" in text
+            if not raced or tries_left == 0:
+                raise
+            time.sleep(0.2)
+    raise AssertionError  # pragma: no cover - the loop returns or raises
 
 
 def _checked(storage: Any, name: str, kind: str, create: bool, shown: str, heartbeat_s: int,
