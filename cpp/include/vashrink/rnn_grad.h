@@ -1,0 +1,468 @@
+#pragma once
+// Training side of a GRU/LSTM model: forward with stored activations, the recurrent trainer's
+// loss, and back-propagation through time (BPTT) over one chunk, batched over rows.
+//
+// Model (torch conventions, rnn_kernels.h has the gate maths): a stack of `layers` GRU or LSTM
+// layers of `hidden` units (layer 0 reads one input), a Dense(hidden, 1) head and optionally the
+// input skip: y_hat = w . h_top + b (+ x).
+// Parameters, one flat array in torch's named_parameters() order: per layer weight_ih
+// [G*H][in], weight_hh [G*H][H], bias_ih [G*H], bias_hh [G*H] (LSTM too: torch keeps both
+// biases), then the head's weight [H] and bias [1].
+//
+// Loss of one chunk of B rows x T steps (python/vashrink/train/rnn_loss.py::column_losses):
+//   p[t] = y[t] - c y[t-1] (y[-1]: the sample before the chunk, or 0), p_hat alike,
+//   ESR = sum (p - p_hat)^2 / (sum p^2 + 1e-30), DC = (mean y - mean y_hat)^2 / (mean y^2 + 1e-5),
+//   loss = (1 - w) ESR + w DC, sums over every row and step.
+//
+// Layout: batch-major SIMD. Rows are grouped in tiles of L = NB registers of lanes (NB = 1, 2
+// or 4, chosen at init from the largest batch); every vector holds one quantity for the L rows
+// of a tile, so each weight is broadcast once per step and used for L rows. Per layer and tile
+// the chunk's states [T+1][H][L], gate activations [T][G*H][L] (and for GRU W_hn h + b_hn
+// [T][H][L]) are kept for the backward pass. Weight gradients accumulate in one register of
+// lanes per parameter (summed over rows and steps, reduced once per chunk).
+//
+// Every buffer is sized by init(); forward(), loss_and_grad() and the state accessors allocate
+// nothing and are noexcept (they return false on sizes beyond those given to init()). The state
+// (h, and c for LSTM, per layer and row) lives in the object and carries from call to call.
+// Activations are vmath.h's vectorised tanh/sigmoid (double: within 1e-15 of std::tanh).
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <new>
+#include <string>
+
+#include "vashrink/config.h"
+#include "vashrink/recurrent.h"
+#include "vashrink/rnn_kernels.h"
+#include "vashrink/storage.h"
+
+namespace VASHRINK_NAMESPACE {
+
+/// The loss of one chunk and the sums behind it (error and signal sums of the ESR).
+struct ChunkLoss {
+    double loss = 0.0;
+    double err = 0.0;
+    double sig = 0.0;
+};
+
+template <typename T>
+class RnnGrad {
+    using K = rnn_kernels::Kernels<T>;
+    static constexpr int W = K::W;
+
+public:
+    static constexpr int max_layers = 8;
+    static constexpr int max_hidden = 1024;
+    /// DC_EPS of vashrink.target.esr and the ESR's guard against a silent chunk.
+    static constexpr double dc_eps = 1e-5;
+    static constexpr double tiny = 1e-30;
+
+    /// Size every buffer; tile_regs 0 picks 1, 2 or 4 registers of rows per tile from max_batch.
+    Status init(Cell cell, int hidden, int layers, bool skip, int max_batch, int max_steps,
+                int tile_regs = 0) {
+        *this = RnnGrad();
+        if (hidden < 1 || hidden > max_hidden)
+            return Status::error("hidden must be 1.." + std::to_string(max_hidden));
+        if (layers < 1 || layers > max_layers)
+            return Status::error("layers must be 1.." + std::to_string(max_layers));
+        if (max_batch < 1 || max_steps < 1)
+            return Status::error("max_batch and max_steps must be at least 1");
+        if (tile_regs != 0 && tile_regs != 1 && tile_regs != 2 && tile_regs != 4)
+            return Status::error("tile_regs must be 0 (auto), 1, 2 or 4");
+        cell_ = cell;
+        h_ = hidden;
+        g_ = gate_count(cell);
+        layers_ = layers;
+        skip_ = skip;
+        nb_ = tile_regs ? tile_regs : (max_batch <= W ? 1 : max_batch <= 2 * W ? 2 : 4);
+        l_ = nb_ * W;
+        max_batch_ = max_batch;
+        max_steps_ = max_steps;
+        tiles_ = (max_batch + l_ - 1) / l_;
+        std::size_t off = 0;
+        for (int k = 0; k < layers; ++k) {
+            const std::size_t gh = static_cast<std::size_t>(g_) * h_;
+            off_[k].w_ih = off;
+            off += gh * in_size(k);
+            off_[k].w_hh = off;
+            off += gh * h_;
+            off_[k].b_ih = off;
+            off += gh;
+            off_[k].b_hh = off;
+            off += gh;
+        }
+        head_w_ = off;
+        n_params_ = off + h_ + 1;
+        const std::size_t hl = static_cast<std::size_t>(h_) * l_, ghl = hl * g_;
+        const std::size_t lt = static_cast<std::size_t>(layers_) * tiles_;
+        const std::size_t steps = static_cast<std::size_t>(max_steps_);
+        const bool lstm = cell_ == Cell::lstm;
+        try {
+            params_.assign(n_params_, T(0));
+            grad_.assign(n_params_, T(0));
+            acc_.assign(n_params_ * W, T(0));
+            wt_.assign(static_cast<std::size_t>(layers_) * 2 * g_ * h_ * h_, T(0));
+            state_h_.assign(lt * hl, T(0));
+            state_c_.assign(lstm ? lt * hl : 0, T(0));
+            hs_.assign(lt * (steps + 1) * hl, T(0));
+            cs_.assign(lstm ? lt * (steps + 1) * hl : 0, T(0));
+            gates_.assign(lt * steps * ghl, T(0));
+            hn_.assign(lstm ? 0 : lt * steps * hl, T(0));
+            xs_.assign(tiles_ * steps * l_, T(0));
+            yh_.assign(tiles_ * steps * l_, T(0));
+            dy_.assign(tiles_ * steps * l_, T(0));
+            fh_.assign(static_cast<std::size_t>(layers_) * 2 * hl, T(0));
+            fc_.assign(static_cast<std::size_t>(layers_) * 2 * hl, T(0));
+            dh_.assign(static_cast<std::size_t>(layers_) * hl, T(0));
+            dc_.assign(static_cast<std::size_t>(layers_) * hl, T(0));
+            gi_.assign(ghl, T(0));
+            gh_.assign(ghl, T(0));
+            below_.assign(hl, T(0));
+            scratch_.assign(ghl + hl + static_cast<std::size_t>(l_), T(0));
+        } catch (const std::bad_alloc&) {
+            *this = RnnGrad();
+            return Status::error("out of memory for a batch of " + std::to_string(max_batch) +
+                                 " rows and chunks of " + std::to_string(max_steps) + " steps");
+        }
+        return {};
+    }
+
+    bool ready() const noexcept { return h_ > 0; }
+    Cell cell() const noexcept { return cell_; }
+    int hidden() const noexcept { return h_; }
+    int layers() const noexcept { return layers_; }
+    bool skip() const noexcept { return skip_; }
+    int max_batch() const noexcept { return max_batch_; }
+    int max_steps() const noexcept { return max_steps_; }
+    int batch() const noexcept { return batch_; }
+    int tile_rows() const noexcept { return l_; }
+    int in_size(int layer) const noexcept { return layer == 0 ? 1 : h_; }
+    std::size_t n_params() const noexcept { return n_params_; }
+    T* params() noexcept { return params_.data(); }
+    const T* params() const noexcept { return params_.data(); }
+    /// The gradient of the last loss_and_grad() (zeros if its loss was not finite).
+    const T* grad() const noexcept { return grad_.data(); }
+    T* grad() noexcept { return grad_.data(); }
+
+    /// Zero state for `batch` rows (every lane, padding included).
+    bool reset_state(int batch) noexcept {
+        if (batch < 1 || batch > max_batch_) return false;
+        std::fill(state_h_.begin(), state_h_.end(), T(0));
+        std::fill(state_c_.begin(), state_c_.end(), T(0));
+        batch_ = batch;
+        return true;
+    }
+
+    /// State of `batch` rows from h [layers][batch][hidden] (and c alike for LSTM).
+    bool set_state(int batch, const T* h, const T* c) noexcept {
+        if (!reset_state(batch) || (cell_ == Cell::lstm) != (c != nullptr)) return false;
+        for_rows(batch, [&](int k, int b, int j, std::size_t at) {
+            const std::size_t src = (static_cast<std::size_t>(k) * batch + b) * h_ + j;
+            state_h_[at] = h[src];
+            if (c) state_c_[at] = c[src];
+        });
+        return true;
+    }
+
+    /// Copy the state of the current batch out, same layout as set_state.
+    void get_state(T* h, T* c) const noexcept {
+        for_rows(batch_, [&](int k, int b, int j, std::size_t at) {
+            const std::size_t dst = (static_cast<std::size_t>(k) * batch_ + b) * h_ + j;
+            h[dst] = state_h_[at];
+            if (c) c[dst] = cell_ == Cell::lstm ? state_c_[at] : T(0);
+        });
+    }
+
+    /// Run `steps` samples of the current batch's rows (x[b * stride + t]) from the carried
+    /// state, no gradient; y_hat[b * stride_out + t]. Any number of steps.
+    bool forward(const T* x, std::size_t stride, int steps, T* y_hat,
+                 std::size_t stride_out) noexcept {
+        if (batch_ < 1 || steps < 0) return false;
+        switch (nb_) {
+            case 1: forward_only<1>(x, stride, steps, y_hat, stride_out); break;
+            case 2: forward_only<2>(x, stride, steps, y_hat, stride_out); break;
+            default: forward_only<4>(x, stride, steps, y_hat, stride_out); break;
+        }
+        return true;
+    }
+
+    /// Loss, gradient (grad()) and new state over one chunk of the current batch.
+    /// prev_y / prev_hat: the target and prediction just before the chunk per row (null: 0).
+    /// y_hat (optional) receives the predictions [b * stride_out + t].
+    bool loss_and_grad(const T* x, const T* y, std::size_t stride, int steps, const T* prev_y,
+                       const T* prev_hat, double coefficient, double dc_weight, ChunkLoss& out,
+                       T* y_hat = nullptr, std::size_t stride_out = 0) noexcept {
+        if (batch_ < 1 || steps < 1 || steps > max_steps_) return false;
+        gather(x, stride, steps);
+        switch (nb_) {
+            case 1: forward_tiles<1>(steps); break;
+            case 2: forward_tiles<2>(steps); break;
+            default: forward_tiles<4>(steps); break;
+        }
+        out = chunk_loss(y, stride, steps, prev_y, prev_hat, coefficient, dc_weight);
+        if (y_hat) scatter(yh_.data(), steps, y_hat, stride_out);
+        std::fill(grad_.begin(), grad_.end(), T(0));
+        if (!std::isfinite(out.loss)) return true;
+        std::fill(acc_.begin(), acc_.end(), T(0));
+        transpose_weights();
+        switch (nb_) {
+            case 1: backward_tiles<1>(steps); break;
+            case 2: backward_tiles<2>(steps); break;
+            default: backward_tiles<4>(steps); break;
+        }
+        for (std::size_t p = 0; p < n_params_; ++p) grad_[p] = K::hsum(acc_.data() + p * W);
+        return true;
+    }
+
+private:
+    struct Offsets {
+        std::size_t w_ih = 0, w_hh = 0, b_ih = 0, b_hh = 0;
+    };
+
+    std::size_t hl() const noexcept { return static_cast<std::size_t>(h_) * l_; }
+    std::size_t ghl() const noexcept { return hl() * g_; }
+    std::size_t lt(int k, int tile) const noexcept {
+        return static_cast<std::size_t>(k) * tiles_ + tile;
+    }
+    T* hs(int k, int tile, int t) noexcept {
+        return hs_.data() + (lt(k, tile) * (max_steps_ + 1) + t) * hl();
+    }
+    T* cs(int k, int tile, int t) noexcept {
+        return cs_.data() + (lt(k, tile) * (max_steps_ + 1) + t) * hl();
+    }
+    T* gates(int k, int tile, int t) noexcept {
+        return gates_.data() + (lt(k, tile) * max_steps_ + t) * ghl();
+    }
+    T* hn(int k, int tile, int t) noexcept {
+        return cell_ == Cell::gru ? hn_.data() + (lt(k, tile) * max_steps_ + t) * hl() : nullptr;
+    }
+    T* row(AlignedVector<T>& v, int tile, int t) noexcept {
+        return v.data() + (static_cast<std::size_t>(tile) * max_steps_ + t) * l_;
+    }
+    rnn_kernels::LayerWeights<T> weights(int k) const noexcept {
+        const T* p = params_.data();
+        const std::size_t gh = static_cast<std::size_t>(g_) * h_;
+        return {p + off_[k].w_ih, p + off_[k].w_hh, p + off_[k].b_ih, p + off_[k].b_hh,
+                wt_.data() + (2 * static_cast<std::size_t>(k)) * gh * h_,
+                wt_.data() + (2 * static_cast<std::size_t>(k) + 1) * gh * h_, in_size(k), h_};
+    }
+    rnn_kernels::LayerGrads<T> grads(int k) noexcept {
+        T* a = acc_.data();
+        return {a + off_[k].w_ih * W, a + off_[k].w_hh * W, a + off_[k].b_ih * W,
+                a + off_[k].b_hh * W};
+    }
+
+    /// f(layer, row, unit, index in the state buffers) for every row < batch.
+    template <typename F>
+    void for_rows(int batch, F f) const noexcept {
+        for (int k = 0; k < layers_; ++k)
+            for (int b = 0; b < batch; ++b)
+                for (int j = 0; j < h_; ++j)
+                    f(k, b, j, (lt(k, b / l_) * h_ + j) * l_ + b % l_);
+    }
+
+    /// Transposed weight_hh (and weight_ih for layers > 0): [H][G*H], for the backward products.
+    void transpose_weights() noexcept {
+        const int gh = g_ * h_;
+        const std::size_t size = static_cast<std::size_t>(gh) * h_;
+        for (int k = 0; k < layers_; ++k) {
+            const auto w = weights(k);
+            T* hh = wt_.data() + 2 * k * size;
+            T* ih = hh + size;
+            for (int r = 0; r < gh; ++r)
+                for (int j = 0; j < h_; ++j) {
+                    hh[j * gh + r] = w.hh[r * h_ + j];
+                    if (k > 0) ih[j * gh + r] = w.ih[r * h_ + j];
+                }
+        }
+    }
+
+    void gather(const T* x, std::size_t stride, int steps) noexcept {
+        for (int tile = 0; tile < tiles_; ++tile)
+            for (int t = 0; t < steps; ++t) {
+                T* dst = row(xs_, tile, t);
+                for (int q = 0; q < l_; ++q) {
+                    const int b = tile * l_ + q;
+                    dst[q] = b < batch_ ? x[b * stride + t] : T(0);
+                }
+            }
+    }
+
+    void scatter(T* src, int steps, T* y_hat, std::size_t stride_out) noexcept {
+        for (int b = 0; b < batch_; ++b)
+            for (int t = 0; t < steps; ++t)
+                y_hat[b * stride_out + t] = src[(static_cast<std::size_t>(b / l_) * max_steps_ + t) * l_ + b % l_];
+    }
+
+    template <int NB>
+    void layer_step(int k, const T* u, const T* h, T* h_out, const T* c, T* c_out, T* g,
+                    T* hn_out) const noexcept {
+        const auto w = weights(k);
+        if (cell_ == Cell::gru)
+            K::template gru_forward<NB>(w, u, h, h_out, g, hn_out);
+        else
+            K::template lstm_forward<NB>(w, u, h, c, h_out, c_out, g);
+    }
+
+    template <int NB>
+    void forward_tiles(int steps) noexcept {
+        const T* head = params_.data() + head_w_;
+        const std::size_t hsz = hl();
+        for (int tile = 0; tile < tiles_; ++tile) {
+            for (int k = 0; k < layers_; ++k) {
+                std::copy_n(state_h_.data() + lt(k, tile) * hsz, hsz, hs(k, tile, 0));
+                if (cell_ == Cell::lstm)
+                    std::copy_n(state_c_.data() + lt(k, tile) * hsz, hsz, cs(k, tile, 0));
+            }
+            for (int t = 0; t < steps; ++t) {
+                const T* x = row(xs_, tile, t);
+                const T* u = x;
+                for (int k = 0; k < layers_; ++k) {
+                    const bool lstm = cell_ == Cell::lstm;
+                    layer_step<NB>(k, u, hs(k, tile, t), hs(k, tile, t + 1),
+                                   lstm ? cs(k, tile, t) : nullptr,
+                                   lstm ? cs(k, tile, t + 1) : nullptr, gates(k, tile, t),
+                                   hn(k, tile, t));
+                    u = hs(k, tile, t + 1);
+                }
+                K::template head_forward<NB>(head, h_, u, x, skip_, row(yh_, tile, t));
+            }
+            for (int k = 0; k < layers_; ++k) {
+                std::copy_n(hs(k, tile, steps), hsz, state_h_.data() + lt(k, tile) * hsz);
+                if (cell_ == Cell::lstm)
+                    std::copy_n(cs(k, tile, steps), hsz, state_c_.data() + lt(k, tile) * hsz);
+            }
+        }
+    }
+
+    template <int NB>
+    void forward_only(const T* x, std::size_t stride, int steps, T* y_hat,
+                      std::size_t stride_out) noexcept {
+        const T* head = params_.data() + head_w_;
+        const std::size_t hsz = hl();
+        T* g = scratch_.data();
+        T* hn_buf = g + ghl();
+        T* xin = hn_buf + hsz;
+        T yv[NB * W];
+        const bool lstm = cell_ == Cell::lstm;
+        for (int tile = 0; tile < tiles_ && tile * l_ < batch_; ++tile) {
+            for (int k = 0; k < layers_; ++k) {
+                std::copy_n(state_h_.data() + lt(k, tile) * hsz, hsz, fh_.data() + 2 * k * hsz);
+                if (lstm)
+                    std::copy_n(state_c_.data() + lt(k, tile) * hsz, hsz, fc_.data() + 2 * k * hsz);
+            }
+            const int rows = std::min(l_, batch_ - tile * l_);
+            for (int t = 0; t < steps; ++t) {
+                const int cur = t & 1, nxt = cur ^ 1;
+                for (int q = 0; q < l_; ++q)
+                    xin[q] = q < rows ? x[(tile * l_ + q) * stride + t] : T(0);
+                const T* u = xin;
+                for (int k = 0; k < layers_; ++k) {
+                    T* h = fh_.data() + (2 * k + cur) * hsz;
+                    T* h_out = fh_.data() + (2 * k + nxt) * hsz;
+                    T* c = fc_.data() + (2 * k + cur) * hsz;
+                    T* c_out = fc_.data() + (2 * k + nxt) * hsz;
+                    layer_step<NB>(k, u, h, h_out, c, c_out, g, hn_buf);
+                    u = h_out;
+                }
+                K::template head_forward<NB>(head, h_, u, xin, skip_, yv);
+                for (int q = 0; q < rows; ++q) y_hat[(tile * l_ + q) * stride_out + t] = yv[q];
+            }
+            const int last = steps & 1;
+            for (int k = 0; k < layers_; ++k) {
+                std::copy_n(fh_.data() + (2 * k + last) * hsz, hsz, state_h_.data() + lt(k, tile) * hsz);
+                if (lstm)
+                    std::copy_n(fc_.data() + (2 * k + last) * hsz, hsz,
+                                state_c_.data() + lt(k, tile) * hsz);
+            }
+        }
+    }
+
+    /// The loss over the batch's rows; leaves dLoss/dy_hat in dy_ (0 in padding lanes).
+    ChunkLoss chunk_loss(const T* y, std::size_t stride, int steps, const T* prev_y,
+                         const T* prev_hat, double c, double w) noexcept {
+        double err = 0, sig = 0, sy = 0, syh = 0, sy2 = 0;
+        for (int tile = 0; tile < tiles_; ++tile)
+            for (int t = 0; t < steps; ++t) std::fill_n(row(dy_, tile, t), l_, T(0));
+        for (int b = 0; b < batch_; ++b) {
+            const int tile = b / l_, q = b % l_;
+            double y_before = prev_y ? double(prev_y[b]) : 0.0;
+            double h_before = prev_hat ? double(prev_hat[b]) : 0.0;
+            for (int t = 0; t < steps; ++t) {
+                const double yv = y[b * stride + t], hv = row(yh_, tile, t)[q];
+                const double p = yv - c * y_before, ph = hv - c * h_before;
+                const double e = p - ph;
+                row(dy_, tile, t)[q] = T(e);
+                err += e * e;
+                sig += p * p;
+                sy += yv;
+                syh += hv;
+                sy2 += yv * yv;
+                y_before = yv;
+                h_before = hv;
+            }
+        }
+        const double n = double(batch_) * steps;
+        const double power = sy2 / n + dc_eps;
+        const double diff = sy / n - syh / n;
+        ChunkLoss out;
+        out.err = err;
+        out.sig = sig;
+        out.loss = (1.0 - w) * err / (sig + tiny) + w * diff * diff / power;
+        const double ke = -2.0 * (1.0 - w) / (sig + tiny), kd = -2.0 * w * diff / (n * power);
+        for (int b = 0; b < batch_; ++b) {
+            const int tile = b / l_, q = b % l_;
+            for (int t = 0; t < steps; ++t) {
+                const double e = row(dy_, tile, t)[q];
+                const double next = t + 1 < steps ? double(row(dy_, tile, t + 1)[q]) : 0.0;
+                row(dy_, tile, t)[q] = T(ke * (e - c * next) + kd);
+            }
+        }
+        return out;
+    }
+
+    template <int NB>
+    void backward_tiles(int steps) noexcept {
+        const T* head = params_.data() + head_w_;
+        T* head_acc = acc_.data() + head_w_ * W;
+        const std::size_t hsz = hl();
+        const int top = layers_ - 1;
+        for (int tile = 0; tile < tiles_; ++tile) {
+            std::fill(dh_.begin(), dh_.end(), T(0));
+            std::fill(dc_.begin(), dc_.end(), T(0));
+            for (int t = steps - 1; t >= 0; --t) {
+                T* d_top = dh_.data() + top * hsz;
+                K::template head_backward<NB>(head, h_, hs(top, tile, t + 1), row(dy_, tile, t),
+                                              d_top, head_acc);
+                for (int k = top; k >= 0; --k) {
+                    T* d = dh_.data() + k * hsz;
+                    if (k < top) K::template add<NB>(d, below_.data(), h_);
+                    const T* u = k == 0 ? row(xs_, tile, t) : hs(k - 1, tile, t + 1);
+                    T* below = k > 0 ? below_.data() : nullptr;
+                    const auto w = weights(k);
+                    if (cell_ == Cell::gru)
+                        K::template gru_backward<NB>(w, u, hs(k, tile, t), gates(k, tile, t),
+                                                     hn(k, tile, t), d, below, gi_.data(),
+                                                     gh_.data(), grads(k));
+                    else
+                        K::template lstm_backward<NB>(w, u, hs(k, tile, t), cs(k, tile, t),
+                                                      cs(k, tile, t + 1), gates(k, tile, t), d,
+                                                      dc_.data() + k * hsz, below, gi_.data(),
+                                                      grads(k));
+                }
+            }
+        }
+    }
+
+    Cell cell_ = Cell::gru;
+    int h_ = 0, g_ = 0, layers_ = 0, nb_ = 1, l_ = 0, max_batch_ = 0, max_steps_ = 0, tiles_ = 0;
+    int batch_ = 0;
+    bool skip_ = false;
+    Offsets off_[max_layers];
+    std::size_t head_w_ = 0, n_params_ = 0;
+    AlignedVector<T> params_, grad_, acc_, wt_, state_h_, state_c_, hs_, cs_, gates_, hn_, xs_,
+        yh_, dy_, fh_, fc_, dh_, dc_, gi_, gh_, below_, scratch_;
+};
+
+}  // namespace VASHRINK_NAMESPACE
