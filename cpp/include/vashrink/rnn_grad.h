@@ -75,11 +75,10 @@ public:
         g_ = gate_count(cell);
         layers_ = layers;
         skip_ = skip;
-        nb_ = tile_regs ? tile_regs : (max_batch <= W ? 1 : max_batch <= 2 * W ? 2 : 4);
-        l_ = nb_ * W;
+        tile_regs_ = tile_regs;
         max_batch_ = max_batch;
         max_steps_ = max_steps;
-        tiles_ = (max_batch + l_ - 1) / l_;
+        choose_tiles(max_batch);
         std::size_t off = 0;
         for (int k = 0; k < layers; ++k) {
             const std::size_t gh = static_cast<std::size_t>(g_) * h_;
@@ -145,11 +144,13 @@ public:
     const T* grad() const noexcept { return grad_.data(); }
     T* grad() noexcept { return grad_.data(); }
 
-    /// Zero state for `batch` rows (every lane, padding included).
+    /// Zero state for `batch` rows (every lane, padding included); the tile width follows the
+    /// batch (the fewest registers of rows that hold it, at most the width chosen at init).
     bool reset_state(int batch) noexcept {
         if (batch < 1 || batch > max_batch_) return false;
         std::fill(state_h_.begin(), state_h_.end(), T(0));
         std::fill(state_c_.begin(), state_c_.end(), T(0));
+        choose_tiles(batch);
         batch_ = batch;
         return true;
     }
@@ -219,6 +220,13 @@ private:
     struct Offsets {
         std::size_t w_ih = 0, w_hh = 0, b_ih = 0, b_hh = 0;
     };
+
+    /// Registers of rows per tile for `batch` rows: fixed by tile_regs, else 1, 2 or 4.
+    void choose_tiles(int batch) noexcept {
+        nb_ = tile_regs_ ? tile_regs_ : (batch <= W ? 1 : batch <= 2 * W ? 2 : 4);
+        l_ = nb_ * W;
+        tiles_ = (batch + l_ - 1) / l_;
+    }
 
     std::size_t hl() const noexcept { return static_cast<std::size_t>(h_) * l_; }
     std::size_t ghl() const noexcept { return hl() * g_; }
@@ -457,7 +465,7 @@ private:
 
     Cell cell_ = Cell::gru;
     int h_ = 0, g_ = 0, layers_ = 0, nb_ = 1, l_ = 0, max_batch_ = 0, max_steps_ = 0, tiles_ = 0;
-    int batch_ = 0;
+    int batch_ = 0, tile_regs_ = 0;
     bool skip_ = false;
     Offsets off_[max_layers];
     std::size_t head_w_ = 0, n_params_ = 0;

@@ -79,36 +79,90 @@ struct Kernels {
             V::store(d + i * W, V::add(V::load(d + i * W), V::load(src + i * W)));
     }
 
-    /// acc_b[r] += sum_q g[r]; acc_w[r][j] += sum_q g[r][q] u[j][q], over rows r < rows.
+    /// Rows of one pass of the products: 8 independent accumulator registers, enough to hide
+    /// the FMA latency (the loop is otherwise latency-bound at one FMA per cycle).
     template <int NB>
-    static void outer(const T* g, int rows, const T* u, int n, T* acc_w, T* acc_b) noexcept {
+    static constexpr int rows_per_pass = NB >= 8 ? 1 : 8 / NB;
+
+    /// out[r] = (out[r] if accumulate, else 0) + bias[r] (if given) + sum_j w[r][j] u[j] for
+    /// r < rows; w row-major [rows][n], u and out [.][NB registers].
+    template <int NB, int R>
+    static VASHRINK_INLINE void product_block(const T* w, int n, const T* u, T* out,
+                                              const T* bias, bool accumulate) noexcept {
         constexpr int L = NB * W;
-        for (int r = 0; r < rows; ++r) {
-            reg gq[NB];
-            for (int q = 0; q < NB; ++q) gq[q] = V::load(g + r * L + q * W);
-            reg sb = V::load(acc_b + r * W);
-            for (int q = 0; q < NB; ++q) sb = V::add(sb, gq[q]);
-            V::store(acc_b + r * W, sb);
-            T* aw = acc_w + static_cast<std::size_t>(r) * n * W;
-            for (int j = 0; j < n; ++j) {
-                const T* uj = u + j * L;
-                reg s = V::mul(gq[0], V::load(uj));
-                for (int q = 1; q < NB; ++q) s = V::fma(gq[q], V::load(uj + q * W), s);
-                V::store(aw + j * W, V::add(V::load(aw + j * W), s));
+        reg acc[R][NB];
+        for (int i = 0; i < R; ++i) {
+            const reg b = bias ? V::set1(bias[i]) : V::zero();
+            for (int q = 0; q < NB; ++q)
+                acc[i][q] = accumulate ? V::add(V::load(out + i * L + q * W), b) : b;
+        }
+        for (int j = 0; j < n; ++j) {
+            reg uq[NB];
+            for (int q = 0; q < NB; ++q) uq[q] = V::load(u + j * L + q * W);
+            for (int i = 0; i < R; ++i) {
+                const reg wij = V::set1(w[static_cast<std::size_t>(i) * n + j]);
+                for (int q = 0; q < NB; ++q) acc[i][q] = V::fma(wij, uq[q], acc[i][q]);
             }
         }
+        for (int i = 0; i < R; ++i)
+            for (int q = 0; q < NB; ++q) V::store(out + i * L + q * W, acc[i][q]);
+    }
+
+    template <int NB>
+    static void product(const T* w, int rows, int n, const T* u, T* out, const T* bias,
+                        bool accumulate) noexcept {
+        constexpr int L = NB * W, R = rows_per_pass<NB>;
+        int r = 0;
+        for (; r + R <= rows; r += R)
+            product_block<NB, R>(w + static_cast<std::size_t>(r) * n, n, u, out + r * L,
+                                 bias ? bias + r : nullptr, accumulate);
+        for (; r < rows; ++r)
+            product_block<NB, 1>(w + static_cast<std::size_t>(r) * n, n, u, out + r * L,
+                                 bias ? bias + r : nullptr, accumulate);
+    }
+
+    /// acc_b[r] += sum_q g[r]; acc_w[r][j] += sum_q g[r][q] u[j][q], for R rows from g.
+    template <int NB, int R>
+    static VASHRINK_INLINE void outer_block(const T* g, const T* u, int n, T* acc_w,
+                                            T* acc_b) noexcept {
+        constexpr int L = NB * W;
+        reg gq[R][NB];
+        for (int i = 0; i < R; ++i) {
+            reg sb = V::load(acc_b + i * W);
+            for (int q = 0; q < NB; ++q) {
+                gq[i][q] = V::load(g + i * L + q * W);
+                sb = V::add(sb, gq[i][q]);
+            }
+            V::store(acc_b + i * W, sb);
+        }
+        for (int j = 0; j < n; ++j) {
+            reg uq[NB];
+            for (int q = 0; q < NB; ++q) uq[q] = V::load(u + j * L + q * W);
+            for (int i = 0; i < R; ++i) {
+                T* a = acc_w + (static_cast<std::size_t>(i) * n + j) * W;
+                reg s = V::fma(gq[i][0], uq[0], V::load(a));
+                for (int q = 1; q < NB; ++q) s = V::fma(gq[i][q], uq[q], s);
+                V::store(a, s);
+            }
+        }
+    }
+
+    template <int NB>
+    static void outer(const T* g, int rows, const T* u, int n, T* acc_w, T* acc_b) noexcept {
+        constexpr int L = NB * W, R = NB >= 4 ? 2 : 4 / NB;
+        int r = 0;
+        for (; r + R <= rows; r += R)
+            outer_block<NB, R>(g + r * L, u, n, acc_w + static_cast<std::size_t>(r) * n * W,
+                               acc_b + r * W);
+        for (; r < rows; ++r)
+            outer_block<NB, 1>(g + r * L, u, n, acc_w + static_cast<std::size_t>(r) * n * W,
+                               acc_b + r * W);
     }
 
     /// out[j] = sum_r wt[j][r] g[r] (+ out[j] when accumulate), j < h, r < gh.
     template <int NB>
     static void matvec_t(const T* wt, int h, int gh, const T* g, T* out, bool accumulate) noexcept {
-        constexpr int L = NB * W;
-        for (int j = 0; j < h; ++j) {
-            reg acc[NB];
-            for (int q = 0; q < NB; ++q) acc[q] = accumulate ? V::load(out + j * L + q * W) : V::zero();
-            matvec<NB>(acc, wt + static_cast<std::size_t>(j) * gh, gh, g);
-            for (int q = 0; q < NB; ++q) V::store(out + j * L + q * W, acc[q]);
-        }
+        product<NB>(wt, h, gh, g, out, nullptr, accumulate);
     }
 
     template <int NB>
@@ -116,30 +170,17 @@ struct Kernels {
                             T* hn) noexcept {
         constexpr int L = NB * W;
         const int H = w.h;
-        for (int r = 0; r < 2 * H; ++r) {
-            reg acc[NB];
-            splat<NB>(acc, w.b_ih[r] + w.b_hh[r]);
-            matvec<NB>(acc, w.ih + r * w.in, w.in, u);
-            matvec<NB>(acc, w.hh + r * H, H, h);
-            for (int q = 0; q < NB; ++q) V::store(g + r * L + q * W, vmath::sigmoid<T>(acc[q]));
-        }
-        for (int j = 0; j < H; ++j) {
-            const int r = 2 * H + j;
-            reg ai[NB], ah[NB];
-            splat<NB>(ai, w.b_ih[r]);
-            splat<NB>(ah, w.b_hh[r]);
-            matvec<NB>(ai, w.ih + r * w.in, w.in, u);
-            matvec<NB>(ah, w.hh + r * H, H, h);
-            for (int q = 0; q < NB; ++q) {
-                const reg rg = V::load(g + j * L + q * W);
-                V::store(g + r * L + q * W, vmath::tanh<T>(V::fma(rg, ah[q], ai[q])));
-                V::store(hn + j * L + q * W, ah[q]);
-            }
-        }
+        // Pre-activations: g = W_ih u + b_ih (3H rows), + W_hh h + b_hh for r, z; hn apart.
+        product<NB>(w.ih, 3 * H, w.in, u, g, w.b_ih, false);
+        product<NB>(w.hh, 2 * H, H, h, g, w.b_hh, true);
+        product<NB>(w.hh + 2 * H * H, H, H, h, hn, w.b_hh + 2 * H, false);
+        for (int i = 0; i < 2 * H * NB; ++i) V::store(g + i * W, vmath::sigmoid<T>(V::load(g + i * W)));
         for (int j = 0; j < H; ++j)
             for (int q = 0; q < NB; ++q) {
                 const int at = j * L + q * W;
-                const reg z = V::load(g + H * L + at), n = V::load(g + 2 * H * L + at);
+                const reg r = V::load(g + at), z = V::load(g + H * L + at);
+                const reg n = vmath::tanh<T>(V::fma(r, V::load(hn + at), V::load(g + 2 * H * L + at)));
+                V::store(g + 2 * H * L + at, n);
                 V::store(h_out + at, V::fma(z, V::sub(V::load(h + at), n), n));
             }
     }
@@ -149,23 +190,20 @@ struct Kernels {
                              T* h_out, T* c_out, T* g) noexcept {
         constexpr int L = NB * W;
         const int H = w.h;
-        for (int gate = 0; gate < 4; ++gate)
-            for (int j = 0; j < H; ++j) {
-                const int r = gate * H + j;
-                reg acc[NB];
-                splat<NB>(acc, w.b_ih[r] + w.b_hh[r]);
-                matvec<NB>(acc, w.ih + r * w.in, w.in, u);
-                matvec<NB>(acc, w.hh + r * H, H, h);
-                for (int q = 0; q < NB; ++q)
-                    V::store(g + r * L + q * W,
-                             gate == 2 ? vmath::tanh<T>(acc[q]) : vmath::sigmoid<T>(acc[q]));
-            }
+        product<NB>(w.ih, 4 * H, w.in, u, g, w.b_ih, false);
+        product<NB>(w.hh, 4 * H, H, h, g, w.b_hh, true);
         for (int j = 0; j < H; ++j)
             for (int q = 0; q < NB; ++q) {
                 const int at = j * L + q * W;
-                const reg i = V::load(g + at), f = V::load(g + H * L + at);
-                const reg gg = V::load(g + 2 * H * L + at), o = V::load(g + 3 * H * L + at);
+                const reg i = vmath::sigmoid<T>(V::load(g + at));
+                const reg f = vmath::sigmoid<T>(V::load(g + H * L + at));
+                const reg gg = vmath::tanh<T>(V::load(g + 2 * H * L + at));
+                const reg o = vmath::sigmoid<T>(V::load(g + 3 * H * L + at));
                 const reg cn = V::fma(f, V::load(c + at), V::mul(i, gg));
+                V::store(g + at, i);
+                V::store(g + H * L + at, f);
+                V::store(g + 2 * H * L + at, gg);
+                V::store(g + 3 * H * L + at, o);
                 V::store(c_out + at, cn);
                 V::store(h_out + at, V::mul(o, vmath::tanh<T>(cn)));
             }

@@ -105,7 +105,8 @@ def _engine_call(fn: Callable[..., Any], *args: Any) -> Any:
     try:
         return fn(*args)
     except ValueError as exc:
-        raise InputError(f"native trainer: {exc}") from None
+        msg = f"native trainer: {exc}"
+        raise InputError(msg) from None
 
 
 class NativeRecurrent:
