@@ -51,6 +51,7 @@ def main() -> None:
         for cell in ("gru", "lstm") for layers in (1, 2) for h in HIDDEN])
     args = parser.parse_args()
     torch.set_num_threads(1)
+    load_before = os.getloadavg()
     config = RecurrentTrainConfig(max_epochs=1, max_seconds=None, patience=None)
     rec = pedal_recording(args.seconds, 48_000, validation_s=args.validation)
     data = prepare_recurrent_data(rec, config)
@@ -83,7 +84,8 @@ def main() -> None:
     out.write_text(json.dumps({
         "command": " ".join(["python", *sys.argv]),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "torch": torch.__version__},
+                    "platform": platform.platform(), "torch": torch.__version__,
+                    "load_average_1min_before_after": [load_before[0], os.getloadavg()[0]]},
         "recording_s": args.seconds, "validation_s": args.validation, "sample_rate_hz": 48_000,
         "config": config.to_dict(), "repeats": args.repeats, "rows": rows,
     }, indent=1) + "\n")
