@@ -24,11 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import EngineError, InputError
 from ..model.architecture import RecurrentArchitecture
 from ..model.layers import DenseLayer, GruLayer, LstmLayer
 from ..model.spec import ModelSpec
-from ..runtime.native import engine
 from .rnn_config import RecurrentTrainConfig
 from .rnn_data import RecurrentData
 from .rnn_loop import _MAX_BAD_STEPS, MemberOutcome
@@ -101,6 +100,18 @@ def spec_from_flat(flat: np.ndarray, cell: str, hidden: int, layers: int,
     return ModelSpec(tuple(stack), (head,), skip)
 
 
+def _trainer_class(dtype: str) -> Any:
+    """``RnnTrainerF32``/``F64`` of the compiled engine (imported here: ``train`` comes before
+    ``runtime`` in the pipeline, so it cannot use :func:`vashrink.runtime.native.engine`)."""
+    try:
+        from .. import _engine
+    except ImportError as exc:  # pragma: no cover - depends on a broken install
+        msg = (f"vashrink's C++ engine is not built or does not load ({exc}); reinstall with "
+               "`pip install .` from the project root (needs g++ and cmake)")
+        raise EngineError(msg) from exc
+    return _engine.RnnTrainerF64 if dtype == "float64" else _engine.RnnTrainerF32
+
+
 def _engine_call(fn: Callable[..., Any], *args: Any) -> Any:
     try:
         return fn(*args)
@@ -131,10 +142,8 @@ class NativeRecurrent:
             raise InputError(msg)
         self.cell, self.hidden, self.layers, self.skip = _shape_of(spec)
         self.dtype = _DTYPES[dtype]
-        eng = engine()
-        cls = eng.RnnTrainerF64 if dtype == "float64" else eng.RnnTrainerF32
-        self._net = _engine_call(cls, self.cell, self.hidden, self.layers, self.skip,
-                                 int(max_batch), int(max_steps), int(tile_regs))
+        self._net = _engine_call(_trainer_class(dtype), self.cell, self.hidden, self.layers,
+                                 self.skip, int(max_batch), int(max_steps), int(tile_regs))
         self.set_params(flat_params(spec))
 
     @property
