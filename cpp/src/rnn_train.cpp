@@ -31,7 +31,7 @@ template <typename T>
 class PyRnnTrainer {
 public:
     PyRnnTrainer(const std::string& cell, int hidden, int layers, bool skip, int max_batch,
-                 int max_steps, int tile_regs) {
+                 int max_steps, int tile_regs, int segment_steps) {
         vashrink::Cell c;
         if (cell == "gru") {
             c = vashrink::Cell::gru;
@@ -40,7 +40,8 @@ public:
         } else {
             throw std::invalid_argument("unknown cell '" + cell + "' (use gru or lstm)");
         }
-        const vashrink::Status st = net_.init(c, hidden, layers, skip, max_batch, max_steps, tile_regs);
+        const vashrink::Status st = net_.init(c, hidden, layers, skip, max_batch, max_steps, tile_regs,
+                                               segment_steps);
         if (!st.ok) throw std::invalid_argument(st.message);
         const vashrink::Status sa = adam_.init(net_.n_params());
         if (!sa.ok) throw std::invalid_argument(sa.message);
@@ -172,6 +173,7 @@ public:
     int max_steps() const { return net_.max_steps(); }
     int batch() const { return net_.batch(); }
     int tile_rows() const { return net_.tile_rows(); }
+    int segment_steps() const { return net_.segment_steps(); }
     long adam_steps() const { return adam_.steps(); }
 
 private:
@@ -211,9 +213,9 @@ template <typename T>
 void bind_trainer(py::module_& m, const char* name) {
     using C = PyRnnTrainer<T>;
     py::class_<C>(m, name)
-        .def(py::init<const std::string&, int, int, bool, int, int, int>(), py::arg("cell"),
+        .def(py::init<const std::string&, int, int, bool, int, int, int, int>(), py::arg("cell"),
              py::arg("hidden"), py::arg("layers"), py::arg("skip"), py::arg("max_batch"),
-             py::arg("max_steps"), py::arg("tile_regs") = 0)
+             py::arg("max_steps"), py::arg("tile_regs") = 0, py::arg("segment_steps") = 0)
         .def_property_readonly("n_params", &C::n_params)
         .def("params", &C::params)
         .def("set_params", &C::set_params, py::arg("params"))
@@ -236,6 +238,7 @@ void bind_trainer(py::module_& m, const char* name) {
         .def_property_readonly("max_steps", &C::max_steps)
         .def_property_readonly("batch", &C::batch)
         .def_property_readonly("tile_rows", &C::tile_rows)
+        .def_property_readonly("segment_steps", &C::segment_steps)
         .def_property_readonly("adam_steps", &C::adam_steps);
 }
 

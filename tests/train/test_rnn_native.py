@@ -59,7 +59,8 @@ def _torch_reference(spec: ModelSpec, x: np.ndarray, y: np.ndarray, h0: np.ndarr
 
 
 def _case(seed: int) -> dict:
-    """A random shape: cell, hidden 1..9, 1-2 layers, skip, odd batches, state and previous."""
+    """A random shape: cell, hidden 1..9, 1-2 layers, skip, odd batches, state and previous;
+    tiles of 1, 2, 4 registers; chunks stored whole or recomputed in segments of 1, 4, 7."""
     rng = np.random.default_rng(seed)
     cell = ("gru", "lstm")[seed % 2]
     hidden, layers = int(rng.integers(1, 10)), 1 + (seed // 2) % 2
@@ -73,13 +74,14 @@ def _case(seed: int) -> dict:
     c0 = rng.uniform(-0.6, 0.6, (layers, batch, hidden)) if with_state and cell == "lstm" else None
     prev = (rng.uniform(-1, 1, batch), rng.uniform(-1, 1, batch)) if seed % 5 else None
     return {"spec": spec, "x": x, "y": y, "h0": h0, "c0": c0, "previous": prev,
-            "tile_regs": (0, 1, 2, 4)[seed % 4], "max_batch": batch + seed % 3}
+            "tile_regs": (0, 1, 2, 4)[seed % 4], "max_batch": batch + seed % 3,
+            "segment_steps": (0, 1, 4, 7, 0)[seed % 5]}
 
 
 def _native(case: dict, dtype: str = "float64") -> NativeRecurrent:
     net = NativeRecurrent(case["spec"], max_batch=case["max_batch"],
                           max_steps=case["x"].shape[1] + 2, dtype=dtype,
-                          tile_regs=case["tile_regs"])
+                          tile_regs=case["tile_regs"], segment_steps=case["segment_steps"])
     if case["h0"] is None:
         net.reset_state(case["x"].shape[0])
     else:

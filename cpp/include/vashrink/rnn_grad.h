@@ -17,9 +17,12 @@
 // Layout: batch-major SIMD. Rows are grouped in tiles of L = NB registers of lanes (NB = 1, 2
 // or 4, chosen at init from the largest batch); every vector holds one quantity for the L rows
 // of a tile, so each weight is broadcast once per step and used for L rows. Per layer and tile
-// the chunk's states [T+1][H][L], gate activations [T][G*H][L] (and for GRU W_hn h + b_hn
-// [T][H][L]) are kept for the backward pass. Weight gradients accumulate in one register of
-// lanes per parameter (summed over rows and steps, reduced once per chunk).
+// a segment's states [S+1][H][L], gate activations [S][G*H][L] (and for GRU W_hn h + b_hn
+// [S][H][L]) are kept for the backward pass; a chunk longer than S = segment steps (at most
+// segment_bytes of them, a memory bound) keeps only the state at each segment's start and
+// recomputes the segment's forward before its backward pass (the last segment is still
+// stored). Weight gradients accumulate in one register of lanes per parameter (summed over rows
+// and steps, reduced once per chunk).
 //
 // Every buffer is sized by init(); forward(), loss_and_grad() and the state accessors allocate
 // nothing and are noexcept (they return false on sizes beyond those given to init()). The state
@@ -58,9 +61,17 @@ public:
     static constexpr double dc_eps = 1e-5;
     static constexpr double tiny = 1e-30;
 
-    /// Size every buffer; tile_regs 0 picks 1, 2 or 4 registers of rows per tile from max_batch.
+    /// Most bytes of stored activations per tile (segment_steps 0): a bound on memory. A
+    /// shorter segment costs a second forward pass, which measured slower than reading the
+    /// activations back (LSTM-32, 32 rows, chunks of 100 steps: 16.0 vs 11.8 us per step with
+    /// segments of 21 and 100, bench/rnn_grad_native.cpp), so the default stores whole chunks
+    /// of the usual sizes.
+    static constexpr std::size_t segment_bytes = std::size_t(64) << 20;
+
+    /// Size every buffer; tile_regs 0 picks 1, 2 or 4 registers of rows per tile from the
+    /// batch; segment_steps 0 picks the segment length from segment_bytes.
     Status init(Cell cell, int hidden, int layers, bool skip, int max_batch, int max_steps,
-                int tile_regs = 0) {
+                int tile_regs = 0, int segment_steps = 0) {
         *this = RnnGrad();
         if (hidden < 1 || hidden > max_hidden)
             return Status::error("hidden must be 1.." + std::to_string(max_hidden));
@@ -70,6 +81,7 @@ public:
             return Status::error("max_batch and max_steps must be at least 1");
         if (tile_regs != 0 && tile_regs != 1 && tile_regs != 2 && tile_regs != 4)
             return Status::error("tile_regs must be 0 (auto), 1, 2 or 4");
+        if (segment_steps < 0) return Status::error("segment_steps must be 0 (auto) or more");
         cell_ = cell;
         h_ = hidden;
         g_ = gate_count(cell);
@@ -97,6 +109,14 @@ public:
         const std::size_t lt = static_cast<std::size_t>(layers_) * tiles_;
         const std::size_t steps = static_cast<std::size_t>(max_steps_);
         const bool lstm = cell_ == Cell::lstm;
+        // Stored per step and tile: states (h, and c for LSTM), gates, and the GRU's hn.
+        const std::size_t step_bytes =
+            static_cast<std::size_t>(layers_) * (ghl + 2 * hl) * sizeof(T);
+        seg_ = segment_steps ? segment_steps
+                             : static_cast<int>(std::max<std::size_t>(1, segment_bytes / step_bytes));
+        seg_ = std::min(seg_, max_steps_);
+        const std::size_t seg = static_cast<std::size_t>(seg_);
+        const std::size_t n_seg = (steps + seg - 1) / seg;
         try {
             params_.assign(n_params_, T(0));
             grad_.assign(n_params_, T(0));
@@ -104,10 +124,12 @@ public:
             wt_.assign(static_cast<std::size_t>(layers_) * 2 * g_ * h_ * h_, T(0));
             state_h_.assign(lt * hl, T(0));
             state_c_.assign(lstm ? lt * hl : 0, T(0));
-            hs_.assign(lt * (steps + 1) * hl, T(0));
-            cs_.assign(lstm ? lt * (steps + 1) * hl : 0, T(0));
-            gates_.assign(lt * steps * ghl, T(0));
-            hn_.assign(lstm ? 0 : lt * steps * hl, T(0));
+            hs_.assign(lt * (seg + 1) * hl, T(0));
+            cs_.assign(lstm ? lt * (seg + 1) * hl : 0, T(0));
+            gates_.assign(lt * seg * ghl, T(0));
+            hn_.assign(lstm ? 0 : lt * seg * hl, T(0));
+            ck_h_.assign(lt * n_seg * hl, T(0));
+            ck_c_.assign(lstm ? lt * n_seg * hl : 0, T(0));
             xs_.assign(tiles_ * steps * l_, T(0));
             yh_.assign(tiles_ * steps * l_, T(0));
             dy_.assign(tiles_ * steps * l_, T(0));
@@ -136,6 +158,7 @@ public:
     int max_steps() const noexcept { return max_steps_; }
     int batch() const noexcept { return batch_; }
     int tile_rows() const noexcept { return l_; }
+    int segment_steps() const noexcept { return seg_; }
     int in_size(int layer) const noexcept { return layer == 0 ? 1 : h_; }
     std::size_t n_params() const noexcept { return n_params_; }
     T* params() noexcept { return params_.data(); }
@@ -233,17 +256,23 @@ private:
     std::size_t lt(int k, int tile) const noexcept {
         return static_cast<std::size_t>(k) * tiles_ + tile;
     }
+    // Stored activations of the current segment, at step t of it (states: 0..seg_).
     T* hs(int k, int tile, int t) noexcept {
-        return hs_.data() + (lt(k, tile) * (max_steps_ + 1) + t) * hl();
+        return hs_.data() + (lt(k, tile) * (seg_ + 1) + t) * hl();
     }
     T* cs(int k, int tile, int t) noexcept {
-        return cs_.data() + (lt(k, tile) * (max_steps_ + 1) + t) * hl();
+        return cs_.data() + (lt(k, tile) * (seg_ + 1) + t) * hl();
     }
     T* gates(int k, int tile, int t) noexcept {
-        return gates_.data() + (lt(k, tile) * max_steps_ + t) * ghl();
+        return gates_.data() + (lt(k, tile) * seg_ + t) * ghl();
     }
     T* hn(int k, int tile, int t) noexcept {
-        return cell_ == Cell::gru ? hn_.data() + (lt(k, tile) * max_steps_ + t) * hl() : nullptr;
+        return cell_ == Cell::gru ? hn_.data() + (lt(k, tile) * seg_ + t) * hl() : nullptr;
+    }
+    /// Offset of the state at the start of segment s (checkpoints of the forward pass), laid
+    /// out [segment][layer][tile][H][L] like state_h_ per segment.
+    std::size_t checkpoint(int tile, int s) const noexcept {
+        return (static_cast<std::size_t>(s) * layers_ * tiles_ + tile) * hl();
     }
     T* row(AlignedVector<T>& v, int tile, int t) noexcept {
         return v.data() + (static_cast<std::size_t>(tile) * max_steps_ + t) * l_;
@@ -313,34 +342,67 @@ private:
             K::template lstm_forward<NB>(w, u, h, c, h_out, c_out, g);
     }
 
+    /// Forward over steps t0 .. t0 + len of one tile from the state in hs/cs(.., 0), storing
+    /// the segment's activations and the predictions.
+    template <int NB>
+    void forward_segment(int tile, int t0, int len) noexcept {
+        const T* head = params_.data() + head_w_;
+        const bool lstm = cell_ == Cell::lstm;
+        for (int i = 0; i < len; ++i) {
+            const T* x = row(xs_, tile, t0 + i);
+            const T* u = x;
+            for (int k = 0; k < layers_; ++k) {
+                layer_step<NB>(k, u, hs(k, tile, i), hs(k, tile, i + 1),
+                               lstm ? cs(k, tile, i) : nullptr, lstm ? cs(k, tile, i + 1) : nullptr,
+                               gates(k, tile, i), hn(k, tile, i));
+                u = hs(k, tile, i + 1);
+            }
+            K::template head_forward<NB>(head, h_, u, x, skip_, row(yh_, tile, t0 + i));
+        }
+    }
+
+    /// Copy the layer states between the segment buffers' step `at` and h_other / c_other
+    /// (a checkpoint or the carried state, layers tiles_ * H * L apart); to_buffer: into the
+    /// buffers.
+    void move_state(int tile, int at, T* h_other, T* c_other, bool to_buffer) noexcept {
+        const std::size_t hsz = hl();
+        for (int k = 0; k < layers_; ++k) {
+            T* h = h_other + k * tiles_ * hsz;
+            if (to_buffer) std::copy_n(h, hsz, hs(k, tile, at));
+            else std::copy_n(hs(k, tile, at), hsz, h);
+            if (cell_ == Cell::lstm) {
+                T* c = c_other + k * tiles_ * hsz;
+                if (to_buffer) std::copy_n(c, hsz, cs(k, tile, at));
+                else std::copy_n(cs(k, tile, at), hsz, c);
+            }
+        }
+    }
+
+    /// The whole chunk forward, segment by segment: the state at each segment's start is kept
+    /// (checkpoint), the buffers end holding the last segment's activations.
     template <int NB>
     void forward_tiles(int steps) noexcept {
-        const T* head = params_.data() + head_w_;
         const std::size_t hsz = hl();
+        const bool lstm = cell_ == Cell::lstm;
         for (int tile = 0; tile < tiles_; ++tile) {
-            for (int k = 0; k < layers_; ++k) {
-                std::copy_n(state_h_.data() + lt(k, tile) * hsz, hsz, hs(k, tile, 0));
-                if (cell_ == Cell::lstm)
-                    std::copy_n(state_c_.data() + lt(k, tile) * hsz, hsz, cs(k, tile, 0));
-            }
-            for (int t = 0; t < steps; ++t) {
-                const T* x = row(xs_, tile, t);
-                const T* u = x;
-                for (int k = 0; k < layers_; ++k) {
-                    const bool lstm = cell_ == Cell::lstm;
-                    layer_step<NB>(k, u, hs(k, tile, t), hs(k, tile, t + 1),
-                                   lstm ? cs(k, tile, t) : nullptr,
-                                   lstm ? cs(k, tile, t + 1) : nullptr, gates(k, tile, t),
-                                   hn(k, tile, t));
-                    u = hs(k, tile, t + 1);
+            T* sh = state_h_.data() + lt(0, tile) * hsz;
+            T* sc = lstm ? state_c_.data() + lt(0, tile) * hsz : nullptr;
+            move_state(tile, 0, sh, sc, true);
+            int len = 0;
+            for (int s = 0, t0 = 0; t0 < steps; ++s, t0 += seg_) {
+                if (s > 0) {
+                    move_state(tile, len, ck_h_.data() + checkpoint(tile, s),
+                               lstm ? ck_c_.data() + checkpoint(tile, s) : nullptr, false);
+                    move_state(tile, 0, ck_h_.data() + checkpoint(tile, s),
+                               lstm ? ck_c_.data() + checkpoint(tile, s) : nullptr, true);
+                } else {
+                    move_state(tile, 0, ck_h_.data() + checkpoint(tile, 0),
+                               lstm ? ck_c_.data() + checkpoint(tile, 0) : nullptr, false);
                 }
-                K::template head_forward<NB>(head, h_, u, x, skip_, row(yh_, tile, t));
+                len = std::min(seg_, steps - t0);
+                forward_segment<NB>(tile, t0, len);
             }
-            for (int k = 0; k < layers_; ++k) {
-                std::copy_n(hs(k, tile, steps), hsz, state_h_.data() + lt(k, tile) * hsz);
-                if (cell_ == Cell::lstm)
-                    std::copy_n(cs(k, tile, steps), hsz, state_c_.data() + lt(k, tile) * hsz);
-            }
+            move_state(tile, len, sh, sc, false);
         }
     }
 
@@ -436,28 +498,39 @@ private:
         T* head_acc = acc_.data() + head_w_ * W;
         const std::size_t hsz = hl();
         const int top = layers_ - 1;
+        const bool lstm = cell_ == Cell::lstm;
+        const int n_seg = (steps + seg_ - 1) / seg_;
         for (int tile = 0; tile < tiles_; ++tile) {
             std::fill(dh_.begin(), dh_.end(), T(0));
             std::fill(dc_.begin(), dc_.end(), T(0));
-            for (int t = steps - 1; t >= 0; --t) {
-                T* d_top = dh_.data() + top * hsz;
-                K::template head_backward<NB>(head, h_, hs(top, tile, t + 1), row(dy_, tile, t),
-                                              d_top, head_acc);
-                for (int k = top; k >= 0; --k) {
-                    T* d = dh_.data() + k * hsz;
-                    if (k < top) K::template add<NB>(d, below_.data(), h_);
-                    const T* u = k == 0 ? row(xs_, tile, t) : hs(k - 1, tile, t + 1);
-                    T* below = k > 0 ? below_.data() : nullptr;
-                    const auto w = weights(k);
-                    if (cell_ == Cell::gru)
-                        K::template gru_backward<NB>(w, u, hs(k, tile, t), gates(k, tile, t),
-                                                     hn(k, tile, t), d, below, gi_.data(),
-                                                     gh_.data(), grads(k));
-                    else
-                        K::template lstm_backward<NB>(w, u, hs(k, tile, t), cs(k, tile, t),
-                                                      cs(k, tile, t + 1), gates(k, tile, t), d,
-                                                      dc_.data() + k * hsz, below, gi_.data(),
-                                                      grads(k));
+            for (int s = n_seg - 1; s >= 0; --s) {
+                const int t0 = s * seg_, len = std::min(seg_, steps - t0);
+                if (s < n_seg - 1) {  // the last segment is still in the buffers
+                    move_state(tile, 0, ck_h_.data() + checkpoint(tile, s),
+                               lstm ? ck_c_.data() + checkpoint(tile, s) : nullptr, true);
+                    forward_segment<NB>(tile, t0, len);
+                }
+                for (int i = len - 1; i >= 0; --i) {
+                    const int t = t0 + i;
+                    T* d_top = dh_.data() + top * hsz;
+                    K::template head_backward<NB>(head, h_, hs(top, tile, i + 1),
+                                                  row(dy_, tile, t), d_top, head_acc);
+                    for (int k = top; k >= 0; --k) {
+                        T* d = dh_.data() + k * hsz;
+                        if (k < top) K::template add<NB>(d, below_.data(), h_);
+                        const T* u = k == 0 ? row(xs_, tile, t) : hs(k - 1, tile, i + 1);
+                        T* below = k > 0 ? below_.data() : nullptr;
+                        const auto w = weights(k);
+                        if (cell_ == Cell::gru)
+                            K::template gru_backward<NB>(w, u, hs(k, tile, i), gates(k, tile, i),
+                                                         hn(k, tile, i), d, below, gi_.data(),
+                                                         gh_.data(), grads(k));
+                        else
+                            K::template lstm_backward<NB>(w, u, hs(k, tile, i), cs(k, tile, i),
+                                                          cs(k, tile, i + 1), gates(k, tile, i),
+                                                          d, dc_.data() + k * hsz, below,
+                                                          gi_.data(), grads(k));
+                    }
                 }
             }
         }
@@ -465,12 +538,13 @@ private:
 
     Cell cell_ = Cell::gru;
     int h_ = 0, g_ = 0, layers_ = 0, nb_ = 1, l_ = 0, max_batch_ = 0, max_steps_ = 0, tiles_ = 0;
+    int seg_ = 1;  // steps per stored segment (the rest is recomputed from checkpoints)
     int batch_ = 0, tile_regs_ = 0;
     bool skip_ = false;
     Offsets off_[max_layers];
     std::size_t head_w_ = 0, n_params_ = 0;
     AlignedVector<T> params_, grad_, acc_, wt_, state_h_, state_c_, hs_, cs_, gates_, hn_, xs_,
-        yh_, dy_, fh_, fc_, dh_, dc_, gi_, gh_, below_, scratch_;
+        yh_, dy_, fh_, fc_, dh_, dc_, gi_, gh_, below_, scratch_, ck_h_, ck_c_;
 };
 
 }  // namespace VASHRINK_NAMESPACE

@@ -128,7 +128,9 @@ class NativeRecurrent:
         max_batch: most rows per call; max_steps: most steps of one :meth:`loss_and_grad`
             chunk (:meth:`forward` takes any length). Buffers are sized for these once.
         dtype: ``"float32"`` (training) or ``"float64"`` (reference-exact gradients).
-        tile_regs: SIMD registers of rows per tile (0: chosen from ``max_batch``).
+        tile_regs: SIMD registers of rows per tile (0: chosen from the batch).
+        segment_steps: steps whose activations are stored at once; a longer chunk is
+            recomputed segment by segment from saved states (0: what fits a cache).
 
     Shape:
         ``x``, ``y`` ``[batch, steps]``; state ``h`` (and ``c`` for LSTM) ``[layers, batch,
@@ -136,14 +138,15 @@ class NativeRecurrent:
     """
 
     def __init__(self, spec: ModelSpec, *, max_batch: int = 32, max_steps: int = 1000,
-                 dtype: str = "float64", tile_regs: int = 0) -> None:
+                 dtype: str = "float64", tile_regs: int = 0, segment_steps: int = 0) -> None:
         if dtype not in _DTYPES:
             msg = f"dtype must be one of {tuple(_DTYPES)}, got {dtype!r}"
             raise InputError(msg)
         self.cell, self.hidden, self.layers, self.skip = _shape_of(spec)
         self.dtype = _DTYPES[dtype]
         self._net = _engine_call(_trainer_class(dtype), self.cell, self.hidden, self.layers,
-                                 self.skip, int(max_batch), int(max_steps), int(tile_regs))
+                                 self.skip, int(max_batch), int(max_steps), int(tile_regs),
+                                 int(segment_steps))
         self.set_params(flat_params(spec))
 
     @property
