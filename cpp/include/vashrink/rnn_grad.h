@@ -9,10 +9,7 @@
 // [G*H][in], weight_hh [G*H][H], bias_ih [G*H], bias_hh [G*H] (LSTM too: torch keeps both
 // biases), then the head's weight [H] and bias [1].
 //
-// Loss of one chunk of B rows x T steps (python/vashrink/train/rnn_loss.py::column_losses):
-//   p[t] = y[t] - c y[t-1] (y[-1]: the sample before the chunk, or 0), p_hat alike,
-//   ESR = sum (p - p_hat)^2 / (sum p^2 + 1e-30), DC = (mean y - mean y_hat)^2 / (mean y^2 + 1e-5),
-//   loss = (1 - w) ESR + w DC, sums over every row and step.
+// Loss of one chunk of B rows x T steps: rnn_loss.h (the torch trainer's column_losses).
 //
 // Layout: batch-major SIMD. Rows are grouped in tiles of L = NB registers of lanes (NB = 1, 2
 // or 4, chosen at init from the largest batch); every vector holds one quantity for the L rows
@@ -38,16 +35,10 @@
 #include "vashrink/config.h"
 #include "vashrink/recurrent.h"
 #include "vashrink/rnn_kernels.h"
+#include "vashrink/rnn_loss.h"
 #include "vashrink/storage.h"
 
 namespace VASHRINK_NAMESPACE {
-
-/// The loss of one chunk and the sums behind it (error and signal sums of the ESR).
-struct ChunkLoss {
-    double loss = 0.0;
-    double err = 0.0;
-    double sig = 0.0;
-};
 
 template <typename T>
 class RnnGrad {
@@ -57,9 +48,6 @@ class RnnGrad {
 public:
     static constexpr int max_layers = 8;
     static constexpr int max_hidden = 1024;
-    /// DC_EPS of vashrink.target.esr and the ESR's guard against a silent chunk.
-    static constexpr double dc_eps = 1e-5;
-    static constexpr double tiny = 1e-30;
 
     /// Most bytes of stored activations per tile (segment_steps 0): a bound on memory. A
     /// shorter segment costs a second forward pass, which measured slower than reading the
@@ -449,47 +437,16 @@ private:
         }
     }
 
-    /// The loss over the batch's rows; leaves dLoss/dy_hat in dy_ (0 in padding lanes).
+    /// The loss over the batch's rows (rnn_loss.h); leaves dLoss/dy_hat in dy_ (0 in padding
+    /// lanes).
     ChunkLoss chunk_loss(const T* y, std::size_t stride, int steps, const T* prev_y,
                          const T* prev_hat, double c, double w) noexcept {
-        double err = 0, sig = 0, sy = 0, syh = 0, sy2 = 0;
         for (int tile = 0; tile < tiles_; ++tile)
             for (int t = 0; t < steps; ++t) std::fill_n(row(dy_, tile, t), l_, T(0));
-        for (int b = 0; b < batch_; ++b) {
-            const int tile = b / l_, q = b % l_;
-            double y_before = prev_y ? double(prev_y[b]) : 0.0;
-            double h_before = prev_hat ? double(prev_hat[b]) : 0.0;
-            for (int t = 0; t < steps; ++t) {
-                const double yv = y[b * stride + t], hv = row(yh_, tile, t)[q];
-                const double p = yv - c * y_before, ph = hv - c * h_before;
-                const double e = p - ph;
-                row(dy_, tile, t)[q] = T(e);
-                err += e * e;
-                sig += p * p;
-                sy += yv;
-                syh += hv;
-                sy2 += yv * yv;
-                y_before = yv;
-                h_before = hv;
-            }
-        }
-        const double n = double(batch_) * steps;
-        const double power = sy2 / n + dc_eps;
-        const double diff = sy / n - syh / n;
-        ChunkLoss out;
-        out.err = err;
-        out.sig = sig;
-        out.loss = (1.0 - w) * err / (sig + tiny) + w * diff * diff / power;
-        const double ke = -2.0 * (1.0 - w) / (sig + tiny), kd = -2.0 * w * diff / (n * power);
-        for (int b = 0; b < batch_; ++b) {
-            const int tile = b / l_, q = b % l_;
-            for (int t = 0; t < steps; ++t) {
-                const double e = row(dy_, tile, t)[q];
-                const double next = t + 1 < steps ? double(row(dy_, tile, t + 1)[q]) : 0.0;
-                row(dy_, tile, t)[q] = T(ke * (e - c * next) + kd);
-            }
-        }
-        return out;
+        return rnn_loss::chunk_loss<T>(
+            batch_, steps, y, stride, prev_y, prev_hat, c, w,
+            [this](int b, int t) { return double(row(yh_, b / l_, t)[b % l_]); },
+            [this](int b, int t) -> T& { return row(dy_, b / l_, t)[b % l_]; });
     }
 
     template <int NB>
