@@ -1,11 +1,13 @@
 """Native C++ tests of the engine headers, outside the Python extension.
 
-``engine_test.cpp`` is built with sanitizers twice, for the portable path (``-march=x86-64``,
-SSE2) and the AVX2 + FMA path (``-march=x86-64-v3``), and must exit 0. ``lanes.cpp`` checks that
-the lanes the engine reports equal the lanes its kernels use, per ``-march``. ``namespace_test.cpp``
-checks ``VASHRINK_NAMESPACE``, also through CMake's ``vashrink::engine`` target. Headers are found
-relative to this file (``../../cpp/include``); nothing here imports the ``vashrink`` package.
-``alloc_test.cpp`` replaces the global allocator and checks that no audio-thread call allocates.
+``engine_test.cpp`` and ``rnn_grad_test.cpp`` (the native trainer: no allocation after init,
+finite-difference gradients) are built with sanitizers twice, for the portable path
+(``-march=x86-64``, SSE2) and the AVX2 + FMA path (``-march=x86-64-v3``), and must exit 0.
+``lanes.cpp`` checks that the lanes the engine reports equal the lanes its kernels use, per
+``-march``. ``namespace_test.cpp`` checks ``VASHRINK_NAMESPACE``, also through CMake's
+``vashrink::engine`` target. Headers are found relative to this file (``../../cpp/include``);
+nothing here imports the ``vashrink`` package. ``alloc_test.cpp`` replaces the global allocator
+and checks that no audio-thread call allocates.
 """
 
 from __future__ import annotations
@@ -134,6 +136,30 @@ def test_engine_quick(tmp_path: Path) -> None:
     _finish(_compile(args), "engine_test.cpp -O0 -march=native")
     proc = _run(exe)
     assert proc.stdout.splitlines()[-1].startswith("ok:"), _show(proc)
+
+
+def _rnn_grad_test(tmp_path: Path, march: str, flags: list[str]) -> None:
+    exe = tmp_path / f"rnn_grad_test_{march}"
+    args = [*WARN, *flags, f"-march={march}", str(HERE / "rnn_grad_test.cpp"), "-o", str(exe)]
+    _finish(_compile(args), f"rnn_grad_test.cpp -march={march}")
+    proc = _run(exe)
+    assert proc.stdout.splitlines()[-1].startswith("ok:"), _show(proc)
+
+
+def test_rnn_trainer_allocates_nothing_after_init(tmp_path: Path) -> None:
+    """rnn_grad_test: the native trainer's calls allocate nothing once built, its float64
+    gradient equals finite differences, and oversized requests are refused."""
+    _skip_unless_runnable("native")
+    _rnn_grad_test(tmp_path, "native", ["-O0"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("march", list(MARCHES))
+def test_rnn_trainer_under_sanitizers(march: str, tmp_path: Path) -> None:
+    _skip_unless_runnable(march)
+    if not _sanitizers_link():
+        pytest.skip("g++ cannot build and run programs with -fsanitize=address,undefined here")
+    _rnn_grad_test(tmp_path, march, SANITIZE)
 
 
 def _parse(stdout: str) -> dict[str, str]:
