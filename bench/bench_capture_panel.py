@@ -23,6 +23,10 @@ cells and stacks (``CaptureLimits``) at hidden sizes 4, 8, 12, 16, 24, 32. Modes
     ``shrink_capture`` per gear and ``--esr`` with the default recipe: its choice, trainings and
     wall time, beside the sweep's pick when the reference table has the gear.
 
+ESRs are pre-emphasised validation ESRs: in ``reference``/``default`` the trainer's
+(``TrainedRecurrent.validation``: the validation part streamed from a zero state in float64), in
+``search`` the search's own (our engine, ``--dtype``).
+
 Commands (the full panel is hours of compute; restrict with ``--gears/--cells/--hidden/...``)::
 
     python bench/bench_capture_panel.py reference            # all gear x shapes, seeds 0 1
@@ -73,7 +77,8 @@ DEFAULT_OUT = {mode: RESULTS / f"capture_panel_{mode}.json"
                for mode in ("reference", "default", "sweep", "search")}
 PANEL_HIDDEN = (4, 8, 12, 16, 24, 32)
 #: Fields of the recipe that are a budget: the reference multiplies each one that exists.
-BUDGET_FIELDS = ("max_epochs", "max_updates", "max_steps", "max_seconds", "patience")
+BUDGET_FIELDS = ("max_epochs", "max_updates", "max_steps", "max_batches", "max_samples",
+                 "max_seconds", "patience")
 GOAL_REFERENCE = 0.05
 GOAL_RATIO = 1.25
 GOAL_SECONDS = 30.0
@@ -337,7 +342,10 @@ def main() -> None:
     args.out = args.out or DEFAULT_OUT[args.mode]
     config = recipe(args.set)
     if args.mode == "reference":
-        train_rows(args, scaled(config, args.budget_x), args.seeds, "reference")
+        long = scaled(config, args.budget_x)
+        moved = {k: v for k, v in long.to_dict().items() if v != config.to_dict()[k]}
+        print(f"reference recipe: {args.budget_x:g}x the budget fields {moved}", flush=True)
+        train_rows(args, long, args.seeds, "reference")
     elif args.mode == "default":
         compare_default(args, train_rows(args, config, args.seeds[:1], "default"))
     else:
