@@ -222,7 +222,7 @@ def test_train_pack_native_lowers_validation_esr_and_repeats_bit_for_bit(small_d
             for _ in range(2)]
     assert done == [a.label for a in archs] * 2 and epochs == [1] * 40
     for first, second in zip(*runs, strict=True):
-        assert first.stop_reason == "max_epochs" and first.epochs == 10
+        assert first.stop_reason == "budget" and first.epochs == 10
         assert len(first.val_curve) == 11 and first.best_val < 0.5 * first.val_curve[0]
         assert first.val_curve == second.val_curve and first.train_esr == second.train_esr
         for a, b in zip(first.best_spec.rnn, second.best_spec.rnn, strict=True):

@@ -15,12 +15,16 @@ from typing import Any
 
 from ..errors import InputError
 
-__all__ = ["PACKING", "RNN_SCHEDULES", "RecurrentTrainConfig"]
+__all__ = ["BACKENDS", "PACKING", "RNN_SCHEDULES", "RecurrentTrainConfig"]
 
 RNN_SCHEDULES = ("cosine", "constant")
 #: ``auto``: GRUs of one pack share one wider block-diagonal GRU, LSTMs train one by one
 #: (measured: packing pays for torch's GRU, not for its fused CPU LSTM); ``all`` / ``none``.
 PACKING = ("auto", "all", "none")
+#: ``native``: the engine's C++ forward/BPTT trainer (:mod:`.rnn_native`, float32; measured
+#: 15-240x torch's epoch time for GRUs and 2-15x for LSTMs, bench/results/rnn_native.json);
+#: ``torch``: the reference trainer.
+BACKENDS = ("native", "torch")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class RecurrentTrainConfig:
         pre_emphasis: the coefficient ``c`` of ``1 - c z^-1`` applied before the ESR.
         dc_weight: ``w`` in the loss ``(1 - w) ESR + w DC``.
         packing: see :data:`PACKING`; ``max_pack_hidden`` caps the summed hidden size of a pack.
+        backend: see :data:`BACKENDS`.
         threads: torch intra-op threads while training (``None``: leave torch's setting).
         seed: candidate initialisations and shuffling (a candidate's start depends on the seed
             and its own architecture only).
@@ -82,6 +87,7 @@ class RecurrentTrainConfig:
     dc_weight: float = 0.25
     packing: str = "auto"
     max_pack_hidden: int = 128
+    backend: str = "native"
     threads: int | None = 1
     seed: int = 0
 
@@ -118,6 +124,8 @@ class RecurrentTrainConfig:
              f"pre_emphasis must be in [0, 1), got {self.pre_emphasis}"),
             (0.0 <= self.dc_weight <= 1.0, f"dc_weight must be in [0, 1], got {self.dc_weight}"),
             (self.packing in PACKING, f"packing must be one of {PACKING}, got {self.packing!r}"),
+            (self.backend in BACKENDS,
+             f"backend must be one of {BACKENDS}, got {self.backend!r}"),
             (self.max_pack_hidden >= 1,
              f"max_pack_hidden must be >= 1, got {self.max_pack_hidden}"),
             (self.threads is None or self.threads >= 1,

@@ -27,6 +27,7 @@ from .progress import TrainProgress
 from .rnn_config import RecurrentTrainConfig
 from .rnn_data import prepare_recurrent_data
 from .rnn_loop import MemberOutcome, train_pack
+from .rnn_native import train_pack_native
 from .rnn_pack import embed_spec, initial_spec
 from .rnn_result import RecurrentTrainingInterrupted, TrainedRecurrent
 
@@ -169,9 +170,10 @@ def train_recurrent(
                     if on_result is not None:
                         on_result(res)
 
-                train_pack(members, [starts[a] for a in members], data, config,
-                           target_esr=target_esr, on_epoch=lambda n: bar.advance(float(n)),
-                           on_done=done)
+                trainer = train_pack_native if config.backend == "native" else train_pack
+                trainer(members, [starts[a] for a in members], data, config,
+                        target_esr=target_esr, on_epoch=lambda n: bar.advance(float(n)),
+                        on_done=done)
     except KeyboardInterrupt:
         raise RecurrentTrainingInterrupted(
             [results[a] for a in candidates if a in results]) from None

@@ -9,8 +9,8 @@ torch's Adam with the per-candidate gradient clip. Rows of a batch run side by s
 lanes; float64 gradients equal torch autograd's (tests/train/test_rnn_native.py).
 
 :func:`train_pack_native` trains the candidates of a pack one after another with the same
-recipe and stop rules as the torch loop; its budget is ``max_epochs`` and ``patience``
-(the learning-rate schedule runs over epochs), ``max_seconds`` (if the config has it) is only a
+recipe and stop rules as the torch loop; its budget is ``max_updates`` (the learning-rate
+schedule runs over it) and ``patience``, ``max_seconds`` (opt-in) is only a
 wall-clock cap per candidate.
 """
 
@@ -234,7 +234,8 @@ def native_validation_esr(net: NativeRecurrent, data: RecurrentData,
 
 
 def _epoch(net: NativeRecurrent, x_rows: np.ndarray, y_rows: np.ndarray,
-           config: RecurrentTrainConfig, order: np.ndarray, lr: float) -> tuple[float, bool]:
+           config: RecurrentTrainConfig, order: np.ndarray,
+           lr_of: Callable[[], float], on_update: Callable[[], None]) -> tuple[float, bool]:
     """One pass over the training rows (as :func:`.rnn_loop._epoch`): the training ESR and
     whether the candidate diverged (too many consecutive non-finite losses)."""
     err_sum = sig_sum = 0.0
@@ -261,7 +262,8 @@ def _epoch(net: NativeRecurrent, x_rows: np.ndarray, y_rows: np.ndarray,
                 net.reset_state(idx.size)
                 continue
             bad = 0
-            net.adam_step(lr, config.max_grad_norm)
+            net.adam_step(lr_of(), config.max_grad_norm)
+            on_update()
             err_sum += res.err
             sig_sum += res.sig
     return err_sum / max(sig_sum, 1e-300), False
@@ -279,7 +281,13 @@ def _train_member(arch: RecurrentArchitecture, start: ModelSpec, data: Recurrent
     x_rows = np.ascontiguousarray(data.x_rows.numpy(), dtype=net.dtype)
     y_rows = np.ascontiguousarray(data.y_rows.numpy(), dtype=net.dtype)
     rng = np.random.default_rng(config.seed)
-    wall_cap = getattr(config, "max_seconds", None)
+    wall_cap = config.max_seconds
+    budget = config.budget_updates(int(n_rows))
+    updates = 0
+
+    def count_update() -> None:
+        nonlocal updates
+        updates += 1
 
     def check() -> None:
         val = native_validation_esr(net, data, config)
@@ -301,7 +309,7 @@ def _train_member(arch: RecurrentArchitecture, start: ModelSpec, data: Recurrent
         clock = time.perf_counter()
         order = rng.permutation(n_rows)
         train_esr, diverged = _epoch(net, x_rows, y_rows, config, order,
-                                     config.lr_at((m.epochs + 1) / config.max_epochs))
+                                     lambda: config.lr_at(updates / budget), count_update)
         check()
         spent = time.perf_counter() - clock
         m.epochs += 1
@@ -314,12 +322,13 @@ def _train_member(arch: RecurrentArchitecture, start: ModelSpec, data: Recurrent
             m.stop_reason = "diverged"
         elif target_esr is not None and m.best_val <= target_esr / 2:
             m.stop_reason = "target"
-        elif config.patience is not None and m.stale_checks >= config.patience:
+        elif (config.patience is not None and m.stale_checks >= config.patience
+              and updates >= config.patience_after * budget):
             m.stop_reason = "no_improvement"
         elif wall_cap is not None and m.seconds >= wall_cap:
             m.stop_reason = "time_limit"
-        elif m.epochs >= config.max_epochs:
-            m.stop_reason = "max_epochs"
+        elif updates >= budget:
+            m.stop_reason = "budget"
     return m
 
 
