@@ -17,7 +17,7 @@ cells and stacks (``CaptureLimits``) at hidden sizes 4, 8, 12, 16, 24, 32. Modes
     whose time is above 30 s (the issue's goal). Also resumable.
 ``sweep``
     from the reference table and costs measured in our engine (the search's own
-    ``_measure_costs``), the cheapest shape meeting each ``--esr`` per gear (the search's choice
+    ``measure_costs``), the cheapest shape meeting each ``--esr`` per gear (the search's choice
     rule, ``choose_capture``).
 ``search``
     ``shrink_capture`` per gear and ``--esr`` with the default recipe: its choice, trainings and
@@ -261,15 +261,15 @@ def sweep_pick(args: argparse.Namespace, gear: str, best: dict[tuple[str, str], 
 
 def sweep(args: argparse.Namespace) -> dict[str, Any]:
     """Per gear and target, the cheapest shape the reference says meets it (costs measured in
-    our engine by the search's own ``_measure_costs``)."""
-    from vashrink.search.capture import _measure_costs
+    our engine by the search's own ``measure_costs``)."""
+    from vashrink.search.capture_costs import measure_costs
 
     best = best_reference(args, args.reference)
     limits = CaptureLimits(cells=tuple(args.cells), layers=tuple(args.layers),
                            hidden_max=max(args.hidden))
     with tempfile.TemporaryDirectory() as tmp:
-        costs = _measure_costs(Path(tmp), limits, args.dtype, args.timing_repeats,
-                               float(args.rate), print)
+        costs = measure_costs(Path(tmp), limits.shapes(), args.dtype, args.timing_repeats,
+                              print)
     picks: dict[str, Any] = {}
     for gear in args.gears:
         picks[gear] = {str(esr): sweep_pick(args, gear, best, costs, esr) for esr in args.esr}

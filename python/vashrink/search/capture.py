@@ -24,12 +24,12 @@ from ..bound.memory import memory_bound
 from ..errors import InputError, ModelFormatError
 from ..model.architecture import RecurrentArchitecture
 from ..model.file import DTYPES, SUFFIX, read_model_file, write_model_file
-from ..model.spec import ModelSpec, random_spec
+from ..model.spec import ModelSpec
 from ..runtime.recurrent import RecurrentNet
-from ..runtime.timing import time_runner
 from ..target.esr import ErrorReport, signal_errors
 from ..target.recording import Recording
 from ..train import RecurrentTrainConfig, train_recurrent
+from .capture_costs import measure_costs
 from .capture_plan import CaptureLimits, plan_capture
 from .capture_result import CaptureResult
 from .capture_score import CaptureScore, capture_pareto, choose_capture
@@ -37,8 +37,6 @@ from .capture_store import export_capture_winner, recording_fingerprint
 from .rundir import prepare_out_dir, write_json
 
 __all__ = ["CaptureLimits", "CaptureResult", "profile_costs", "shrink_capture"]
-
-COSTS_FILE = "costs.json"
 
 
 def profile_costs(
@@ -75,44 +73,6 @@ def profile_costs(
                  "were searched (profile again with this version for the rest)")
     log(note)
     return costs, note, tuple(outside), replace(limits, layers=kept)
-
-
-def _measure_costs(
-    out: Path,
-    limits: CaptureLimits,
-    dtype: str,
-    repeats: int,
-    rate: float,
-    log: Callable[[str], None],
-) -> dict[str, float]:
-    """ns/sample of every shape the search may train, measured once and kept with the run (a
-    resumed run compares candidates on the same measurements)."""
-    path = out / COSTS_FILE
-    stored: dict[str, float] = {}
-    if path.exists():
-        import json
-
-        try:
-            stored = {str(k): float(v) for k, v in json.loads(path.read_text()).items()}
-        except (OSError, ValueError, AttributeError):
-            stored = {}
-    archs = limits.shapes()
-    missing = [a for a in archs if a.label not in stored]
-    if missing:
-        log(f"timing {len(missing)} candidate shapes in the engine ({dtype}, one sample per call)")
-    for arch in missing:
-        net = RecurrentNet.from_spec(random_spec(arch), dtype=dtype)
-        t = time_runner(
-            net,
-            modes=("sample",),
-            repeats=repeats,
-            warmup=1,
-            buffer_samples=4800,
-            sample_rate_hz=rate,
-        )[0]
-        stored[arch.label] = t.ns_per_sample
-        write_json(path, stored)  # after each shape: an interrupt keeps what was measured
-    return stored
 
 
 def _stored(out: Path, fingerprint_text: str) -> dict[str, CaptureScore]:
@@ -205,8 +165,9 @@ def shrink_capture(
     if profiled is not None:
         costs, cost_note, extrapolated, limits = profiled
     else:
-        costs = _measure_costs(out, limits, dtype, timing_repeats, rate, say)
-        cost_note = "costs measured on this machine (our engine, one sample per call)"
+        costs = measure_costs(out, limits.shapes(), dtype, timing_repeats, say)
+        cost_note = ("costs measured on this machine (our engine, one sample per call, fastest "
+                     "of interleaved rounds)")
     # Stored scores take this run's costs: a resume compares every candidate on one measurement.
     stored = {k: v for k, v in _stored(out, run_id).items() if k in costs}
     done = {k: replace(s, ns_per_sample=costs[k]) for k, s in stored.items()}

@@ -84,8 +84,11 @@ class LatencyEstimate:
             return f"latency: {self.samples} samples ({self.ms:.2f} ms) removed, as given"
         if self.method == "none":
             return "latency: not removed (--latency 0)"
-        if self.samples == 0 and self.onset_samples == 0:
-            return "latency: none detected (the response starts at once)"
+        if self.samples == 0:
+            if self.onset_samples == 0:
+                return "latency: none detected (the response starts at once)"
+            return (f"latency: none removed (the response is found from sample "
+                    f"{self.onset_samples}, which is within the safety margin of its rise)")
         text = (f"latency: {self.samples} samples ({self.ms:.2f} ms) removed (the response "
                 f"is found from sample {self.onset_samples}; backed off for safety)")
         if self.peak_samples > self.onset_samples:

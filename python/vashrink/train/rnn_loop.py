@@ -142,7 +142,6 @@ def train_pack(
     """Train ``members`` (one cell) side by side from ``starts``; ``on_epoch`` gets the number of
     candidates an epoch trained, ``on_done`` each candidate as it stops."""
     pack = PackedRecurrent(members, starts)
-    k = len(members)
     outcomes = [MemberOutcome(m, s) for m, s in zip(members, starts, strict=True)]
     opt = torch.optim.Adam(pack.parameters(), lr=config.lr)
     rng = np.random.default_rng(config.seed)

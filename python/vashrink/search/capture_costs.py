@@ -1,0 +1,89 @@
+"""The cost of every GRU/LSTM shape a capture search may train, measured so load cannot inflate it.
+
+ns/sample does not depend on the weights, so each shape is timed once, with random weights,
+before anything is trained, and kept with the run (``DIR/costs.json``): a resumed run compares
+candidates on the same measurements. Load on a shared machine only ever makes a pass slower, so
+the shapes are timed in interleaved rounds (each round times every shape once, so a burst of
+load hits every shape alike) and each keeps its *fastest* pass. A shape still costing clearly
+more than a larger shape of its family (``OUTLIER_RATIO``) was slowed by load: it is timed again
+until it is not, or the retries run out (then the note says so).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..model.architecture import RecurrentArchitecture
+from ..model.spec import random_spec
+from ..runtime.recurrent import RecurrentNet
+from ..runtime.timing import timing_buffer
+from .rundir import write_json
+
+__all__ = ["COSTS_FILE", "OUTLIER_RATIO", "measure_costs", "suspect_costs"]
+
+COSTS_FILE = "costs.json"
+BUFFER_SAMPLES = 4800
+OUTLIER_RATIO = 1.25
+"""A shape costing this much more than a larger shape of its family is timed again."""
+RETRIES = 3
+
+
+def suspect_costs(costs: dict[str, float], archs: Sequence[RecurrentArchitecture]) -> list[str]:
+    """Labels whose cost exceeds ``OUTLIER_RATIO`` times that of a larger shape of the same
+    family (cell, layers, skip): more units cannot run faster, so load inflated it."""
+    out: list[str] = []
+    for a in archs:
+        if a.label not in costs:
+            continue
+        larger = [costs[b.label] for b in archs
+                  if b.label in costs and (b.cell, b.layers, b.skip) == (a.cell, a.layers, a.skip)
+                  and b.hidden > a.hidden]
+        if larger and costs[a.label] > OUTLIER_RATIO * min(larger):
+            out.append(a.label)
+    return out
+
+
+def _time_rounds(archs: Sequence[RecurrentArchitecture], dtype: str, rounds: int,
+                 ) -> dict[str, float]:
+    """Fastest ns/sample of each shape over ``rounds`` interleaved passes."""
+    buffer = timing_buffer(BUFFER_SAMPLES)
+    nets = {a.label: RecurrentNet.from_spec(random_spec(a), dtype=dtype) for a in archs}
+    best = {label: float("inf") for label in nets}
+    for k in range(rounds):
+        for label, net in nets.items():
+            secs = net.time_samples(buffer, 1, 1 if k == 0 else 0)
+            best[label] = min(best[label], 1e9 * float(secs[0]) / BUFFER_SAMPLES)
+    return best
+
+
+def measure_costs(out: Path, archs: Sequence[RecurrentArchitecture], dtype: str, rounds: int,
+                  log: Callable[[str], None]) -> dict[str, float]:
+    """ns/sample of every shape in ``archs`` (fastest of ``rounds`` interleaved passes), read
+    from and kept in ``out/costs.json``; suspect costs (:func:`suspect_costs`) re-timed."""
+    path = out / COSTS_FILE
+    stored: dict[str, float] = {}
+    if path.exists():
+        try:
+            stored = {str(k): float(v) for k, v in json.loads(path.read_text()).items()}
+        except (OSError, ValueError, AttributeError):
+            stored = {}
+    missing = [a for a in archs if a.label not in stored]
+    if missing:
+        log(f"timing {len(missing)} candidate shapes in the engine ({dtype}, one sample per call, "
+            f"fastest of {rounds} interleaved rounds)")
+        stored.update(_time_rounds(missing, dtype, rounds))
+        write_json(path, stored)
+    for _ in range(RETRIES):
+        suspects = [a for a in archs if a.label in suspect_costs(stored, archs)]
+        if not suspects:
+            break
+        again = _time_rounds(suspects, dtype, rounds)
+        stored.update({k: min(v, stored[k]) for k, v in again.items()})
+        write_json(path, stored)
+    left = suspect_costs(stored, archs)
+    if left:
+        log(f"costs of {', '.join(left)} stayed above those of larger shapes after "
+            f"{RETRIES} re-timings: the machine is busy; the search uses them as measured")
+    return stored
