@@ -114,7 +114,7 @@ def test_pedal_recording_is_deterministic_and_keeps_its_filters_delay() -> None:
     rec = pedal_recording(seconds=5.0, sample_rate_hz=16_000, validation_s=2.0)
     again = pedal_recording(seconds=5.0, sample_rate_hz=16_000, validation_s=2.0)
     np.testing.assert_array_equal(rec.output, again.output)
-    assert rec.input.size == 5 * 16_000 and rec.split_index == 3 * 16_000
+    assert rec.input.size == 5 * 16_000 and rec.validation_samples == 2 * 16_000
     assert "diode-clipper" in rec.name
     assert rec.latency_samples == 0  # no latency: the filters' group delay is the model's
     other = pedal_recording(seconds=5.0, sample_rate_hz=16_000, validation_s=2.0, seed=1)

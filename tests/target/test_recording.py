@@ -9,7 +9,8 @@ import pytest
 import soundfile as sf
 
 from vashrink.errors import InputError
-from vashrink.target.recording import Recording, load_recording, segments
+from vashrink.target.recording import Recording, load_recording
+from vashrink.target.spans import segments
 
 RATE = 8_000
 

@@ -30,7 +30,7 @@ def test_arrays_split_and_note_like_files(tmp_path: Path) -> None:
     sf.write(str(tmp_path / "out.wav"), y, RATE, subtype="DOUBLE")
     from_files = load_recording(tmp_path / "in.wav", tmp_path / "out.wav", validation_s=1.5)
     assert rec.checks == from_files.checks
-    assert rec.split_index == from_files.split_index
+    assert rec.validation_spans == from_files.validation_spans
     np.testing.assert_array_equal(rec.output, from_files.output)
     assert from_files.name.endswith("out.wav")
 

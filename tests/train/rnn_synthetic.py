@@ -55,6 +55,7 @@ def synthetic_recording(seconds: float = 3.0, sample_rate_hz: int = 16_000,
     x.setflags(write=False)
     y.setflags(write=False)
     return Recording(sample_rate_hz=sample_rate_hz, input=x, output=y,
-                     split_index=n - round(validation_s * sample_rate_hz), latency_samples=0,
+                     validation_spans=((n - round(validation_s * sample_rate_hz), n),),
+                     latency_samples=0,
                      checks=(), input_path=Path("synthetic-in.wav"),
                      output_path=Path("synthetic-out.wav"))

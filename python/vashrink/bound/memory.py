@@ -153,10 +153,14 @@ def _check(recording: Any, esr_target: float, max_lag: int | None) -> float:
     return target
 
 
-def _rows(start: int, stop: int, count: int, rng: np.random.Generator) -> NDArray[np.intp]:
-    if stop - start <= count:
-        return np.arange(start, stop)
-    return np.sort(rng.choice(np.arange(start, stop), size=count, replace=False))
+def _span_rows(spans: tuple[tuple[int, int], ...], lags: int, count: int,
+               rng: np.random.Generator) -> NDArray[np.intp]:
+    """Up to ``count`` rows (sorted) from the spans, each with ``lags`` samples of its own span
+    before it."""
+    rows = np.concatenate([np.arange(a + lags, b) for a, b in spans if b - a > lags])
+    if rows.size <= count:
+        return rows
+    return np.sort(rng.choice(rows, size=count, replace=False))
 
 
 def _design(features: list[_Array], rows: NDArray[np.intp], lags: int) -> _Array:
@@ -296,13 +300,13 @@ def memory_bound(
     rate = recording.sample_rate_hz
     x = np.asarray(recording.input, dtype=np.float64)
     y = np.asarray(recording.output, dtype=np.float64)
-    split = recording.split_index
+    train, val = recording.train_spans, recording.validation_spans
     lags = max_lag if max_lag is not None else max(1, round(MAX_LAG_MS * rate / 1000.0))
-    lags = max(1, min(lags, split // 4, (x.size - split) // 4))
+    lags = max(1, min(lags, max(b - a for a, b in train) // 4, max(b - a for a, b in val) // 4))
     notes: list[str] = []
     rng = np.random.default_rng(seed)
-    fit = _rows(lags, split, MAX_FIT_ROWS, rng)
-    check = _rows(split + lags, x.size, MAX_CHECK_ROWS, rng)
+    fit = _span_rows(train, lags, MAX_FIT_ROWS, rng)
+    check = _span_rows(val, lags, MAX_CHECK_ROWS, rng)
     peak = float(np.max(np.abs(x)))
     scaled = x / peak  # the features' scale: peak 1
     linear = _scan(_design([scaled], fit, lags), y[fit], _design([scaled], check, lags),

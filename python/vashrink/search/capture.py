@@ -26,9 +26,10 @@ from ..model.architecture import RecurrentArchitecture
 from ..model.file import DTYPES, SUFFIX, read_model_file, write_model_file
 from ..model.spec import ModelSpec
 from ..runtime.recurrent import RecurrentNet
-from ..target.esr import ErrorReport, signal_errors
+from ..target.esr import ErrorReport, piece_errors
 from ..target.recording import Recording
 from ..train import RecurrentTrainConfig, train_recurrent
+from ..train.rnn_data import VALIDATION_PREROLL_S
 from .capture_costs import measure_costs
 from .capture_plan import CaptureLimits, plan_capture
 from .capture_result import CaptureResult
@@ -95,13 +96,18 @@ def _stored(out: Path, fingerprint_text: str) -> dict[str, CaptureScore]:
 
 
 def engine_errors(spec: ModelSpec, rec: Recording, dtype: str) -> Any:
-    """Validation errors of ``spec`` run by our engine from a zero state, sample by sample."""
+    """Validation errors of ``spec`` run by our engine sample by sample, as a plugin runs it:
+    each validation span after a reset and the pre-roll of audio before it (not scored),
+    against the recording (the latency removed is reported beside it)."""
     net = RecurrentNet.from_spec(spec, dtype=dtype)
-    net.reset()
-    pred = np.asarray(net.process_samples(rec.validation_input), dtype=np.float64)
-    if not np.all(np.isfinite(pred)):
-        return None
-    return signal_errors(rec.validation_output, pred)
+    scored = []
+    for x, y, first in rec.validation_pieces(round(VALIDATION_PREROLL_S * rec.sample_rate_hz)):
+        net.reset()
+        pred = np.asarray(net.process_samples(x), dtype=np.float64)
+        if not np.all(np.isfinite(pred)):
+            return None
+        scored.append((y, pred, first))
+    return piece_errors(scored)
 
 
 def shrink_capture(
@@ -289,8 +295,8 @@ def _finish(
     result = CaptureResult(
         source=_source(rec),
         sample_rate_hz=float(rec.sample_rate_hz),
-        train_seconds_audio=rec.split_index / rec.sample_rate_hz,
-        validation_seconds_audio=(rec.input.size - rec.split_index) / rec.sample_rate_hz,
+        train_seconds_audio=(rec.input.size - rec.validation_samples) / rec.sample_rate_hz,
+        validation_seconds_audio=rec.validation_samples / rec.sample_rate_hz,
         latency_samples=int(rec.latency_samples),
         checks=tuple(rec.checks),
         esr_target=esr_target,

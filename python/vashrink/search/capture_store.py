@@ -25,7 +25,7 @@ def recording_fingerprint(rec: Recording) -> dict[str, Any]:
         "sha256": digest.hexdigest()[:16],
         "sample_rate_hz": rec.sample_rate_hz,
         "samples": int(rec.input.size),
-        "split_index": int(rec.split_index),
+        "validation_spans": [list(map(int, span)) for span in rec.validation_spans],
         "latency_samples": int(rec.latency_samples),
     }
 

@@ -16,7 +16,8 @@ from .samples import Target, as_target, check_eps, check_range, load_samples
 if TYPE_CHECKING:
     from .gear import GEAR, Gear, gear_recording
     from .pedal import PedalParams, pedal_output, pedal_recording
-    from .recording import Recording, load_recording, recording_from_arrays, segments
+    from .recording import Recording, load_recording, recording_from_arrays
+    from .spans import segments
 
 __all__ = [
     "FUNCTIONS",
@@ -49,7 +50,7 @@ _LAZY = {
     "Recording": "recording",
     "load_recording": "recording",
     "recording_from_arrays": "recording",
-    "segments": "recording",
+    "segments": "spans",
 }
 
 

@@ -2,11 +2,11 @@
 
 :func:`load_recording` reads both, refuses pairs that cannot train a model, removes the
 latency between them, notes level problems and splits by time into training and validation
-(the last ``validation_s`` seconds). The latency removed is the causal onset of
-:mod:`.latency`, never the cross-correlation peak (which adds the gear's group delay and would
-ask the model to see the future). :func:`recording_from_arrays` runs the same checks on
-arrays already in memory (a simulated pedal, audio from another library). :func:`segments` cuts
-a pair into equal rows for truncated back-propagation through time.
+(``validation_s`` seconds in spans spread over the recording, :mod:`.spans`). The latency
+removed is the causal onset of :mod:`.latency`, never the cross-correlation peak (which adds
+the gear's group delay and would ask the model to see the future).
+:func:`recording_from_arrays` runs the same checks on arrays already in memory (a simulated
+pedal, audio from another library).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from ..errors import InputError
 from .audio_checks import level_notes, pair_notes, remove_dc
 from .latency import LatencyEstimate, estimate_onset_latency
+from .spans import spread_spans
 
 __all__ = [
     "MAX_RATE_HZ",
@@ -29,7 +30,6 @@ __all__ = [
     "Recording",
     "load_recording",
     "recording_from_arrays",
-    "segments",
 ]
 
 MIN_RATE_HZ = 8_000
@@ -44,7 +44,10 @@ Signal = NDArray[np.float64]
 
 @dataclass(frozen=True, eq=False)
 class Recording:
-    """An aligned, validated input/output pair; samples ``[:split_index]`` train, the rest validate.
+    """An aligned, validated input/output pair; the ``validation_spans`` validate, the rest trains.
+
+    The validation spans are spread over the recording (:func:`spread_spans`), so they hold
+    every kind of playing the recording holds, not only its last seconds.
 
     ``latency_samples`` is the delay of the original output behind the input that was removed
     (the plugin's model answers that many samples earlier than the recorded gear); ``latency``
@@ -57,7 +60,7 @@ class Recording:
     sample_rate_hz: int
     input: Signal
     output: Signal
-    split_index: int
+    validation_spans: tuple[tuple[int, int], ...]
     latency_samples: int
     checks: tuple[str, ...]
     input_path: Path | None = None
@@ -89,20 +92,51 @@ class Recording:
         return 1000.0 * self.latency_samples / self.sample_rate_hz
 
     @property
+    def train_spans(self) -> tuple[tuple[int, int], ...]:
+        """The ``[start, end)`` spans between the validation spans (empty ones left out)."""
+        out, start = [], 0
+        for a, b in self.validation_spans:
+            if a > start:
+                out.append((start, a))
+            start = b
+        if start < self.input.size:
+            out.append((start, self.input.size))
+        return tuple(out)
+
+    @property
+    def validation_samples(self) -> int:
+        return sum(b - a for a, b in self.validation_spans)
+
+    @property
     def train_input(self) -> Signal:
-        return self.input[: self.split_index]
+        """The training spans joined (for fits that ignore the joins; training rows are cut
+        per span)."""
+        return np.concatenate([self.input[a:b] for a, b in self.train_spans])
 
     @property
     def train_output(self) -> Signal:
-        return self.output[: self.split_index]
+        return np.concatenate([self.output[a:b] for a, b in self.train_spans])
 
     @property
     def validation_input(self) -> Signal:
-        return self.input[self.split_index :]
+        """The validation spans joined (for plots and listening; scoring streams each span
+        after its pre-roll, :meth:`validation_pieces`)."""
+        return np.concatenate([self.input[a:b] for a, b in self.validation_spans])
 
     @property
     def validation_output(self) -> Signal:
-        return self.output[self.split_index :]
+        return np.concatenate([self.output[a:b] for a, b in self.validation_spans])
+
+    def validation_pieces(self, preroll_samples: int) -> list[tuple[Signal, Signal, int]]:
+        """Each validation span with up to ``preroll_samples`` of the audio before it:
+        ``(x, y, scored_from)``, where samples ``[scored_from:]`` are the span itself. A model
+        run over ``x`` (after a reset and its pre-warm) is scored on ``[scored_from:]``: its
+        state has settled as it does in a plugin that has been playing."""
+        out = []
+        for a, b in self.validation_spans:
+            first = max(0, a - preroll_samples)
+            out.append((self.input[first:b], self.output[first:b], a - first))
+        return out
 
 
 def _read(path: Path, role: str) -> tuple[NDArray[np.float64], int]:
@@ -291,7 +325,7 @@ def load_recording(
         sample_rate_hz=rate,
         input=x,
         output=y,
-        split_index=x.size - round(validation_s * rate),
+        validation_spans=spread_spans(x.size, rate, validation_s),
         latency_samples=lag,
         checks=notes,
         input_path=in_path,
@@ -353,45 +387,10 @@ def recording_from_arrays(
         sample_rate_hz=rate,
         input=xs,
         output=ys,
-        split_index=xs.size - round(validation_s * rate),
+        validation_spans=spread_spans(xs.size, rate, validation_s),
         latency_samples=lag,
         checks=notes,
         name=name,
         latency=est,
         dc_removed=dc,
-    )
-
-
-def segments(
-    x: NDArray[np.floating],
-    y: NDArray[np.floating],
-    segment_samples: int,
-    *,
-    warmup_samples: int = 0,
-) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
-    """Cut ``x`` and ``y`` into consecutive, non-overlapping rows of ``segment_samples``.
-
-    The first ``warmup_samples`` of the signal are skipped (e.g. the gear settling); the
-    remainder that does not fill a row is dropped. Returns arrays of shape
-    ``[n_segments, segment_samples]`` with ``n_segments = (len - warmup) // segment_samples``.
-    """
-    xa, ya = np.asarray(x), np.asarray(y)
-    if xa.ndim != 1 or ya.ndim != 1 or xa.shape != ya.shape:
-        msg = f"x and y must be 1-D arrays of equal length, got shapes {xa.shape} and {ya.shape}"
-        raise InputError(msg)
-    if warmup_samples < 0:
-        msg = f"warmup_samples must be 0 or more, got {warmup_samples}"
-        raise InputError(msg)
-    usable = xa.size - warmup_samples
-    if segment_samples < 1 or segment_samples > usable:
-        msg = (
-            f"segment_samples must be in 1..{max(usable, 0)} (the signal has {xa.size} samples, "
-            f"{warmup_samples} of warm-up), got {segment_samples}"
-        )
-        raise InputError(msg)
-    n = usable // segment_samples
-    end = warmup_samples + n * segment_samples
-    return (
-        xa[warmup_samples:end].reshape(n, segment_samples),
-        ya[warmup_samples:end].reshape(n, segment_samples),
     )

@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..model.architecture import RecurrentArchitecture
 from ..model.recurrent import RecurrentModel
 from ..model.spec import ModelSpec, spec_to_torch
-from ..target.esr import ErrorReport, signal_errors
+from ..target.esr import ErrorReport, piece_errors, signal_errors
 from ..target.recording import Recording
 from .progress import TrainProgress
 from .rnn_config import RecurrentTrainConfig
@@ -31,7 +31,7 @@ from .rnn_native import train_pack_native
 from .rnn_pack import embed_spec, initial_spec
 from .rnn_result import RecurrentTrainingInterrupted, TrainedRecurrent
 
-__all__ = ["plan_packs", "stream_errors", "train_recurrent"]
+__all__ = ["plan_packs", "stream_errors", "stream_piece_errors", "train_recurrent"]
 
 #: Samples per piece when streaming the validation part (bounds memory, not the result).
 _STREAM_CHUNK = 1 << 16
@@ -83,6 +83,10 @@ def stream_errors(spec: ModelSpec, x: np.ndarray, y: np.ndarray, *,
     The state carries from chunk to chunk of ``chunk_samples``, so the result is that of one
     pass while memory stays bounded however long the validation part is.
     """
+    return signal_errors(y, _stream(spec, x, chunk_samples))
+
+
+def _stream(spec: ModelSpec, x: np.ndarray, chunk_samples: int = _STREAM_CHUNK) -> np.ndarray:
     model = spec_to_torch(spec, torch.float64)
     assert isinstance(model, RecurrentModel)
     signal = torch.from_numpy(np.array(x, dtype=np.float64)).view(1, -1, 1)
@@ -94,7 +98,19 @@ def stream_errors(spec: ModelSpec, x: np.ndarray, y: np.ndarray, *,
             hidden, state = model.rnn(piece, state)
             out = model.head(hidden) + piece if model.skip else model.head(hidden)
             pieces.append(out.view(-1).numpy())
-    return signal_errors(y, np.concatenate(pieces))
+    return np.concatenate(pieces)
+
+
+def stream_piece_errors(spec: ModelSpec,
+                        pieces: Sequence[tuple[np.ndarray, np.ndarray, int]]) -> ErrorReport:
+    """Errors of ``spec`` over validation pieces ``(x, y, scored_from)``: each streamed from a
+    zero state in float64 and scored from ``scored_from`` on
+    (:func:`~vashrink.target.esr.piece_errors`)."""
+    outs = []
+    for x, y, first in pieces:
+        pred = _stream(spec, x)
+        outs.append((y, pred, first))
+    return piece_errors(outs)
 
 
 def _start(arch: RecurrentArchitecture, warm: Mapping[RecurrentArchitecture, ModelSpec],
@@ -157,7 +173,7 @@ def train_recurrent(
                 def done(m: MemberOutcome, size: int = len(members)) -> None:
                     res = TrainedRecurrent(
                         architecture=m.architecture, spec=m.best_spec,
-                        validation=stream_errors(m.best_spec, data.x_val, data.y_val),
+                        validation=stream_piece_errors(m.best_spec, data.val_pieces),
                         train_esr=m.train_esr, epochs=m.epochs, seconds=m.seconds,
                         epoch_seconds=tuple(m.epoch_seconds),
                         stop_reason=m.stop_reason or "budget",

@@ -1,0 +1,66 @@
+"""Where a recording validates and how it is cut for training: spans spread over the recording,
+and equal rows for truncated back-propagation through time."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import InputError
+
+__all__ = ["VALIDATION_PIECE_S", "segments", "spread_spans"]
+
+VALIDATION_PIECE_S = 2.5
+"""Longest validation span: the validation seconds are spread over the recording in pieces."""
+
+
+def spread_spans(n: int, rate: int, validation_s: float) -> tuple[tuple[int, int], ...]:
+    """``validation_s`` seconds of ``n`` samples as ``ceil(validation_s / VALIDATION_PIECE_S)``
+    equal spans centred at evenly spaced points, so validation samples all of the recording
+    (a test signal's sweep, noise and plucks alike); the last span ends the recording."""
+    total = round(validation_s * rate)
+    pieces = max(1, math.ceil(validation_s / VALIDATION_PIECE_S - 1e-9))
+    length = total // pieces
+    spans = []
+    for i in range(pieces):
+        end = n if i == pieces - 1 else round((i + 1) * n / pieces - (n / pieces - length) / 2)
+        start = end - (length if i < pieces - 1 else total - length * (pieces - 1))
+        spans.append((max(start, 0), end))
+    return tuple(spans)
+
+
+def segments(
+    x: NDArray[np.floating],
+    y: NDArray[np.floating],
+    segment_samples: int,
+    *,
+    warmup_samples: int = 0,
+) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
+    """Cut ``x`` and ``y`` into consecutive, non-overlapping rows of ``segment_samples``.
+
+    The first ``warmup_samples`` of the signal are skipped (e.g. the gear settling); the
+    remainder that does not fill a row is dropped. Returns arrays of shape
+    ``[n_segments, segment_samples]`` with ``n_segments = (len - warmup) // segment_samples``.
+    """
+    xa, ya = np.asarray(x), np.asarray(y)
+    if xa.ndim != 1 or ya.ndim != 1 or xa.shape != ya.shape:
+        msg = f"x and y must be 1-D arrays of equal length, got shapes {xa.shape} and {ya.shape}"
+        raise InputError(msg)
+    if warmup_samples < 0:
+        msg = f"warmup_samples must be 0 or more, got {warmup_samples}"
+        raise InputError(msg)
+    usable = xa.size - warmup_samples
+    if segment_samples < 1 or segment_samples > usable:
+        msg = (
+            f"segment_samples must be in 1..{max(usable, 0)} (the signal has {xa.size} samples, "
+            f"{warmup_samples} of warm-up), got {segment_samples}"
+        )
+        raise InputError(msg)
+    n = usable // segment_samples
+    end = warmup_samples + n * segment_samples
+    return (
+        xa[warmup_samples:end].reshape(n, segment_samples),
+        ya[warmup_samples:end].reshape(n, segment_samples),
+    )
