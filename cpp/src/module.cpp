@@ -7,6 +7,7 @@ void register_info(py::module_& m);
 void register_mlp(py::module_& m);
 void register_recurrent(py::module_& m);
 void register_rtneural(py::module_& m);
+void register_wavenet(py::module_& m);
 
 PYBIND11_MODULE(_engine, m) {
     m.doc() = "vashrink's C++ engine (private: use the vashrink package)";
@@ -14,4 +15,5 @@ PYBIND11_MODULE(_engine, m) {
     register_mlp(m);
     register_recurrent(m);
     register_rtneural(m);
+    register_wavenet(m);
 }
