@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelFormatError, UnsupportedModelError
+from ..model.file import ModelFile
 from ..model.layers import DenseLayer, LstmLayer
 from ..model.spec import ModelSpec
 from ..model.wavenet import WaveNetSpec
@@ -32,7 +33,7 @@ from .nam_fields import Fields, WeightCursor, fail, read_weights, unsupported
 from .nam_wavenet import parse_wavenet
 
 __all__ = ["ARCHITECTURES", "EARLIEST_VERSION", "LATEST_VERSION", "NamFile", "NamLinear",
-           "read_nam", "read_nam_document"]
+           "nam_model_file", "read_nam", "read_nam_document"]
 
 EARLIEST_VERSION = (0, 5, 0)
 #: Newest version fully supported; a later patch (0.7.x) is read, as NAM Core does.
@@ -194,7 +195,7 @@ def _container(doc: Fields, where: str) -> NamFile:
                  "submodel must run at the container's sample rate")
     last = out[-1][1]
     return NamFile(doc.obj["version"], "SlimmableContainer", last.model, rate,
-                   _metadata(doc), tuple(out))
+                   _metadata(doc) or last.metadata, tuple(out))
 
 
 def _metadata(doc: Fields) -> dict[str, Any]:
@@ -257,3 +258,21 @@ def read_nam(path: str | Path) -> NamFile:
     except ModelFormatError as exc:
         msg = f"{p}: {exc}"
         raise ModelFormatError(msg) from None
+
+
+def nam_model_file(path: str | Path) -> ModelFile:
+    """A ``.nam`` LSTM as a vashrink :class:`ModelFile` (what ``export`` converts); its
+    metadata and sample rate go into the provenance.
+
+    Raises:
+        ModelFormatError: a WaveNet or Linear model (vashrink writes WaveNets only as
+            ``.nam``; ``time`` and ``render`` run them), or any problem :func:`read_nam` finds.
+    """
+    nam = read_nam(path)
+    if not isinstance(nam.model, ModelSpec):
+        msg = (f"{path} holds a NAM {nam.architecture} ({nam.describe()}); only NAM LSTMs "
+               "convert to RTNeural/ONNX/C++ (time and render run WaveNets)")
+        raise ModelFormatError(msg)
+    provenance = {"source": str(path), "source_kind": "nam", "nam_version": nam.version,
+                  "sample_rate_hz": nam.sample_rate_hz, "nam_metadata": nam.metadata}
+    return ModelFile(nam.model, provenance=provenance)
