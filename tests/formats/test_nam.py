@@ -120,7 +120,7 @@ def test_weight_count_nan_and_truncation(tmp_path: Path,
     assert code == 2 and f"the config needs {n} weights but the file has {n - 3}" in out
     code, out = _check(tmp_path, {**doc, "weights": [*doc["weights"], 0.5]}, capsys)
     assert code == 2 and f"needs {n} weights but the file has {n + 1}" in out
-    text = json.dumps({**doc, "weights": doc["weights"][:5] + ["NaN"]}).replace('"NaN"', "NaN")
+    text = json.dumps({**doc, "weights": [*doc["weights"][:5], "NaN"]}).replace('"NaN"', "NaN")
     code, out = _check(tmp_path, text, capsys)
     assert code == 2 and "weights[5]: is nan" in out
     code, out = _check(tmp_path, json.dumps(doc)[:-40], capsys)
