@@ -71,7 +71,7 @@ def test_parameterised_activations_and_no_layer1x1() -> None:
     _close(spec, x, WaveNet.from_spec(spec).process_samples(x))
 
 
-def test_streaming_in_any_chunks_equals_one_call() -> None:
+def test_streaming_in_any_chunks_continues_the_stream() -> None:
     spec = a1_wavenet("nano", seed=8)
     x = _signal(5000, seed=9)
     net = WaveNet.from_spec(spec)
@@ -82,9 +82,11 @@ def test_streaming_in_any_chunks_equals_one_call() -> None:
         parts.append(net.process_samples(x[i:i + n]))
         i += n
     parts.append(net.process_samples(x[i:]))
-    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    # equal up to the summation order of the frame tiles (4 or 8 frames, or one)
+    atol = 1e-6 * float(np.max(np.abs(whole)))
+    np.testing.assert_allclose(np.concatenate(parts), whole, rtol=0, atol=atol)
     net.reset()
-    assert net.forward(float(x[0])) == whole[0]
+    assert net.forward(float(x[0])) == pytest.approx(float(whole[0]), abs=atol)
 
 
 def test_timing_runs_and_registry_picks_the_wavenet() -> None:

@@ -129,21 +129,36 @@ struct Conv {
 };
 
 /// acc[F][NV] += packed conv of F frames starting at x (frame stride `stride`), registers
-/// z0 .. z0 + NV of the outputs.
+/// z0 .. z0 + NV of the outputs. One frame (the per-sample path) splits its sum over 4
+/// accumulator sets, which would otherwise be one chain of dependent FMAs.
 template <int NV, int F>
 VASHRINK_INLINE void conv_tile(const Conv& cv, const float* x, int stride, int z0, reg (&acc)[F][NV]) noexcept {
+    constexpr int S = F == 1 ? 4 : 1;
+    reg part[S][F][NV];
+    for (int s = 0; s < S; ++s)
+        for (int f = 0; f < F; ++f)
+            for (int v = 0; v < NV; ++v) part[s][f][v] = s == 0 ? acc[f][v] : V::zero();
+    int j = 0;
     for (int t = 0; t < cv.taps; ++t) {
         const float* xt = x + static_cast<std::ptrdiff_t>(cv.offsets[static_cast<std::size_t>(t)]) * stride;
         const float* wt = cv.w.data() + static_cast<std::size_t>(t) * cv.in * cv.outp + z0;
-        for (int c = 0; c < cv.in; ++c) {
+        for (int c = 0; c < cv.in; ++c, ++j) {
+            const int s = S == 1 ? 0 : (j & (S - 1));
             reg wv[NV];
             for (int v = 0; v < NV; ++v) wv[v] = V::load(wt + static_cast<std::size_t>(c) * cv.outp + v * L);
             for (int f = 0; f < F; ++f) {
                 const reg xb = V::set1(xt[static_cast<std::ptrdiff_t>(f) * stride + c]);
-                for (int v = 0; v < NV; ++v) acc[f][v] = V::fma(xb, wv[v], acc[f][v]);
+                for (int v = 0; v < NV; ++v) part[s][f][v] = V::fma(xb, wv[v], part[s][f][v]);
             }
         }
     }
+    for (int f = 0; f < F; ++f)
+        for (int v = 0; v < NV; ++v) {
+            if constexpr (S == 4)
+                acc[f][v] = V::add(V::add(part[0][f][v], part[1][f][v]), V::add(part[2][f][v], part[3][f][v]));
+            else
+                acc[f][v] = part[0][f][v];
+        }
 }
 
 /// y[f] = bias (+ add[f]) + a(x)[f] (+ b(xb)[f]) for n frames; a second conv `b` (the input
@@ -166,9 +181,11 @@ VASHRINK_INLINE void run_tile(const Conv& a, const float* x, int xs, const Conv*
 template <int NV>
 void run_frames(const Conv& a, const float* x, int xs, const Conv* b, const float* xb, int xbs,
                 const float* add, int as, float* y, int ys, int z0, int n) noexcept {
+    // frames per tile: about 8 accumulator chains, within the 16 vector registers
+    constexpr int F = NV == 1 ? 8 : NV == 2 ? 4 : 2;
     int f = 0;
-    for (; f + 4 <= n; f += 4)
-        run_tile<NV, 4>(a, x + static_cast<std::ptrdiff_t>(f) * xs, xs, b, xb + static_cast<std::ptrdiff_t>(f) * xbs, xbs,
+    for (; f + F <= n; f += F)
+        run_tile<NV, F>(a, x + static_cast<std::ptrdiff_t>(f) * xs, xs, b, xb + static_cast<std::ptrdiff_t>(f) * xbs, xbs,
                         add ? add + static_cast<std::ptrdiff_t>(f) * as : nullptr, as, y + static_cast<std::ptrdiff_t>(f) * ys, ys, z0);
     for (; f < n; ++f)
         run_tile<NV, 1>(a, x + static_cast<std::ptrdiff_t>(f) * xs, xs, b, xb + static_cast<std::ptrdiff_t>(f) * xbs, xbs,
