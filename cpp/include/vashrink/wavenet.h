@@ -491,10 +491,11 @@ inline void WaveNet::block(const float* x, float* y, int n) noexcept {
             if (ly.has_h1) {
                 apply(ly.h1, z_.data(), zstride_, nullptr, nullptr, 0, acc, hs, acc, hs, n);
             } else {
+                // whole registers: padded lanes of z hold act(0) (finite), never read by the head
                 for (int f = 0; f < n; ++f) {
                     float* hr = acc + static_cast<std::ptrdiff_t>(f) * hs;
                     const float* zf = z_.data() + static_cast<std::ptrdiff_t>(f) * zstride_;
-                    for (int c = 0; c < ly.bottleneck; ++c) hr[c] += zf[c];
+                    for (int v = 0; v < nb; ++v) V::store(hr + v * L, V::add(V::load(hr + v * L), V::load(zf + v * L)));
                 }
             }
             float* next;
