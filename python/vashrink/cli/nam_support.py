@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import InputError
@@ -36,15 +37,14 @@ def run_check(args: argparse.Namespace) -> int:
     return 3 if report.status == "unverified" else 0
 
 
-def run_time(args: argparse.Namespace) -> int:
+def run_time(args: argparse.Namespace, print_table: Callable[..., None]) -> int:
     """``vashrink time model.nam``: the model NAM Core would run (a container's full-size
-    submodel) in the engine, timed like every other model."""
+    submodel) in the engine, timed like every other model; ``print_table`` is ``time``'s."""
     from pathlib import Path
 
     from ..formats.nam import read_nam
     from ..runtime.families import runner_of
     from ..runtime.timing import time_runner
-    from .time import _print_table
 
     if args.compiled or args.backend != "vashrink":
         msg = "a .nam model is timed in vashrink's engine; drop --compiled / --backend"
@@ -71,5 +71,5 @@ def run_time(args: argparse.Namespace) -> int:
         print_json({"model": args.model, "dtype": "float32", "description": nam.describe(),
                     "timings": [t.to_dict() for t in timings]})
         return 0
-    _print_table(f"NAM {nam.architecture}: {nam.describe()}", timings, args)
+    print_table(f"NAM {nam.architecture}: {nam.describe()}", timings, args)
     return 0
