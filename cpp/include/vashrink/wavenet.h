@@ -128,37 +128,52 @@ struct Conv {
     }
 };
 
-/// acc[F][NV] += packed conv of F frames starting at x (frame stride `stride`), registers
-/// z0 .. z0 + NV of the outputs. One frame (the per-sample path) splits its sum over 4
-/// accumulator sets, which would otherwise be one chain of dependent FMAs.
-template <int NV, int F>
-VASHRINK_INLINE void conv_tile(const Conv& cv, const float* x, int stride, int z0, reg (&acc)[F][NV]) noexcept {
-    constexpr int S = F == 1 ? 4 : 1;
-    reg part[S][F][NV];
-    for (int s = 0; s < S; ++s)
-        for (int f = 0; f < F; ++f)
-            for (int v = 0; v < NV; ++v) part[s][f][v] = s == 0 ? acc[f][v] : V::zero();
-    int j = 0;
+/// acc[0] += packed conv of one frame at x: the (tap, input) sum split over 4 accumulator sets
+/// with fixed indices (a runtime index would keep them in memory), else one chain of FMAs.
+template <int NV>
+VASHRINK_INLINE void conv_one(const Conv& cv, const float* x, int stride, int z0, reg (&acc)[1][NV]) noexcept {
+    reg p0[NV], p1[NV], p2[NV], p3[NV];
+    for (int v = 0; v < NV; ++v) p0[v] = acc[0][v], p1[v] = p2[v] = p3[v] = V::zero();
+    const auto step = [&](reg(&p)[NV], const float* wc, float xv) {
+        const reg xb = V::set1(xv);
+        for (int v = 0; v < NV; ++v) p[v] = V::fma(xb, V::load(wc + v * L), p[v]);
+    };
     for (int t = 0; t < cv.taps; ++t) {
         const float* xt = x + static_cast<std::ptrdiff_t>(cv.offsets[static_cast<std::size_t>(t)]) * stride;
         const float* wt = cv.w.data() + static_cast<std::size_t>(t) * cv.in * cv.outp + z0;
-        for (int c = 0; c < cv.in; ++c, ++j) {
-            const int s = S == 1 ? 0 : (j & (S - 1));
-            reg wv[NV];
-            for (int v = 0; v < NV; ++v) wv[v] = V::load(wt + static_cast<std::size_t>(c) * cv.outp + v * L);
-            for (int f = 0; f < F; ++f) {
-                const reg xb = V::set1(xt[static_cast<std::ptrdiff_t>(f) * stride + c]);
-                for (int v = 0; v < NV; ++v) part[s][f][v] = V::fma(xb, wv[v], part[s][f][v]);
+        const std::size_t o = static_cast<std::size_t>(cv.outp);
+        int c = 0;
+        for (; c + 4 <= cv.in; c += 4) {
+            step(p0, wt + c * o, xt[c]);
+            step(p1, wt + (c + 1) * o, xt[c + 1]);
+            step(p2, wt + (c + 2) * o, xt[c + 2]);
+            step(p3, wt + (c + 3) * o, xt[c + 3]);
+        }
+        for (; c < cv.in; ++c) step(p0, wt + c * o, xt[c]);
+    }
+    for (int v = 0; v < NV; ++v) acc[0][v] = V::add(V::add(p0[v], p1[v]), V::add(p2[v], p3[v]));
+}
+
+/// acc[F][NV] += packed conv of F frames starting at x (frame stride `stride`), registers
+/// z0 .. z0 + NV of the outputs.
+template <int NV, int F>
+VASHRINK_INLINE void conv_tile(const Conv& cv, const float* x, int stride, int z0, reg (&acc)[F][NV]) noexcept {
+    if constexpr (F == 1) {
+        conv_one<NV>(cv, x, stride, z0, acc);
+    } else {
+        for (int t = 0; t < cv.taps; ++t) {
+            const float* xt = x + static_cast<std::ptrdiff_t>(cv.offsets[static_cast<std::size_t>(t)]) * stride;
+            const float* wt = cv.w.data() + static_cast<std::size_t>(t) * cv.in * cv.outp + z0;
+            for (int c = 0; c < cv.in; ++c) {
+                reg wv[NV];
+                for (int v = 0; v < NV; ++v) wv[v] = V::load(wt + static_cast<std::size_t>(c) * cv.outp + v * L);
+                for (int f = 0; f < F; ++f) {
+                    const reg xb = V::set1(xt[static_cast<std::ptrdiff_t>(f) * stride + c]);
+                    for (int v = 0; v < NV; ++v) acc[f][v] = V::fma(xb, wv[v], acc[f][v]);
+                }
             }
         }
     }
-    for (int f = 0; f < F; ++f)
-        for (int v = 0; v < NV; ++v) {
-            if constexpr (S == 4)
-                acc[f][v] = V::add(V::add(part[0][f][v], part[1][f][v]), V::add(part[2][f][v], part[3][f][v]));
-            else
-                acc[f][v] = part[0][f][v];
-        }
 }
 
 /// y[f] = bias (+ add[f]) + a(x)[f] (+ b(xb)[f]) for n frames; a second conv `b` (the input
