@@ -138,10 +138,27 @@ VASHRINK_INLINE void conv_one(const Conv& cv, const float* x, int stride, int z0
         const reg xb = V::set1(xv);
         for (int v = 0; v < NV; ++v) p[v] = V::fma(xb, V::load(wc + v * L), p[v]);
     };
-    for (int t = 0; t < cv.taps; ++t) {
-        const float* xt = x + static_cast<std::ptrdiff_t>(cv.offsets[static_cast<std::size_t>(t)]) * stride;
-        const float* wt = cv.w.data() + static_cast<std::size_t>(t) * cv.in * cv.outp + z0;
-        const std::size_t o = static_cast<std::size_t>(cv.outp);
+    const std::size_t o = static_cast<std::size_t>(cv.outp);
+    const auto xt_of = [&](int t) {
+        return x + static_cast<std::ptrdiff_t>(cv.offsets[static_cast<std::size_t>(t)]) * stride;
+    };
+    const auto wt_of = [&](int t) { return cv.w.data() + static_cast<std::size_t>(t) * cv.in * o + z0; };
+    int t0 = 0;
+    if (cv.in < 4) {  // few inputs (A2's 3 channels): split over taps instead
+        for (; t0 + 4 <= cv.taps; t0 += 4) {
+            const float *x0 = xt_of(t0), *x1 = xt_of(t0 + 1), *x2 = xt_of(t0 + 2), *x3 = xt_of(t0 + 3);
+            const float *w0 = wt_of(t0), *w1 = wt_of(t0 + 1), *w2 = wt_of(t0 + 2), *w3 = wt_of(t0 + 3);
+            for (int c = 0; c < cv.in; ++c) {
+                step(p0, w0 + c * o, x0[c]);
+                step(p1, w1 + c * o, x1[c]);
+                step(p2, w2 + c * o, x2[c]);
+                step(p3, w3 + c * o, x3[c]);
+            }
+        }
+    }
+    for (int t = t0; t < cv.taps; ++t) {
+        const float* xt = xt_of(t);
+        const float* wt = wt_of(t);
         int c = 0;
         for (; c + 4 <= cv.in; c += 4) {
             step(p0, wt + c * o, xt[c]);
@@ -329,7 +346,8 @@ public:
 
     float forward(float x) noexcept {
         float y = 0.0f;
-        block(&x, &y, 1);
+        one_[0] = x;  // a member buffer, not &x: the kernels read inputs as arrays
+        block(one_, &y, 1);
         return y;
     }
 
@@ -344,6 +362,7 @@ private:
     void block(const float* x, float* y, int n) noexcept;
 
     std::vector<detail::Array> arrays_;
+    float one_[kMaxBlock] = {};
     AlignedVector<float> z_;  // [kMaxBlock][Z padded], the widest layer's
     int zstride_ = 0;
     float head_scale_ = 1.0f;
