@@ -137,12 +137,12 @@ def _lstm(config: Any, weights: np.ndarray, where: str) -> ModelSpec:
     """NAM's LSTM: per layer ``[W_ih | W_hh]`` row-major ``[4H][I + H]``, bias ``[4H]``, h0, c0;
     then the head ``[1][H]`` and its bias (``NAM/lstm.cpp``)."""
     f = Fields(config, where)
-    n_layers = f.int("num_layers", minimum=0)
+    n_layers = f.whole("num_layers", minimum=0)
     if n_layers == 0:
         unsupported(f.path("num_layers"), "is 0 (a pass-through)")
-    inp, hidden = f.int("input_size"), f.int("hidden_size")
+    inp, hidden = f.whole("input_size"), f.whole("hidden_size")
     for key in ("in_channels", "out_channels"):
-        if f.int(key, default=1) != 1:
+        if f.whole(key, default=1) != 1:
             unsupported(f.path(key), "is not 1 (multi-channel)")
     if inp != 1:
         fail(f.path("input_size"), f"is {inp} but the model has 1 input channel")
@@ -160,7 +160,7 @@ def _lstm(config: Any, weights: np.ndarray, where: str) -> ModelSpec:
 
 def _linear(config: Any, weights: np.ndarray, where: str) -> NamLinear:
     f = Fields(config, where)
-    rf, bias = f.int("receptive_field"), f.bool("bias")
+    rf, bias = f.whole("receptive_field"), f.flag("bias")
     cur = WeightCursor(weights, "weights")
     w = cur.take(rf)
     b = float(cur.take(1)[0]) if bias else 0.0

@@ -48,12 +48,12 @@ class Fields:
             fail(self.path(key), "missing (NeuralAmpModelerCore needs it)")
         return self.obj[key]
 
-    def int(self, key: str, default: int | None = None, minimum: int = 1) -> int:
+    def whole(self, key: str, default: int | None = None, minimum: int = 1) -> int:
         if default is not None and key not in self.obj:
             return default
         return as_int(self.raw(key), self.path(key), minimum)
 
-    def bool(self, key: str, default: bool | None = None) -> bool:
+    def flag(self, key: str, default: bool | None = None) -> bool:
         if default is not None and key not in self.obj:
             return default
         value = self.raw(key)
@@ -99,9 +99,11 @@ def activation(value: Any, where: str, channels: int) -> Activation:
         msg = f"unknown activation {name!r}; NeuralAmpModelerCore's are {', '.join(ACTIVATIONS)}"
         fail(where, msg)
     if name == "LeakyHardtanh":
-        vals = {k: params.number(k) if params.has(k) else d for k, d in
-                (("min_val", -1.0), ("max_val", 1.0), ("min_slope", 0.01), ("max_slope", 0.01))}
-        return Activation(name, **vals)
+        def num(key: str, default: float) -> float:
+            return params.number(key) if params.has(key) else default
+
+        return Activation(name, min_val=num("min_val", -1.0), max_val=num("max_val", 1.0),
+                          min_slope=num("min_slope", 0.01), max_slope=num("max_slope", 0.01))
     if name in ("LeakyReLU", "PReLU") and params.has("negative_slopes") and name == "PReLU":
         slopes = params.raw("negative_slopes")
         ok = isinstance(slopes, list) and all(

@@ -54,7 +54,7 @@ def _gating(f: Fields, n: int, bottleneck: int) -> list[Activation | None]:
                            f"{f.path('secondary_activation')}[{i}]", bottleneck)
                 if m == "gated" else None
                 for i, (m, s) in enumerate(zip(modes, second, strict=True))]
-    gated = f.bool("gated", default=False)
+    gated = f.flag("gated", default=False)
     return [Activation("Sigmoid") if gated else None] * n
 
 
@@ -62,19 +62,19 @@ def _head(f: Fields) -> tuple[int, int, bool, int]:
     """(head_size, kernel_size, bias, dilation) from ``head`` or legacy ``head_size``."""
     if f.has("head"):
         h = f.sub("head")
-        return (h.int("out_channels"), h.int("kernel_size"), h.bool("bias"),
-                h.int("head_dilation", default=1))
+        return (h.whole("out_channels"), h.whole("kernel_size"), h.flag("bias"),
+                h.whole("head_dilation", default=1))
     if "head_size" not in f.obj:
         fail(f.where, "needs a 'head' object or the legacy 'head_size' and 'head_bias'")
-    return f.int("head_size"), 1, f.bool("head_bias"), 1
+    return f.whole("head_size"), 1, f.flag("head_bias"), 1
 
 
 def _one_by_one(f: Fields, key: str) -> tuple[bool, int, int | None]:
     if key not in f.obj:
         return key == "layer1x1", 1, None
     s = f.sub(key)
-    out = s.int("out_channels") if key == "head1x1" and s.bool("active") else None
-    return s.bool("active"), s.int("groups"), out
+    out = s.whole("out_channels") if key == "head1x1" and s.flag("active") else None
+    return s.flag("active"), s.whole("groups"), out
 
 
 def _check_supported(f: Fields) -> None:
@@ -91,16 +91,19 @@ def _check_supported(f: Fields) -> None:
 
 def _layer_array(f: Fields, cur: WeightCursor) -> LayerArray:
     _check_supported(f)
-    channels = f.int("channels")
-    bottleneck = f.int("bottleneck", default=channels)
-    input_size, condition_size = f.int("input_size"), f.int("condition_size")
+    channels = f.whole("channels")
+    bottleneck = f.whole("bottleneck", default=channels)
+    input_size, condition_size = f.whole("input_size"), f.whole("condition_size")
     if condition_size != 1:
         unsupported(f.path("condition_size"), f"is {condition_size} (a condition DSP's width)")
     dilations = f.int_list("dilations")
     n = len(dilations)
     if "kernel_size" in f.obj and "kernel_sizes" in f.obj:
         fail(f.where, "gives both kernel_size and kernel_sizes; keep one")
-    kernels = f.int_list("kernel_sizes") if "kernel_sizes" in f.obj else [f.int("kernel_size")] * n
+    if "kernel_sizes" in f.obj:
+        kernels = f.int_list("kernel_sizes")
+    else:
+        kernels = [f.whole("kernel_size")] * n
     if len(kernels) != n:
         fail(f.path("kernel_sizes"), f"has {len(kernels)} entries but dilations has {n}")
     acts = [activation(a, f"{f.path('activation')}[{i}]" if isinstance(f.raw("activation"), list)
@@ -108,8 +111,8 @@ def _layer_array(f: Fields, cur: WeightCursor) -> LayerArray:
             for i, a in enumerate(_per_layer(f, "activation", n))]
     gates = _gating(f, n, bottleneck)
     head_size, head_kernel, head_bias, head_dilation = _head(f)
-    groups_in = f.int("groups_input", default=1)
-    groups_mix = f.int("groups_input_mixin", default=1)
+    groups_in = f.whole("groups_input", default=1)
+    groups_mix = f.whole("groups_input_mixin", default=1)
     l1_active, l1_groups, _ = _one_by_one(f, "layer1x1")
     h1_active, h1_groups, h1_out = _one_by_one(f, "head1x1")
     if not l1_active and bottleneck != channels:
@@ -144,7 +147,7 @@ def parse_wavenet(config: Any, weights: np.ndarray, where: str) -> WaveNetSpec:
         unsupported(f.path("condition_dsp"), "uses a condition DSP")
     if f.has("head"):
         unsupported(f.path("head"), "uses a post-stack head")
-    if f.int("in_channels", default=1) != 1:
+    if f.whole("in_channels", default=1) != 1:
         unsupported(f.path("in_channels"), "is not 1 (multi-channel input)")
     f.number("head_scale")  # required by NAM Core's parser; the weights' last value replaces it
     raw_layers = f.raw("layers")

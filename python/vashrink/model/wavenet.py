@@ -62,6 +62,10 @@ class Activation:
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """float64 reference of NAM Core's definition (channels on the last axis)."""
+        y: np.ndarray = np.asarray(self._apply(np.asarray(x, dtype=np.float64)))
+        return y
+
+    def _apply(self, x: np.ndarray) -> object:
         n = self.name
         if n == "Tanh":
             return np.tanh(x)
