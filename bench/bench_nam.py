@@ -8,7 +8,10 @@ two submodels of NAM Core's ``example_models/A2.nam`` (3 and 8 channels), and LS
 and 1x32. Also the output parity on every example model vashrink calls valid (max |ours - NAM
 Core| / peak, through both ``render`` tools).
 
-    NAM_CORE_DIR=/tmp/nam-core python bench/bench_nam.py --rounds 3
+    NAM_CORE_DIR=/tmp/nam-core python bench/bench_nam.py --rounds 3 [--nam-native EXE]
+
+``--nam-native`` adds NAM Core's ``benchmodel_bufsize`` compiled with ``-Ofast -march=native``
+(its CMake build sets no ``-march``: generic x86-64).
 
 writes ``bench/results/nam.json``; goal: vashrink <= 0.8x NAM Core's time on each.
 """
@@ -105,6 +108,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "nam.json")
+    ap.add_argument("--nam-native", type=Path, default=None, metavar="EXE",
+                    help="also time this benchmodel_bufsize built with -march=native (fast tanh)")
     args = ap.parse_args()
     root = Path(os.environ.get("NAM_CORE_DIR", ""))
     if not os.environ.get("NAM_CORE_DIR") or not root.is_dir():
@@ -116,19 +121,28 @@ def main() -> None:
         for name, model in _models(root, tmp).items():
             for block in (64, 1):
                 runs: dict[str, list[float]] = {"vashrink": [], "nam_fast_tanh": [], "nam": []}
+                if args.nam_native is not None:
+                    runs["nam_native_fast_tanh"] = []
                 for _ in range(args.rounds):
                     runs["vashrink"].append(_ours(model, block))
                     runs["nam_fast_tanh"].append(_nam_core(bench, model, block, True))
                     runs["nam"].append(_nam_core(bench, model, block, False))
+                    if args.nam_native is not None:
+                        runs["nam_native_fast_tanh"].append(
+                            _nam_core(args.nam_native, model, block, True))
                 med = {k: float(np.median(v)) for k, v in runs.items()}
                 row = {"model": name, "block": block, **{f"{k}_ns": v for k, v in med.items()},
                        "ratio_vs_nam_fast_tanh": med["vashrink"] / med["nam_fast_tanh"],
                        "ratio_vs_nam": med["vashrink"] / med["nam"]}
+                if "nam_native_fast_tanh" in med:
+                    row["ratio_vs_nam_native"] = med["vashrink"] / med["nam_native_fast_tanh"]
                 rows.append(row)
                 print(f"{name:14s} block {block:3d}: vashrink {med['vashrink']:8.1f} ns, NAM "
                       f"{med['nam_fast_tanh']:8.1f} (fast tanh) {med['nam']:8.1f} ns/sample, "
-                      f"ratio {row['ratio_vs_nam_fast_tanh']:.2f} / {row['ratio_vs_nam']:.2f}",
-                      flush=True)
+                      f"ratio {row['ratio_vs_nam_fast_tanh']:.2f} / {row['ratio_vs_nam']:.2f}"
+                      + (f", native NAM {med['nam_native_fast_tanh']:8.1f} ns ratio "
+                         f"{row['ratio_vs_nam_native']:.2f}" if "nam_native_fast_tanh" in med
+                         else ""), flush=True)
         parity = _parity(root, tmp)
     for name, err in parity.items():
         print(f"parity {name}: max |vashrink - NAM Core| / peak = {err:.2g}")

@@ -40,7 +40,7 @@ def print_saving(gear: Any, rec: Any, result: Any, out_dir: str, con: Any) -> No
     line = (f"original {Path(gear.path).name} ({gear.family}): {gear.ns_per_sample:,.0f} "
             f"ns/sample, {gear.core_percent:.2g} % of a core")
     if result.winner is not None:
-        w = result.winner
-        line += (f"; chosen {w.label}: {w.ns_per_sample:,.0f} ns/sample, "
+        w, what = result.winner, "chosen" if result.met else "closest (ESR not met)"
+        line += (f"; {what} {w.label}: {w.ns_per_sample:,.0f} ns/sample, "
                  f"{w.core_percent:.2g} % ({gear.ns_per_sample / w.ns_per_sample:.1f}x cheaper)")
     con.print(line, highlight=False)
