@@ -8,6 +8,7 @@ void register_mlp(py::module_& m);
 void register_recurrent(py::module_& m);
 void register_rtneural(py::module_& m);
 void register_rnn_train(py::module_& m);
+void register_wavenet(py::module_& m);
 
 PYBIND11_MODULE(_engine, m) {
     m.doc() = "vashrink's C++ engine (private: use the vashrink package)";
@@ -16,4 +17,5 @@ PYBIND11_MODULE(_engine, m) {
     register_recurrent(m);
     register_rtneural(m);
     register_rnn_train(m);
+    register_wavenet(m);
 }

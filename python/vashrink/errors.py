@@ -12,6 +12,7 @@ __all__ = [
     "ModelFormatError",
     "StudyError",
     "TrainingError",
+    "UnsupportedModelError",
     "VashrinkError",
 ]
 
@@ -42,3 +43,7 @@ class TrainingError(VashrinkError):
 
 class StudyError(VashrinkError):
     """An architecture search study could not be created, resumed or stored."""
+
+
+class UnsupportedModelError(ModelFormatError):
+    """A well-formed model uses a feature vashrink cannot verify or run (``check``: UNVERIFIED)."""

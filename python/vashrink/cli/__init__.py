@@ -19,8 +19,8 @@ from ..errors import VashrinkError
 __all__ = ["main"]
 
 #: Sub-command modules in the order ``--help`` lists them.
-COMMANDS = ("shrink", "bounds", "train", "grid", "time", "export", "check", "info", "profile",
-            "signal")
+COMMANDS = ("shrink", "bounds", "train", "grid", "time", "render", "export", "check", "info",
+            "profile", "signal")
 
 
 class _Parser(argparse.ArgumentParser):

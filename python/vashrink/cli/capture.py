@@ -65,6 +65,11 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
         "--output", metavar="OUT.wav", help="what came out of the gear, same rate and length"
     )
     g.add_argument(
+        "--model", metavar="GEAR", default=None,
+        help="an existing model as the gear (.nam, vashrink, RTNeural/AIDA-X, ...): the test "
+        "signal (or --input) is rendered through it; the summary says what the chosen one saves",
+    )
+    g.add_argument(
         "--esr",
         type=finite_float,
         metavar="E",
@@ -140,7 +145,8 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
 
 def wants_capture(args: argparse.Namespace) -> bool:
     """Whether ``shrink`` was asked for models of a recording (and not of a curve)."""
-    capture = args.input is not None or args.output is not None or args.example == "pedal"
+    capture = (args.input is not None or args.output is not None or args.example == "pedal"
+               or getattr(args, "model", None) is not None)
     if capture and args.target is not None:
         msg = "give EXPR (a curve) or --input/--output (a recording), not both"
         raise InputError(msg)
@@ -171,6 +177,11 @@ def wants_capture(args: argparse.Namespace) -> bool:
 
 
 def _recording(args: argparse.Namespace) -> tuple[Any, float, str]:
+    if args.model is not None:  # an existing model as the gear: cli/gear.py
+        from .gear import gear_recording_for
+
+        rec, args.gear = gear_recording_for(args, "vashrink-gear")
+        return rec, float(args.esr), "vashrink-gear"
     if args.example == "pedal":
         if args.input is not None or args.output is not None:
             msg = "give --example pedal or --input/--output, not both"
@@ -287,4 +298,8 @@ def run_capture(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
     else:
         print_capture_summary(result, console())
+    if getattr(args, "gear", None) is not None:
+        from .gear import print_saving
+
+        print_saving(args.gear, rec, result, args.out or default_out, console(stderr=args.json))
     return 0 if result.met else 1

@@ -40,6 +40,10 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..formats.check import check_rtneural
+    from .nam_support import is_nam, run_check
+
+    if is_nam(args.model):  # Neural Amp Modeler files: formats/nam_check.py
+        return run_check(args)
 
     for path, what in ((args.model, "model file"), (args.snapshot, "snapshot file")):
         if path is not None and not path.is_file():

@@ -14,7 +14,7 @@ from .common import print_json
 
 __all__ = ["register", "run"]
 
-_FORMATS = {".json": "rtneural", ".onnx": "onnx", ".h": "cpp", ".hpp": "cpp"}
+_FORMATS = {".json": "rtneural", ".onnx": "onnx", ".h": "cpp", ".hpp": "cpp", ".nam": "nam"}
 
 
 def register(sub: Any) -> None:
@@ -100,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
         path = write_model_file(args.out, loaded.spec, dtype=loaded.dtype,
                                 provenance={**loaded.provenance, "exported_from": source})
         snapshot = False
+    elif fmt == "nam":  # Neural Amp Modeler (LSTM): formats/nam_write.py
+        from ..formats.nam_write import export_nam
+
+        path, snapshot = export_nam(loaded.spec, args.out, loaded.provenance), False
     elif fmt == "rtneural":
         path = to_rtneural(model, args.out, snapshot=snapshot)
     elif fmt == "onnx":

@@ -109,7 +109,10 @@ def _describe(model: Architecture | ModelFile) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..formats.runners import runner_for
     from ..runtime.timing import time_runner
+    from .nam_support import is_nam, run_time
 
+    if is_nam(args.model):  # Neural Amp Modeler files: any engine family (runtime/families.py)
+        return run_time(args, _print_table)
     model = load_model(args.model, args.activation, args.seed)
     modes = ("sample", "block") if args.mode == "both" else (args.mode,)
     backend = "compiled" if args.compiled else args.backend

@@ -160,6 +160,10 @@ def load_model(path: str | Path, architecture: Architecture | None = None) -> Mo
             ".pt file"
         )
         raise ModelFormatError(msg)
+    if p.suffix.lower() == ".nam":  # Neural Amp Modeler: formats/nam.py
+        from .nam import nam_model_file
+
+        return nam_model_file(p)
     if p.suffix.lower() == ".json":
         return _from_json(p, architecture)
     return _from_torch_file(p, architecture)

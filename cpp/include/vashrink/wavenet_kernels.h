@@ -1,0 +1,315 @@
+#pragma once
+// The WaveNet's building blocks (wavenet.h): the load-time specs, the history buffers ("rings"),
+// packed convolution weights and their register-tiled kernels, and NAM Core's activations.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "vashrink/config.h"
+#include "vashrink/storage.h"
+#include "vashrink/vec.h"
+#include "vashrink/vmath.h"
+
+namespace VASHRINK_NAMESPACE {
+namespace wavenet {
+
+
+enum class Act : int {
+    tanh = 0, hardtanh, fasttanh, relu, leaky_relu, prelu, sigmoid, silu, hardswish,
+    leaky_hardtanh, softsign, count
+};
+
+/// An activation: its kind, 4 scalars (slope; or min_val, max_val, min_slope, max_slope) and
+/// optional per-channel PReLU slopes (bottleneck values; read during load only).
+struct ActSpec {
+    int kind = 0;
+    float params[4] = {0.01f, 0.0f, 0.0f, 0.0f};
+    const float* slopes = nullptr;
+};
+
+/// One layer as handed to the loader (pointers only read during load).
+struct LayerSpec {
+    int kernel_size = 0, dilation = 0;
+    bool gated = false;
+    ActSpec act, gate;
+    const float* conv_w = nullptr;   // [Z][C][K], Z = B or 2 B gated
+    const float* conv_b = nullptr;   // [Z]
+    const float* mixin_w = nullptr;  // [Z] (one condition channel)
+    const float* l1_w = nullptr;     // [C][B] or null (no layer 1x1: h passes unchanged)
+    const float* l1_b = nullptr;     // [C]
+    int head1x1_out = 0;             // 0: the activation itself goes to the head
+    const float* h1_w = nullptr;     // [H1][B]
+    const float* h1_b = nullptr;     // [H1]
+};
+
+struct ArraySpec {
+    int input_size = 0, channels = 0, bottleneck = 0;
+    const float* rechannel = nullptr;  // [C][input_size]
+    const LayerSpec* layers = nullptr;
+    int n_layers = 0;
+    int head_size = 0, head_kernel = 1, head_dilation = 1;
+    const float* head_w = nullptr;  // [head_size][head_in][head_kernel]
+    const float* head_b = nullptr;  // [head_size] or null
+};
+
+inline constexpr int kMaxBlock = 256;
+inline constexpr int kMaxChannels = 1 << 10;
+
+namespace detail {
+
+using V = simd::Ops<float>;
+using reg = V::reg;
+inline constexpr int L = V::lanes;
+
+inline int padded(int n) noexcept { return (n + L - 1) / L * L; }
+
+/// Frames of `stride` floats: `hist` frames of history before the current block at `pos`.
+struct Ring {
+    AlignedVector<float> data;
+    int stride = 0, hist = 0, cap = 0, pos = 0;
+
+    void init(int channels, int history) {
+        stride = padded(channels);
+        hist = history;
+        cap = hist + std::max(hist, kMaxBlock) + kMaxBlock;
+        data.assign(static_cast<std::size_t>(cap) * stride, 0.0f);
+        pos = hist;
+    }
+    void reset() noexcept {
+        std::fill(data.begin(), data.end(), 0.0f);
+        pos = hist;
+    }
+    /// Make room for n frames at pos (n <= kMaxBlock).
+    void begin(int n) noexcept {
+        if (pos + n > cap) {
+            std::memmove(data.data(), data.data() + static_cast<std::size_t>(pos - hist) * stride,
+                         sizeof(float) * static_cast<std::size_t>(hist) * stride);
+            pos = hist;
+        }
+    }
+    float* now() noexcept { return data.data() + static_cast<std::size_t>(pos) * stride; }
+};
+
+/// Weights of one conv (or 1x1: taps 1) packed [tap][in][out padded], with its frame offsets.
+struct Conv {
+    AlignedVector<float> w, bias;
+    int in = 0, out = 0, outp = 0, taps = 0;
+    std::vector<int> offsets;  // per tap, <= 0
+
+    /// From torch layout [out][in][taps]; bias may be null (zeros).
+    void pack(const float* weight, const float* b, int out_, int in_, int taps_, int dilation) {
+        in = in_, out = out_, outp = padded(out_), taps = taps_;
+        w.assign(static_cast<std::size_t>(taps) * in * outp, 0.0f);
+        bias.assign(static_cast<std::size_t>(outp), 0.0f);
+        offsets.resize(static_cast<std::size_t>(taps));
+        for (int t = 0; t < taps; ++t) {
+            offsets[static_cast<std::size_t>(t)] = -(taps - 1 - t) * dilation;
+            for (int c = 0; c < in; ++c)
+                for (int o = 0; o < out; ++o)
+                    w[(static_cast<std::size_t>(t) * in + c) * outp + o] =
+                        weight[(static_cast<std::size_t>(o) * in + c) * taps + t];
+        }
+        if (b != nullptr) std::copy(b, b + out, bias.begin());
+    }
+};
+
+/// acc[0] += packed conv of one frame at x: the (tap, input) sum split over 4 accumulator sets
+/// with fixed indices (a runtime index would keep them in memory), else one chain of FMAs.
+template <int NV>
+VASHRINK_INLINE void conv_one(const Conv& cv, const float* x, int stride, int z0, reg (&acc)[1][NV]) noexcept {
+    reg p0[NV], p1[NV], p2[NV], p3[NV];
+    for (int v = 0; v < NV; ++v) p0[v] = acc[0][v], p1[v] = p2[v] = p3[v] = V::zero();
+    const auto step = [&](reg(&p)[NV], const float* wc, float xv) {
+        const reg xb = V::set1(xv);
+        for (int v = 0; v < NV; ++v) p[v] = V::fma(xb, V::load(wc + v * L), p[v]);
+    };
+    const std::size_t o = static_cast<std::size_t>(cv.outp);
+    const auto xt_of = [&](int t) {
+        return x + static_cast<std::ptrdiff_t>(cv.offsets[static_cast<std::size_t>(t)]) * stride;
+    };
+    const auto wt_of = [&](int t) { return cv.w.data() + static_cast<std::size_t>(t) * cv.in * o + z0; };
+    int t0 = 0;
+    if (cv.in < 4) {  // few inputs (A2's 3 channels): split over taps instead
+        for (; t0 + 4 <= cv.taps; t0 += 4) {
+            const float *x0 = xt_of(t0), *x1 = xt_of(t0 + 1), *x2 = xt_of(t0 + 2), *x3 = xt_of(t0 + 3);
+            const float *w0 = wt_of(t0), *w1 = wt_of(t0 + 1), *w2 = wt_of(t0 + 2), *w3 = wt_of(t0 + 3);
+            for (int c = 0; c < cv.in; ++c) {
+                step(p0, w0 + c * o, x0[c]);
+                step(p1, w1 + c * o, x1[c]);
+                step(p2, w2 + c * o, x2[c]);
+                step(p3, w3 + c * o, x3[c]);
+            }
+        }
+    }
+    for (int t = t0; t < cv.taps; ++t) {
+        const float* xt = xt_of(t);
+        const float* wt = wt_of(t);
+        int c = 0;
+        for (; c + 4 <= cv.in; c += 4) {
+            step(p0, wt + c * o, xt[c]);
+            step(p1, wt + (c + 1) * o, xt[c + 1]);
+            step(p2, wt + (c + 2) * o, xt[c + 2]);
+            step(p3, wt + (c + 3) * o, xt[c + 3]);
+        }
+        for (; c < cv.in; ++c) step(p0, wt + c * o, xt[c]);
+    }
+    for (int v = 0; v < NV; ++v) acc[0][v] = V::add(V::add(p0[v], p1[v]), V::add(p2[v], p3[v]));
+}
+
+/// acc[F][NV] += packed conv of F frames starting at x (frame stride `stride`), registers
+/// z0 .. z0 + NV of the outputs.
+template <int NV, int F>
+VASHRINK_INLINE void conv_tile(const Conv& cv, const float* x, int stride, int z0, reg (&acc)[F][NV]) noexcept {
+    if constexpr (F == 1) {
+        conv_one<NV>(cv, x, stride, z0, acc);
+    } else {
+        for (int t = 0; t < cv.taps; ++t) {
+            const float* xt = x + static_cast<std::ptrdiff_t>(cv.offsets[static_cast<std::size_t>(t)]) * stride;
+            const float* wt = cv.w.data() + static_cast<std::size_t>(t) * cv.in * cv.outp + z0;
+            for (int c = 0; c < cv.in; ++c) {
+                reg wv[NV];
+                for (int v = 0; v < NV; ++v) wv[v] = V::load(wt + static_cast<std::size_t>(c) * cv.outp + v * L);
+                for (int f = 0; f < F; ++f) {
+                    const reg xb = V::set1(xt[static_cast<std::ptrdiff_t>(f) * stride + c]);
+                    for (int v = 0; v < NV; ++v) acc[f][v] = V::fma(xb, wv[v], acc[f][v]);
+                }
+            }
+        }
+    }
+}
+
+/// y[f] = bias (+ add[f]) + a(x)[f] (+ b(xb)[f]) for n frames; a second conv `b` (the input
+/// mixin) is optional. Output frames have `ystride` floats; add frames `astride`.
+template <int NV, int F>
+VASHRINK_INLINE void run_tile(const Conv& a, const float* x, int xs, const Conv* b, const float* xb, int xbs,
+                              const float* add, int as, float* y, int ys, int z0) noexcept {
+    reg acc[F][NV];
+    for (int f = 0; f < F; ++f)
+        for (int v = 0; v < NV; ++v) {
+            acc[f][v] = V::load(a.bias.data() + z0 + v * L);
+            if (add != nullptr) acc[f][v] = V::add(acc[f][v], V::load(add + static_cast<std::ptrdiff_t>(f) * as + z0 + v * L));
+        }
+    conv_tile<NV, F>(a, x, xs, z0, acc);
+    if (b != nullptr) conv_tile<NV, F>(*b, xb, xbs, z0, acc);
+    for (int f = 0; f < F; ++f)
+        for (int v = 0; v < NV; ++v) V::store(y + static_cast<std::ptrdiff_t>(f) * ys + z0 + v * L, acc[f][v]);
+}
+
+template <int NV>
+void run_frames(const Conv& a, const float* x, int xs, const Conv* b, const float* xb, int xbs,
+                const float* add, int as, float* y, int ys, int z0, int n) noexcept {
+    // frames per tile: about 8 accumulator chains, within the 16 vector registers
+    constexpr int F = NV == 1 ? 8 : NV == 2 ? 4 : 2;
+    int f = 0;
+    for (; f + F <= n; f += F)
+        run_tile<NV, F>(a, x + static_cast<std::ptrdiff_t>(f) * xs, xs, b, xb + static_cast<std::ptrdiff_t>(f) * xbs, xbs,
+                        add ? add + static_cast<std::ptrdiff_t>(f) * as : nullptr, as, y + static_cast<std::ptrdiff_t>(f) * ys, ys, z0);
+    for (; f < n; ++f)
+        run_tile<NV, 1>(a, x + static_cast<std::ptrdiff_t>(f) * xs, xs, b, xb + static_cast<std::ptrdiff_t>(f) * xbs, xbs,
+                        add ? add + static_cast<std::ptrdiff_t>(f) * as : nullptr, as, y + static_cast<std::ptrdiff_t>(f) * ys, ys, z0);
+}
+
+/// All output registers of conv `a` (+ `b`) over n frames, in chunks of up to 4 registers.
+inline void apply(const Conv& a, const float* x, int xs, const Conv* b, const float* xb, int xbs,
+                  const float* add, int as, float* y, int ys, int n) noexcept {
+    const int nv = a.outp / L;
+    for (int v0 = 0; v0 < nv; v0 += 4) {
+        const int z0 = v0 * L;
+        switch (std::min(4, nv - v0)) {
+            case 1: run_frames<1>(a, x, xs, b, xb, xbs, add, as, y, ys, z0, n); break;
+            case 2: run_frames<2>(a, x, xs, b, xb, xbs, add, as, y, ys, z0, n); break;
+            case 3: run_frames<3>(a, x, xs, b, xb, xbs, add, as, y, ys, z0, n); break;
+            default: run_frames<4>(a, x, xs, b, xb, xbs, add, as, y, ys, z0, n); break;
+        }
+    }
+}
+
+struct Activation {
+    Act kind = Act::tanh;
+    float p[4] = {0.01f, 0, 0, 0};
+    AlignedVector<float> slopes;  // padded, PReLU per channel (empty: p[0])
+
+    VASHRINK_INLINE reg operator()(reg x, int v) const noexcept {
+        switch (kind) {
+            case Act::tanh: return vmath::tanh<float>(x);
+            case Act::sigmoid: return vmath::sigmoid<float>(x);
+            case Act::hardtanh: return V::min(V::set1(1.0f), V::max(V::set1(-1.0f), x));
+            case Act::relu: return V::max(V::zero(), x);
+            case Act::leaky_relu:
+            case Act::prelu: {
+                const reg s = slopes.empty() ? V::set1(p[0]) : V::load(slopes.data() + v * L);
+                return V::fma(s, V::min(V::zero(), x), V::max(V::zero(), x));
+            }
+            case Act::silu: return V::mul(x, vmath::sigmoid<float>(x));
+            case Act::hardswish: {
+                const reg t = V::min(V::set1(6.0f), V::max(V::zero(), V::add(x, V::set1(3.0f))));
+                return V::mul(V::mul(x, t), V::set1(1.0f / 6.0f));
+            }
+            case Act::softsign: return V::div(x, V::add(V::set1(1.0f), V::abs(x)));
+            case Act::leaky_hardtanh: {
+                const reg lo = V::set1(p[0]), hi = V::set1(p[1]);
+                const reg mid = V::min(hi, V::max(lo, x));
+                const reg below = V::mul(V::set1(p[2]), V::min(V::zero(), V::sub(x, lo)));
+                const reg above = V::mul(V::set1(p[3]), V::max(V::zero(), V::sub(x, hi)));
+                return V::add(mid, V::add(below, above));
+            }
+            case Act::fasttanh: {
+                const reg ax = V::abs(x), x2 = V::mul(x, x);
+                const reg num = V::mul(x, V::add(V::fma(V::set1(2.45550750702956f), ax, V::set1(2.45550750702956f)),
+                                                 V::mul(V::fma(V::set1(0.821226666969744f), ax, V::set1(0.893229853513558f)), x2)));
+                const reg den = V::fma(V::add(V::set1(2.44506634652299f), x2),
+                                       V::abs(V::fma(V::mul(V::set1(0.814642734961073f), x), ax, x)),
+                                       V::set1(2.44506634652299f));
+                return V::div(num, den);
+            }
+            default: return x;
+        }
+    }
+
+    bool load(const ActSpec& s, int channels, std::string& error) {
+        if (s.kind < 0 || s.kind >= static_cast<int>(Act::count)) {
+            error = "unknown activation code " + std::to_string(s.kind);
+            return false;
+        }
+        kind = static_cast<Act>(s.kind);
+        std::copy(s.params, s.params + 4, p);
+        if (!all_finite(p, 4)) {
+            error = "activation parameters contain NaN or Inf";
+            return false;
+        }
+        slopes.clear();
+        if (s.slopes != nullptr) {
+            if (!all_finite(s.slopes, static_cast<std::size_t>(channels))) {
+                error = "PReLU slopes contain NaN or Inf";
+                return false;
+            }
+            slopes.assign(static_cast<std::size_t>(padded(channels)), 0.0f);
+            std::copy(s.slopes, s.slopes + channels, slopes.begin());
+        }
+        return true;
+    }
+};
+
+struct Layer {
+    Conv conv, mixin, l1, h1;
+    bool has_l1 = false, has_h1 = false, gated = false;
+    int bottleneck = 0;
+    Activation act, gate;
+    Ring input;  // this layer's h, with (K - 1) d frames of history
+};
+
+struct Array {
+    Conv rechannel, head;
+    std::vector<Layer> layers;
+    Ring head_acc;                   // head accumulator, with the head conv's history
+    AlignedVector<float> out, head_out;  // [kMaxBlock][C padded], [kMaxBlock][head padded]
+    int channels = 0, head_in = 0, head_size = 0;
+};
+
+}  // namespace detail
+
+}  // namespace wavenet
+}  // namespace VASHRINK_NAMESPACE

@@ -1,0 +1,176 @@
+"""NAM's ``WaveNet`` config and weights -> :class:`~vashrink.model.wavenet.WaveNetSpec`.
+
+Follows NeuralAmpModelerCore's parser (``NAM/wavenet/model.cpp``): per layer array the
+rechannel 1x1, then per layer the dilated conv (weights, bias), the input mixin, the layer 1x1
+(weights, bias; when active), the head 1x1 (when active), then the head rechannel (weights, bias
+when ``head_bias``); after every array, ``head_scale`` (the file's value, which replaces the
+config's). Legacy keys (``head_size``/``head_bias``, ``kernel_size``, ``gated``) and the newer ones
+(``head``, ``kernel_sizes``, ``gating_mode``, ``bottleneck``, groups, per-layer activations) are
+read. FiLM, a condition DSP, a post-stack head, blended gating and slimmable layers are refused
+as unsupported (``check``: UNVERIFIED).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..model.wavenet import Activation, LayerArray, WaveNetLayer, WaveNetSpec
+from .nam_fields import Fields, WeightCursor, activation, fail, unsupported
+
+__all__ = ["parse_wavenet"]
+
+_FILMS = ("conv_pre_film", "conv_post_film", "input_mixin_pre_film", "input_mixin_post_film",
+          "activation_pre_film", "activation_post_film", "layer1x1_post_film",
+          "head1x1_post_film")
+_KNOWN = {"input_size", "condition_size", "head_size", "head_bias", "head", "channels",
+          "bottleneck", "kernel_size", "kernel_sizes", "dilations", "activation", "gated",
+          "gating_mode", "secondary_activation", "groups_input", "groups_input_mixin",
+          "layer1x1", "head1x1", "slimmable", *_FILMS}
+
+
+def _per_layer(f: Fields, key: str, n: int) -> list[Any]:
+    value = f.raw(key)
+    if isinstance(value, list):
+        if len(value) != n:
+            fail(f.path(key), f"has {len(value)} entries but dilations has {n}")
+        return value
+    return [value] * n
+
+
+def _gating(f: Fields, n: int, bottleneck: int) -> list[Activation | None]:
+    """Per layer: the gate activation, or None for an ungated layer."""
+    if f.has("gating_mode"):
+        modes = _per_layer(f, "gating_mode", n)
+        for i, m in enumerate(modes):
+            if m == "blended":
+                unsupported(f"{f.path('gating_mode')}[{i}]", "uses blended gating")
+            if m not in ("gated", "none"):
+                fail(f"{f.path('gating_mode')}[{i}]", f"unknown gating mode {m!r} (gated, none)")
+        second = _per_layer(f, "secondary_activation", n) if f.has("secondary_activation") \
+            else ["Sigmoid"] * n
+        return [activation(s if s is not None else "Sigmoid",
+                           f"{f.path('secondary_activation')}[{i}]", bottleneck)
+                if m == "gated" else None
+                for i, (m, s) in enumerate(zip(modes, second, strict=True))]
+    gated = f.flag("gated", default=False)
+    return [Activation("Sigmoid") if gated else None] * n
+
+
+def _head(f: Fields) -> tuple[int, int, bool, int]:
+    """(head_size, kernel_size, bias, dilation) from ``head`` or legacy ``head_size``."""
+    if f.has("head"):
+        h = f.sub("head")
+        return (h.whole("out_channels"), h.whole("kernel_size"), h.flag("bias"),
+                h.whole("head_dilation", default=1))
+    if "head_size" not in f.obj:
+        fail(f.where, "needs a 'head' object or the legacy 'head_size' and 'head_bias'")
+    return f.whole("head_size"), 1, f.flag("head_bias"), 1
+
+
+def _one_by_one(f: Fields, key: str) -> tuple[bool, int, int | None]:
+    if key not in f.obj:
+        return key == "layer1x1", 1, None
+    s = f.sub(key)
+    out = s.whole("out_channels") if key == "head1x1" and s.flag("active") else None
+    return s.flag("active"), s.whole("groups"), out
+
+
+def _check_supported(f: Fields) -> None:
+    for key in f.obj:
+        if key not in _KNOWN:
+            unsupported(f.path(key), "is a key NeuralAmpModelerCore's WaveNet does not read here")
+    for key in _FILMS:
+        film = f.obj.get(key)
+        if film not in (None, False) and (not isinstance(film, dict) or film.get("active", True)):
+            unsupported(f.path(key), "uses FiLM conditioning")
+    if f.has("slimmable"):
+        unsupported(f.path("slimmable"), "is a slimmable WaveNet layer array")
+
+
+def _layer_array(f: Fields, cur: WeightCursor) -> LayerArray:
+    _check_supported(f)
+    channels = f.whole("channels")
+    bottleneck = f.whole("bottleneck", default=channels)
+    input_size, condition_size = f.whole("input_size"), f.whole("condition_size")
+    if condition_size != 1:
+        unsupported(f.path("condition_size"), f"is {condition_size} (a condition DSP's width)")
+    dilations = f.int_list("dilations")
+    n = len(dilations)
+    if "kernel_size" in f.obj and "kernel_sizes" in f.obj:
+        fail(f.where, "gives both kernel_size and kernel_sizes; keep one")
+    if "kernel_sizes" in f.obj:
+        kernels = f.int_list("kernel_sizes")
+    else:
+        kernels = [f.whole("kernel_size")] * n
+    if len(kernels) != n:
+        fail(f.path("kernel_sizes"), f"has {len(kernels)} entries but dilations has {n}")
+    acts = [activation(a, f"{f.path('activation')}[{i}]" if isinstance(f.raw("activation"), list)
+                       else f.path("activation"), bottleneck)
+            for i, a in enumerate(_per_layer(f, "activation", n))]
+    gates = _gating(f, n, bottleneck)
+    head_size, head_kernel, head_bias, head_dilation = _head(f)
+    groups_in = f.whole("groups_input", default=1)
+    groups_mix = f.whole("groups_input_mixin", default=1)
+    l1_active, l1_groups, _ = _one_by_one(f, "layer1x1")
+    h1_active, h1_groups, h1_out = _one_by_one(f, "head1x1")
+    if not l1_active and bottleneck != channels:
+        fail(f.where, f"layer1x1 is inactive, so bottleneck ({bottleneck}) must equal "
+             f"channels ({channels})")
+    rechannel = cur.conv(channels, input_size, 1, 1, f.path("input_size"))[:, :, 0]
+    layers = []
+    for i, (k, d, act, gate) in enumerate(zip(kernels, dilations, acts, gates, strict=True)):
+        where = f"{f.where} layer {i}"
+        z = 2 * bottleneck if gate is not None else bottleneck
+        conv = cur.conv(z, channels, k, groups_in, where)
+        conv_bias = cur.take(z)
+        mixin = cur.conv(z, condition_size, 1, groups_mix, where)[:, :, 0]
+        l1w = l1b = h1w = h1b = None
+        if l1_active:
+            l1w = cur.conv(channels, bottleneck, 1, l1_groups, where)[:, :, 0]
+            l1b = cur.take(channels)
+        if h1_active:
+            assert h1_out is not None
+            h1w, h1b = cur.conv(h1_out, bottleneck, 1, h1_groups, where)[:, :, 0], cur.take(h1_out)
+        layers.append(WaveNetLayer(d, act, conv, conv_bias, mixin, gate, l1w, l1b, h1w, h1b))
+    head_in = h1_out if h1_out is not None else bottleneck
+    head_w = cur.conv(head_size, head_in, head_kernel, 1, f.path("head"))
+    head_b = cur.take(head_size) if head_bias else None
+    return LayerArray(rechannel, tuple(layers), head_w, head_b, head_dilation)
+
+
+def parse_wavenet(config: Any, weights: np.ndarray, where: str) -> WaveNetSpec:
+    """The WaveNet of ``config`` with ``weights``; ``where`` prefixes field paths."""
+    f = Fields(config, where)
+    if f.has("condition_dsp"):
+        unsupported(f.path("condition_dsp"), "uses a condition DSP")
+    if f.has("head"):
+        unsupported(f.path("head"), "uses a post-stack head")
+    if f.whole("in_channels", default=1) != 1:
+        unsupported(f.path("in_channels"), "is not 1 (multi-channel input)")
+    f.number("head_scale")  # required by NAM Core's parser; the weights' last value replaces it
+    raw_layers = f.raw("layers")
+    if not isinstance(raw_layers, list) or not raw_layers:
+        fail(f.path("layers"), "must be a non-empty list of layer arrays")
+    cur = WeightCursor(weights, "weights")
+    arrays: list[LayerArray] = []
+    for i, obj in enumerate(raw_layers):
+        arr = _layer_array(Fields(obj, f"{f.path('layers')}[{i}]"), cur)
+        if arrays:
+            prev = arrays[-1]
+            here = f"{f.path('layers')}[{i}]"
+            if arr.input_size != prev.channels:
+                fail(f"{here}.input_size", f"is {arr.input_size} but the array before it has "
+                     f"{prev.channels} channels")
+            if arr.layers[0].head_size != prev.head_size:
+                fail(f"{here}.channels", f"the head input ({arr.layers[0].head_size}) must equal "
+                     f"the head_size of the array before it ({prev.head_size})")
+        arrays.append(arr)
+    if arrays[0].input_size != 1:
+        fail(f"{f.path('layers')}[0].input_size", f"is {arrays[0].input_size}; the input is 1")
+    if arrays[-1].head_size != 1:
+        unsupported(f"{f.path('layers')}[{len(arrays) - 1}]", "has more than one output channel")
+    head_scale = float(cur.take(1)[0])
+    cur.finish()
+    return WaveNetSpec(tuple(arrays), head_scale)
