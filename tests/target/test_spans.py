@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -23,7 +25,7 @@ def test_spans_are_spread_disjoint_and_sum_to_the_validation_time(seconds: float
     assert len(spans) == max(1, int(np.ceil(validation_s / VALIDATION_PIECE_S - 1e-9)))
     assert spans[-1][1] == n
     assert all(0 <= a < b for a, b in spans)
-    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:], strict=False))
+    assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(spans))
     if len(spans) > 1:  # one span in each part of the recording, not all at its end
         assert spans[0][1] <= n / len(spans) + 1
 

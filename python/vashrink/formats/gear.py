@@ -98,6 +98,7 @@ def gear_recording(
     timing = time_runner(runner, modes=("sample",), repeats=timing_repeats,
                          sample_rate_hz=rate)[0]
     rec = recording_from_arrays(x, y, round(rate), validation_s=validation_s,
-                                name=f"{path.name} rendered in vashrink's engine", align=False)
+                                name=f"{path.name} rendered in vashrink's engine", latency=0,
+                                remove_dc=False)
     gear = GearModel(str(path), family.name, timing.ns_per_sample, rate, rendered)
     return rec, gear

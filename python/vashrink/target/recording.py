@@ -238,6 +238,7 @@ def _checked_pair(
     validation_s: float,
     max_latency_s: float,
     latency: Latency,
+    remove_offsets: bool = True,
 ) -> tuple[Signal, Signal, int, LatencyEstimate | None, tuple[float, float], tuple[str, ...]]:
     """The checks both entry points share: lengths, silence, duration, DC, latency, levels.
 
@@ -265,8 +266,10 @@ def _checked_pair(
         raise InputError(msg)
     notes = [*level_notes("input", x), *level_notes("output", y)]
     notes = [n for n in notes if "DC offset" not in n]
-    x, y, dc, dc_notes = remove_dc(x, y)
-    notes += dc_notes
+    dc = (0.0, 0.0)
+    if remove_offsets:
+        x, y, dc, dc_notes = remove_dc(x, y)
+        notes += dc_notes
     est: LatencyEstimate | None = None
     if latency == "auto":
         est = estimate_onset_latency(x, y, rate, max_latency_s)
@@ -360,11 +363,13 @@ def recording_from_arrays(
     name: str = "arrays",
     max_latency_s: float = 0.05,
     latency: Latency = "auto",
+    remove_dc: bool = True,
 ) -> Recording:
     """A :class:`Recording` from an input ``x`` and the gear's output ``y`` (1-D, same length).
 
     The same checks as :func:`load_recording` (rate range, equal lengths, silence, enough audio
-    for ``validation_s`` + 1 s of training, latency and level notes); ``name`` describes the
+    for ``validation_s`` + 1 s of training, latency and level notes; ``remove_dc=False`` keeps
+    DC offsets, e.g. of a model rendered as the gear); ``name`` describes the
     source in reports. The arrays are copied, so later changes to ``x``/``y`` do not leak in.
     """
     _check_validation_s(validation_s)
@@ -382,6 +387,7 @@ def recording_from_arrays(
     xs, ys, lag, est, dc, notes = _checked_pair(
         xs, ys, rate, ("input array", "output array"),
         validation_s=validation_s, max_latency_s=max_latency_s, latency=latency,
+        remove_offsets=remove_dc,
     )
     return Recording(
         sample_rate_hz=rate,
