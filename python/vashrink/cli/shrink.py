@@ -48,7 +48,8 @@ def add_common_arguments(p: argparse.ArgumentParser, default_out: str) -> None:
         "--range", nargs=2, type=finite_float, metavar=("A", "B"), help="input range [A, B]"
     )
     p.add_argument(
-        "--eps", type=finite_float, help="allowed max abs error on a dense grid of the range"
+        "--eps", type=finite_float,
+        help="allowed max abs error on the range (certified between the check grid's points)",
     )
     budget = p.add_mutually_exclusive_group()
     budget.add_argument(
@@ -100,6 +101,12 @@ def add_common_arguments(p: argparse.ArgumentParser, default_out: str) -> None:
     )
     p.add_argument(
         "--repeats", type=positive_int, default=5, help="timing repeats per candidate (default 5)"
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="train even when --eps is below the noise floor of sampled data (refused "
+        "otherwise: no model could be checked to meet it)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -251,6 +258,7 @@ def common_options(args: argparse.Namespace, console: Console) -> dict[str, Any]
         "activation": args.activation,
         "storage": args.storage,
         "timing_repeats": args.repeats,
+        "force": args.force,
         "progress": not (args.no_progress or args.json),
         "log": lambda text: console.print(text, highlight=False),
     }

@@ -121,6 +121,7 @@ def shrink(
     progress: bool = True,
     report: bool = True,
     log: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> ShrinkResult:
     """Find the cheapest MLP that approximates ``target`` on ``[a, b]`` within ``eps``.
 
@@ -143,9 +144,11 @@ def shrink(
         depth_max, width_max: the largest nets the search may grow to.
         config: a :class:`vashrink.train.candidates.TrainConfig` (default: its defaults).
         seed: seeds Optuna's sampler (training is seeded by ``config.seed``).
+        force: train even when eps is below the noise floor of sampled data (then refused).
 
     Raises:
-        VashrinkError: bad input (before any training), an unusable ``out_dir`` or study.
+        VashrinkError: bad input (before any training; eps below the data's noise floor
+            without ``force``), an unusable ``out_dir`` or study.
     """
     run = check_run(
         "shrink",
@@ -164,6 +167,7 @@ def shrink(
         sample_rate_hz=sample_rate_hz,
         check_samples=check_samples,
         progress=progress,
+        force=force,
     )
     limit = budget_ns
     if budget_core_percent is not None:
@@ -173,7 +177,7 @@ def shrink(
     bounds = compute_bounds(run.tgt, run.a, run.b, run.eps, activation=run.activations[0])
     scores = find_smallest(
         study,
-        evaluator(run, out, bounds.band),
+        evaluator(run, out, bounds.band, bounds),
         eps=run.eps,
         activations=run.activations,
         lanes=run.lanes,
@@ -234,11 +238,13 @@ def grid(
     progress: bool = True,
     report: bool = True,
     log: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> ShrinkResult:
     """Train every architecture of a depth x width range (the talk's grid search), batched,
     then score, choose, export and report exactly as :func:`shrink` does. Resumable.
 
-    ``bounds=False`` skips the complexity bound (no band in the notes and the report).
+    ``bounds=False`` skips the complexity bound (no band in the notes and the report);
+    ``force`` as for :func:`shrink`.
     """
     run = check_run(
         "grid",
@@ -256,6 +262,7 @@ def grid(
         sample_rate_hz=sample_rate_hz,
         check_samples=check_samples,
         progress=progress,
+        force=force,
     )
     archs = grid_architectures(
         depths, widths, activation, depth_step=depth_step, width_step=width_step
@@ -265,7 +272,7 @@ def grid(
         raise InputError(msg)
     bnd = compute_bounds(run.tgt, run.a, run.b, run.eps, activation=activation) if bounds else None
     out, study = open_run(run, out_dir, storage, seed=0)
-    evaluate = evaluator(run, out, bnd.band if bnd is not None else ())
+    evaluate = evaluator(run, out, bnd.band if bnd is not None else (), bnd)
     scores = run_grid(study, archs, evaluate, batch_size=batch_size, log=log)
     wanted = {x.key for x in archs}  # the study may hold cells of an earlier, wider grid
     return finish(run, {k: v for k, v in scores.items() if k in wanted}, out, bnd, report)

@@ -38,12 +38,15 @@ __all__ = [
 @dataclass(frozen=True)
 class ErrorCheck:
     """Error of the engine's model (in the dtype it runs in) against the float64 target on a
-    dense grid."""
+    dense grid; from :func:`vashrink.search.certify.certified_check`, ``max_abs_error`` is the
+    certified bound on the whole range and ``grid_max_abs_error`` the largest error seen at a
+    checked point (NaN when not certified: then ``max_abs_error`` is the grid maximum)."""
 
     max_abs_error: float
     mse: float
     x_at_max: float
     samples: int
+    grid_max_abs_error: float = math.nan
 
 
 def engine_error(
@@ -93,9 +96,11 @@ class CandidateScore:
 
     ``ns_per_sample`` is the engine's per-sample mode (median), ``ns_per_sample_block`` its block
     mode at ``block_size``; ``core_percent`` is the per-sample cost as a share of one core at the
-    sample rate. ``max_abs_error``/``mse`` are the engine model's on the dense grid, in
-    ``dtype`` (the precision the model runs in: float32, or float64 when only that meets eps);
-    ``torch_max_abs_error`` is the trainer's own figure for its torch model.
+    sample rate. ``max_abs_error`` is the engine model's *certified* max abs error on the whole
+    range (:mod:`vashrink.search.certify`), in ``dtype`` (the precision the model runs in:
+    float32, or float64 when only that meets eps); ``grid_max_abs_error`` the largest error
+    seen at a checked point (NaN for scores stored before certification); ``mse`` on the dense
+    grid; ``torch_max_abs_error`` is the trainer's own figure for its torch model.
     """
 
     depth: int
@@ -118,6 +123,7 @@ class CandidateScore:
     phase: str
     model_path: str = ""
     dtype: str = "float32"
+    grid_max_abs_error: float = math.nan
 
     @property
     def architecture(self) -> Architecture:
@@ -147,7 +153,7 @@ class CandidateScore:
         return self.architecture.macs_per_sample
 
     def meets(self, eps: float) -> bool:
-        """Whether the float32 engine model's max abs error is within ``eps``."""
+        """Whether the engine model's certified max abs error is within ``eps``."""
         return self.max_abs_error <= eps
 
     def to_dict(self) -> dict[str, Any]:

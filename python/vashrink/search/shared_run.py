@@ -48,7 +48,7 @@ def _settings(target: Any, a: float, b: float, eps: float, opts: dict[str, Any]
         k: opts[k] for k in ("activation", "dtype", "block_size", "budget_ns",
                              "budget_core_percent", "config", "timing_repeats",
                              "timing_buffer_samples", "sample_rate_hz", "check_samples",
-                             "progress")})
+                             "progress")}, force=opts.get("force", False))
     limit = opts["budget_ns"]
     if opts["budget_core_percent"] is not None:
         limit = opts["budget_core_percent"] / 100.0 * 1e9 / opts["sample_rate_hz"]

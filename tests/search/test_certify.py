@@ -1,0 +1,129 @@
+"""The certified max abs error: true on the whole range, not only on the check grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from vashrink.model.mlp import dense_layers
+from vashrink.search.certify import certified_check, certify_error, check_grid, model_slope_bound
+from vashrink.target.samples import as_target
+
+# |x| plus a bump of height 1.0004e-3 at 0 (a kink there): the model |x| is 1.0004e-3 off at
+# x = 0 but at most 0.99936e-3 at the even 48,000-point grid's nearest points, +-2.08e-5.
+BUMP = "abs(x) + 1.0004e-3*exp(-50*abs(x))"
+
+
+def _abs_net() -> nn.Sequential:
+    """|x| = relu(x) + relu(-x), exact in float32."""
+    net = nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 1)).double()
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[1.0], [-1.0]]))
+        net[0].bias.zero_()
+        net[2].weight.copy_(torch.tensor([[1.0, 1.0]]))
+        net[2].bias.zero_()
+    return net
+
+
+def test_grid_holds_the_ends_zero_kinks_and_samples() -> None:
+    tgt = as_target("x")
+    x = check_grid(tgt, -1.0, 1.0, 48000, kinks=(0.3,))
+    assert x[0] == -1.0 and x[-1] == 1.0
+    assert 0.0 in x and np.float32(0.3) in x.astype(np.float32)
+    xs = np.array([-1.0, -0.123, 0.5, 1.0])
+    sampled = as_target((xs, xs))
+    assert set(xs) <= set(check_grid(sampled, -1.0, 1.0, 10, dtype="float64"))
+
+
+def test_error_peak_at_zero_is_not_certified_as_meeting_eps() -> None:
+    tgt = as_target(BUMP)
+    check = certified_check(_abs_net(), tgt, -1.0, 1.0, samples=48000, dtype="float32",
+                            eps=1e-3, lipschitz=1.05)
+    assert check.max_abs_error > 1e-3
+    assert check.grid_max_abs_error == pytest.approx(1.0004e-3, rel=1e-5)
+    assert check.x_at_max == 0.0
+
+
+def test_certificate_catches_a_peak_between_grid_points() -> None:
+    """Without 0 on the grid the between-points bound still refuses eps."""
+    tgt = as_target(BUMP)
+    net = _abs_net()
+    layers = dense_layers(net)
+
+    def run(x: np.ndarray, dtype: str) -> np.ndarray:
+        return np.abs(x)
+
+    x = np.linspace(-1.0, 1.0, 48000)  # even count: no point at 0
+    cert = certify_error(layers, run, tgt, x, eps=1e-3, lipschitz=1.05, dtype="float64")
+    assert cert.grid_max < 1e-3 < cert.bound
+
+
+def test_certificate_meets_eps_after_local_refinement() -> None:
+    """A model 0.9 eps off everywhere is certified on a coarse grid by refining near its peaks."""
+    tgt = as_target("abs(x) + 0.9e-3*exp(-50*abs(x))")
+    layers = dense_layers(_abs_net())
+    x = np.linspace(-1.0, 1.0, 101)
+
+    def run(t: np.ndarray, dtype: str) -> np.ndarray:
+        return np.abs(t)
+
+    cert = certify_error(layers, run, tgt, x, eps=1e-3, lipschitz=1.05, dtype="float64")
+    assert cert.bound <= 1e-3
+    assert cert.points > x.size
+
+
+def test_model_slope_bound_is_local() -> None:
+    layers = dense_layers(_abs_net())
+    u, v = np.array([-1.0, -0.1, 0.2]), np.array([-0.5, 0.1, 0.4])
+    assert model_slope_bound(layers, u, v) == pytest.approx([1.0, 1.0, 1.0])
+    net = nn.Sequential(nn.Linear(1, 1), nn.Tanh()).double()  # tanh(2x)
+    with torch.no_grad():
+        net[0].weight.fill_(2.0)
+        net[0].bias.zero_()
+    slope = model_slope_bound(dense_layers(net), np.array([0.5, -0.1]), np.array([1.0, 0.2]))
+    assert slope == pytest.approx([2 * (1 - np.tanh(1.0) ** 2), 2.0])
+
+
+ACTS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "elu": nn.ELU}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    depth=st.integers(1, 3),
+    width=st.integers(1, 6),
+    act=st.sampled_from(sorted(ACTS)),
+    k=st.floats(0.5, 4.0),
+    dtype=st.sampled_from(["float32", "float64"]),
+)
+def test_certificate_is_at_least_the_true_max_on_a_dense_grid(
+    seed: int, depth: int, width: int, act: str, k: float, dtype: str
+) -> None:
+    torch.manual_seed(seed)
+    mods: list[nn.Module] = []
+    n_in = 1
+    for _ in range(depth):
+        mods += [nn.Linear(n_in, width), ACTS[act]()]
+        n_in = width
+    net = nn.Sequential(*mods, nn.Linear(n_in, 1)).double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(3.0)  # steeper nets: the bound between points has to work
+    k = round(k, 3)
+    tgt = as_target(f"tanh({k!r}*x)")
+    check = certified_check(net, tgt, -1.0, 1.0, samples=64, dtype=dtype, eps=1e-9,
+                            lipschitz=k)
+    dense = np.linspace(-1.0, 1.0, 400_001)
+    if dtype == "float32":
+        dense = dense.astype(np.float32).astype(np.float64)
+    from vashrink.runtime.engine import Mlp
+
+    xs = dense.astype(np.float32) if dtype == "float32" else dense
+    out = np.asarray(Mlp.from_torch(net, dtype=dtype).process_samples(xs), np.float64)
+    true_max = float(np.max(np.abs(out.reshape(-1) - np.tanh(k * dense))))
+    assert check.max_abs_error >= true_max
+    assert check.grid_max_abs_error <= true_max + 1e-12
