@@ -145,6 +145,7 @@ class Evaluator:
             core_percent=float(per_sample.core_percent),
             realtime_factor=float(per_sample.realtime_factor),
             timing_noisy=bool(per_sample.noisy or per_block.noisy),
+            timing_spread=float(per_sample.spread),
             epochs=int(trained.epochs),
             train_seconds=float(trained.seconds),
             in_band=arch in self.band,
