@@ -26,6 +26,7 @@ __all__ = [
     "print_summary",
     "register",
     "resolve_target",
+    "show_interrupted",
     "show_result",
     "train_config",
 ]
@@ -272,6 +273,15 @@ def show_result(result: Any, args: argparse.Namespace) -> None:
         print_summary(result, console())
 
 
+def show_interrupted(result: Any, args: argparse.Namespace) -> int:
+    """After Ctrl-C: the summary of the finished candidates (their report and exports are
+    written), then exit code 130."""
+    show_result(result, args)
+    console(stderr=True).print(f"interrupted: summarised {len(result.candidates)} finished "
+                               "candidate(s); run the same command again to resume")
+    return 130
+
+
 def run(args: argparse.Namespace) -> int:
     if args.example not in (None, *EXAMPLES):
         if args.target is None:
@@ -282,22 +292,26 @@ def run(args: argparse.Namespace) -> int:
     if wants_capture(args):
         return run_capture(args)
     tgt, a, b, eps = resolve_target(args, args.example == "curve")
+    from ..search.result import SearchInterrupted
     from ..search.run import shrink
 
-    result = shrink_for(args, shrink)(
-        tgt,
-        a,
-        b,
-        eps,
-        out_dir=args.out or (EXAMPLE_OUT if args.example else "vashrink-out"),
-        trials=args.trials if args.trials is not None else 200,
-        dtype=args.dtype,
-        depth_max=args.depth_max,
-        width_max=args.width_max,
-        config=train_config(args),
-        seed=args.seed,
-        **common_options(args, console(stderr=True)),
-    )
+    try:
+        result = shrink_for(args, shrink)(
+            tgt,
+            a,
+            b,
+            eps,
+            out_dir=args.out or (EXAMPLE_OUT if args.example else "vashrink-out"),
+            trials=args.trials if args.trials is not None else 200,
+            dtype=args.dtype,
+            depth_max=args.depth_max,
+            width_max=args.width_max,
+            config=train_config(args),
+            seed=args.seed,
+            **common_options(args, console(stderr=True)),
+        )
+    except SearchInterrupted as exc:
+        return show_interrupted(exc.result, args)
     show_result(result, args)
     # Exit 1 when the target is not met, the examples included: their summary says why.
     return 0 if result.met else 1

@@ -21,7 +21,7 @@ from ..model.architecture import Architecture
 from ..train.config import TrainConfig
 from .evaluate import cost_estimator
 from .notes import summary_notes
-from .result import ShrinkResult
+from .result import INTERRUPTED_NOTE, SearchInterrupted, ShrinkResult
 from .rundir import export_winner, load_model, write_json
 from .score import (
     CandidateScore,
@@ -32,7 +32,7 @@ from .score import (
 )
 from .setup import RunSettings, check_run, evaluator, open_run
 from .smallest import SearchLimits, find_smallest
-from .study import run_grid
+from .study import completed_scores, run_grid
 
 __all__ = ["ShrinkResult", "finish", "grid", "shrink"]
 
@@ -44,8 +44,10 @@ def finish(
     out: Path,
     bounds: Bounds | None,
     make_report: bool,
+    interrupted: bool = False,
 ) -> ShrinkResult:
-    """Choose, export the winner, write ``report.html`` and ``result.json``: the shared tail."""
+    """Choose, export the winner, write ``report.html`` and ``result.json``: the shared tail
+    (``interrupted``: of the candidates finished before Ctrl-C, with a note saying so)."""
     band = bounds.band if bounds is not None else ()
     cands = tuple(sorted(scores.values(), key=lambda c: (c.ns_per_sample, c.max_abs_error)))
     choice = choose(
@@ -54,6 +56,8 @@ def finish(
     front = pareto_front([c.ns_per_sample for c in cands], [c.max_abs_error for c in cands])
     rho = rank_correlation([c.lane_score for c in cands], [c.ns_per_sample for c in cands])
     notes = summary_notes(run, cands, band, choice.winner, choice.met, rho)
+    if interrupted:
+        notes.insert(0, INTERRUPTED_NOTE)
     exports: dict[str, str] = {}
     curve = None
     if choice.winner is not None:
@@ -86,6 +90,7 @@ def finish(
         bounds=bounds.to_dict() if bounds is not None else None,
         band=tuple(x.label for x in band),
         seconds=time.perf_counter() - run.started,
+        interrupted=interrupted,
     )
     if make_report:
         from .report import write_report
@@ -175,17 +180,35 @@ def shrink(
     limits = SearchLimits(depth_max, width_max, trials, limit)
     out, study = open_run(run, out_dir, storage, seed)
     bounds = compute_bounds(run.tgt, run.a, run.b, run.eps, activation=run.activations[0])
-    scores = find_smallest(
-        study,
-        evaluator(run, out, bounds.band, bounds),
-        eps=run.eps,
-        activations=run.activations,
-        lanes=run.lanes,
-        limits=limits,
-        cost_of=cost_estimator(min(4800, timing_buffer_samples)),
-        log=log,
-    )
+    try:
+        scores = find_smallest(
+            study,
+            evaluator(run, out, bounds.band, bounds),
+            eps=run.eps,
+            activations=run.activations,
+            lanes=run.lanes,
+            limits=limits,
+            cost_of=cost_estimator(min(4800, timing_buffer_samples)),
+            log=log,
+        )
+    except KeyboardInterrupt:
+        _finish_interrupted(run, completed_scores(study), out, bounds, report)
+        raise
     return finish(run, scores, out, bounds, report)
+
+
+def _finish_interrupted(
+    run: RunSettings,
+    scores: dict[str, CandidateScore],
+    out: Path,
+    bounds: Bounds | None,
+    report: bool,
+) -> None:
+    """After Ctrl-C: summarise, export and report the finished candidates (when there are
+    any), then raise :class:`SearchInterrupted` carrying that result."""
+    if scores:
+        result = finish(run, scores, out, bounds, report, interrupted=True)
+        raise SearchInterrupted(result)
 
 
 def grid_architectures(
@@ -273,6 +296,11 @@ def grid(
     bnd = compute_bounds(run.tgt, run.a, run.b, run.eps, activation=activation) if bounds else None
     out, study = open_run(run, out_dir, storage, seed=0)
     evaluate = evaluator(run, out, bnd.band if bnd is not None else (), bnd)
-    scores = run_grid(study, archs, evaluate, batch_size=batch_size, log=log)
     wanted = {x.key for x in archs}  # the study may hold cells of an earlier, wider grid
+    try:
+        scores = run_grid(study, archs, evaluate, batch_size=batch_size, log=log)
+    except KeyboardInterrupt:
+        done = completed_scores(study)
+        _finish_interrupted(run, {k: v for k, v in done.items() if k in wanted}, out, bnd, report)
+        raise
     return finish(run, {k: v for k, v in scores.items() if k in wanted}, out, bnd, report)
