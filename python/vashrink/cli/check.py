@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from ..formats.check import check_rtneural
 
     for path, what in ((args.model, "model file"), (args.snapshot, "snapshot file")):
+        if path is not None and path.is_dir():
+            msg = f"{what} {path} is a directory; give the path of a model file in it"
+            raise InputError(msg)
         if path is not None and not path.is_file():
             msg = f"{what} {path} does not exist; give the path of an RTNeural .json file"
             raise InputError(msg)
