@@ -31,10 +31,10 @@ class DerivativeProfile:
     """f, f' and f'' on the grid of ``[a, b]``, and how the derivatives were obtained.
 
     ``method`` names it (torch float64 autograd for expressions, finite differences for
-    callables and samples, a smoothing spline for noisy samples); ``exact`` is True for
-    autograd; ``noise_sigma`` is the noise estimated in samples (0 for functions). Where f''
-    does not exist (kinks), autograd reports the one-sided value and finite differences a
-    spike: use :func:`compute_bounds` to find out whether it does.
+    callables and samples, local fits or a smoothing spline for noisy samples); ``exact`` is
+    True for autograd; ``noise_sigma`` is the noise estimated in samples (0 for functions).
+    Where f'' does not exist (kinks), autograd reports the one-sided value and finite
+    differences a spike: use :func:`compute_bounds` to find out whether it does.
 
     Shape:
         x, y, d1, d2: ``(n,)`` float64, ``x`` strictly increasing.
@@ -109,7 +109,7 @@ def _profile(target: Target, a: float, b: float, samples: int) -> _Profile:
             s = smooth_samples(x, y, sigma)
             grid = DerivativeProfile(
                 x, s.y, s.d1, s.d2,
-                f"a smoothing spline of the samples (noise sigma ~ {sigma:.2g} removed)",
+                f"{s.method} of the samples (noise sigma ~ {sigma:.2g} removed)",
                 exact=False, noise_sigma=sigma,
             )
             return _Profile(grid, None, None, None, 0)
