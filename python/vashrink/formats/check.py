@@ -24,12 +24,15 @@ from .aidax import AIDAX_KEYS, check_batch
 from .coreaudioml import is_coreaudioml, parse_coreaudioml
 from .reference import reference_forward
 from .rtmodel import Finding, RtModel
-from .rtneural_json import read_document, rtneural_document
+from .rtneural_json import read_document, rtneural_document, rtneural_to_spec
 from .snapshot import read_snapshot, snapshot_path
 from .validate import parse_document
 
-__all__ = ["CheckReport", "check_rtneural"]
+__all__ = ["CANNOT_RUN", "CheckReport", "check_rtneural"]
 
+
+#: The warning for a file RTNeural runs but vashrink cannot (so ``time``/``export`` refuse it).
+CANNOT_RUN = "vashrink-cannot-run"
 
 #: Warnings a matching snapshot resolves (what shapes alone cannot show).
 _SNAPSHOT_RESOLVES = ("kernel-square", "gate-order")
@@ -105,6 +108,8 @@ class CheckReport:
                 detail += f", snapshot matches (max |error| {self.snapshot_max_abs_error:.3g})"
             if self.batch_max_abs_error is not None:
                 detail += f", output_batch matches (max |error| {self.batch_max_abs_error:.3g})"
+            if any(f.code == CANNOT_RUN for f in self.findings):
+                detail += "; valid for RTNeural, but vashrink cannot run it (see the warning)"
             out.append(f"{self.path}: valid ({detail})")
         else:
             out.append(
@@ -153,6 +158,17 @@ def _check_snapshot(model: RtModel, path: Path) -> tuple[list[Finding], float | 
         "in torch order are the usual causes; transpose/reorder them or re-export"
     )
     return [Finding("error", "snapshot-mismatch", message)], err
+
+
+def _runnable(model: RtModel) -> list[Finding]:
+    """A warning when RTNeural can run the file but vashrink cannot (``time`` and ``export``
+    refuse it with this same reason)."""
+    try:
+        rtneural_to_spec(model)
+    except ModelFormatError as exc:
+        message = f"vashrink cannot run or export this file (time/export refuse it): {exc}"
+        return [Finding("warning", CANNOT_RUN, message)]
+    return []
 
 
 def _parse_loaded(p: Path, kind: str) -> tuple[RtModel | None, list[Finding], str]:
@@ -204,6 +220,10 @@ def check_rtneural(path: str | Path, snapshot: str | Path | None = None) -> Chec
     """
     p = Path(path)
     model, findings, kind = _parse(p)
+    if model is not None and not model.unverified and not any(
+        f.severity == "error" for f in findings
+    ):
+        findings = findings + _runnable(model)
     batch_err: float | None = None
     if model is not None:
         batch_findings, batch_err = check_batch(model)
