@@ -72,3 +72,43 @@ def test_a_directory_is_called_a_directory(
 ) -> None:
     err = _one_line_error([command, str(tmp_path)], capsys)
     assert "is a directory" in err and "does not exist" not in err
+
+
+def test_every_option_of_every_command_has_help() -> None:
+    import argparse
+
+    from vashrink.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [
+        f"{name} {' '.join(action.option_strings) or action.dest}"
+        for name, command in sub.choices.items()
+        for action in command._actions
+        if not action.help and not isinstance(action, argparse._HelpAction)
+    ]
+    assert missing == []
+
+
+def test_help_says_numbers_and_spells_out_esr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["shrink", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "the recipe's" not in text and "training seconds per candidate (default 120)" in text
+    assert "error-to-signal ratio" in text
+
+
+@pytest.mark.parametrize(("dtype", "cpp"), [("float32", "float"), ("float64", "double"),
+                                            ("float", "float"), ("double", "double")])
+def test_export_dtype_takes_float32_float64_and_the_old_spellings(
+    dtype: str, cpp: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    from vashrink import Architecture, build_mlp
+
+    model = tmp_path / "net.pt"
+    torch.save(build_mlp(Architecture(1, 2)), model)
+    out = tmp_path / "net.h"
+    assert main(["export", str(model), "--to", str(out), "--dtype", dtype]) == 0
+    capsys.readouterr()
+    assert f"vashrink::ModelT<{cpp}," in out.read_text()  # the C++ sample type

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..model.architecture import CELLS, SEARCH_RNN_LAYERS
+from ..train.rnn_config import RecurrentTrainConfig as _Recipe
 from .common import console, finite_float, positive_int, print_json
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
         "--esr",
         type=finite_float,
         metavar="E",
-        help="validation ESR to meet (pre-emphasis 1 - 0.85 z^-1), e.g. 0.01",
+        help="validation ESR (error-to-signal ratio, pre-emphasis 1 - 0.85 z^-1) to meet, "
+        "e.g. 0.01",
     )
     g.add_argument(
         "--channel",
@@ -103,8 +105,12 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
         type=finite_float,
         default=None,
         metavar="S",
-        help="training time per candidate (default: the recipe's)",
+        help=f"training seconds per candidate (default {_DEFAULT_MAX_SECONDS:g})",
     )
+
+
+#: The recipe's training time per candidate, named in ``--max-seconds``' help.
+_DEFAULT_MAX_SECONDS = _Recipe.max_seconds or 0.0
 
 
 def wants_capture(args: argparse.Namespace) -> bool:

@@ -130,8 +130,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "Re-running the same command resumes. With --input IN.wav --output OUT.wav --esr E "
             "(or --example pedal) it searches GRU/LSTM models of the recorded gear instead: "
             "hidden sizes from the data's memory bound upward, smallest measured cost first, "
-            "scored by validation ESR in the engine. Exit code: 0 target met, 1 not met (the "
-            "closest is exported and the summary says what would help), 2 error."
+            "scored by validation ESR (error-to-signal ratio) in the engine. Exit code: 0 "
+            "target met, 1 not met (the closest is exported and the summary says what would "
+            "help), 2 error, 130 interrupted (the finished candidates are summarised)."
         ),
     )
     p.add_argument(

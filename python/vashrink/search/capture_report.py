@@ -21,6 +21,7 @@ from scipy.signal import welch
 
 from ..model.file import read_model_file
 from ..runtime.recurrent import RecurrentNet
+from .labels import field_label
 from .report import _CSS, _save, _table
 
 if TYPE_CHECKING:
@@ -218,7 +219,8 @@ def write_capture_report(result: CaptureResult, rec: Recording) -> Path:
         )
     parts.extend(f"<p><img src='{n}' alt='{n}'></p>" for n in images)
     if result.bound:
-        rows = [(k, v) for k, v in result.bound.items() if not isinstance(v, dict | list)]
+        rows = [(field_label(k), v) for k, v in result.bound.items()
+                if not isinstance(v, dict | list)]
         parts.append("<h2>Starting point from the data (memory bound)</h2>" + _table(rows))
     parts.append(f"<h2>Candidates ({len(result.candidates)}, cheapest first)</h2>")
     parts.append(
