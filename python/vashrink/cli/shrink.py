@@ -208,7 +208,7 @@ def print_summary(result: Any, console: Console) -> None:
                         "* = chosen)")
     for col in (
         "net (depth x width)",
-        "max abs error",
+        "max abs error (certified)",
         "MSE",
         "ns/sample",
         f"ns/sample in blocks of {result.block_size}",
