@@ -289,15 +289,15 @@ def choose(
             w = cheapest_meeting(meeting, eps)
             assert w is not None
             text = (
-                f"{w.label} is the cheapest model meeting eps = {eps:.3g}: max abs error "
-                f"{w.max_abs_error:.3g} at {w.ns_per_sample:.1f} ns/sample"
+                f"{w.label} is the cheapest model meeting eps = {eps:.3g}: max abs error <= "
+                f"{w.max_abs_error:.3g} (certified) at {w.ns_per_sample:.1f} ns/sample"
             )
             return Choice(w, True, text, tuple(meeting[:5]))
         w = by_error[0]
         text = (
-            f"no candidate meets eps = {eps:.3g} (max abs error of the float32 model on the dense "
-            f"grid); closest: {w.label} with {w.max_abs_error:.3g} at "
-            f"{w.ns_per_sample:.1f} ns/sample"
+            f"no candidate meets eps = {eps:.3g} (certified max abs error of the engine's model "
+            f"on the whole range); closest: {w.label} with max abs error <= "
+            f"{w.max_abs_error:.3g} (certified) at {w.ns_per_sample:.1f} ns/sample"
         )
         return Choice(w, False, text, tuple(by_error[:5]))
     limit = budget_ns if budget_ns is not None else budget_core_percent
@@ -308,8 +308,8 @@ def choose(
         w = within[0]
         note = "" if w.meets(eps) else f" (it does not meet eps = {eps:.3g})"
         text = (
-            f"{w.label} is the most accurate model within {limit:.4g} {unit}: max abs error "
-            f"{w.max_abs_error:.3g} at {_budget_cost(w, budget_ns):.4g} {unit}{note}"
+            f"{w.label} is the most accurate model within {limit:.4g} {unit}: max abs error <= "
+            f"{w.max_abs_error:.3g} (certified) at {_budget_cost(w, budget_ns):.4g} {unit}{note}"
         )
         return Choice(w, w.meets(eps), text, tuple(within[:5]))
     cheapest = sorted(pool, key=lambda c: _budget_cost(c, budget_ns))

@@ -230,5 +230,6 @@ def find_smallest(
         say(f"no candidate meets eps = {eps:.3g}; the closest is {closest.label} "
             f"({closest.max_abs_error:.2g})")
     elif math.isfinite(best.max_abs_error):
-        say(f"{best.label} meets eps = {eps:.3g} (max abs error {best.max_abs_error:.2g})")
+        say(f"{best.label} meets eps = {eps:.3g} (max abs error <= {best.max_abs_error:.2g}, "
+            "certified)")
     return completed_scores(study)
