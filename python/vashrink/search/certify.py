@@ -136,6 +136,15 @@ def _activate(act: str, lo: np.ndarray, hi: np.ndarray,
     return lo, hi
 
 
+def _affine(lo: np.ndarray, hi: np.ndarray, wp: np.ndarray, wn: np.ndarray,
+            b: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """``W [lo, hi] + b`` in interval arithmetic (``wp``/``wn``: W's positive/negative parts,
+    transposed); one input is a broadcast, not a matrix product."""
+    if lo.shape[1] == 1:
+        return lo * wp + hi * wn + b, hi * wp + lo * wn + b
+    return lo @ wp + hi @ wn + b, hi @ wp + lo @ wn + b
+
+
 def model_slope_bound(layers: list[DenseLayer], u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """An upper bound of ``|model'(x)|`` on each ``[u_i, v_i]`` (one-input, one-output MLP).
 
@@ -151,8 +160,8 @@ def model_slope_bound(layers: list[DenseLayer], u: np.ndarray, v: np.ndarray) ->
             w = np.asarray(layer.weight, dtype=np.float64)
             wp, wn = np.maximum(w, 0).T, np.minimum(w, 0).T
             b = np.asarray(layer.bias, dtype=np.float64)
-            lo, hi = lo @ wp + hi @ wn + b, hi @ wp + lo @ wn + b
-            dlo, dhi = dlo @ wp + dhi @ wn, dhi @ wp + dlo @ wn
+            lo, hi = _affine(lo, hi, wp, wn, b)
+            dlo, dhi = _affine(dlo, dhi, wp, wn, 0.0)
             act = layer.activation
             if act == "softmax":
                 d = 2 * np.max(np.maximum(np.abs(dlo), np.abs(dhi)), axis=1, keepdims=True)
@@ -161,8 +170,13 @@ def model_slope_bound(layers: list[DenseLayer], u: np.ndarray, v: np.ndarray) ->
                 continue
             slopes = None if layer.prelu_slopes is None else np.asarray(layer.prelu_slopes)
             s_lo, s_hi = _slope_range(act, lo, hi, slopes)
-            prods = np.stack([s_lo * dlo, s_lo * dhi, s_hi * dlo, s_hi * dhi])
-            dlo, dhi = prods.min(0), prods.max(0)
+            if act == "prelu":  # a slope range may be negative: all four products
+                p1, p2, p3, p4 = s_lo * dlo, s_lo * dhi, s_hi * dlo, s_hi * dhi
+                dlo = np.minimum(np.minimum(p1, p2), np.minimum(p3, p4))
+                dhi = np.maximum(np.maximum(p1, p2), np.maximum(p3, p4))
+            else:  # 0 <= s_lo <= s_hi
+                dlo, dhi = (np.where(dlo >= 0, s_lo, s_hi) * dlo,
+                            np.where(dhi >= 0, s_hi, s_lo) * dhi)
             lo, hi = _activate(act, lo, hi, slopes)
     out: np.ndarray = np.maximum(np.abs(dlo[:, 0]), np.abs(dhi[:, 0]))
     return np.where(np.isfinite(out), out, np.inf)
