@@ -9,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from vashrink.bound.derivatives import slope_function
 from vashrink.model.mlp import dense_layers
-from vashrink.search.certify import certified_check, certify_error, check_grid, model_slope_bound
+from vashrink.search.certify import TargetSlope, certified_check, certify_error, check_grid
+from vashrink.search.slopes import model_slope_bound
 from vashrink.target.samples import as_target
 
 # |x| plus a bump of height 1.0004e-3 at 0 (a kink there): the model |x| is 1.0004e-3 off at
@@ -42,7 +44,7 @@ def test_grid_holds_the_ends_zero_kinks_and_samples() -> None:
 def test_error_peak_at_zero_is_not_certified_as_meeting_eps() -> None:
     tgt = as_target(BUMP)
     check = certified_check(_abs_net(), tgt, -1.0, 1.0, samples=48000, dtype="float32",
-                            eps=1e-3, lipschitz=1.05)
+                            eps=1e-3, slope=TargetSlope(1.05))
     assert check.max_abs_error > 1e-3
     assert check.grid_max_abs_error == pytest.approx(1.0004e-3, rel=1e-5)
     assert check.x_at_max == 0.0
@@ -58,8 +60,9 @@ def test_certificate_catches_a_peak_between_grid_points() -> None:
         return np.abs(x)
 
     x = np.linspace(-1.0, 1.0, 48000)  # even count: no point at 0
-    cert = certify_error(layers, run, tgt, x, eps=1e-3, lipschitz=1.05, dtype="float64")
-    assert cert.grid_max < 1e-3 < cert.bound
+    cert = certify_error(layers, run, tgt, x, eps=1e-3, slope=TargetSlope(1.05), dtype="float64")
+    assert np.abs(np.abs(x) - tgt.evaluate(x)).max() < 1e-3  # the grid alone says "meets"
+    assert cert.bound >= 1.0004e-3 - 1e-12  # the certificate does not
 
 
 def test_certificate_meets_eps_after_local_refinement() -> None:
@@ -71,7 +74,7 @@ def test_certificate_meets_eps_after_local_refinement() -> None:
     def run(t: np.ndarray, dtype: str) -> np.ndarray:
         return np.abs(t)
 
-    cert = certify_error(layers, run, tgt, x, eps=1e-3, lipschitz=1.05, dtype="float64")
+    cert = certify_error(layers, run, tgt, x, eps=1e-3, slope=TargetSlope(1.05), dtype="float64")
     assert cert.bound <= 1e-3
     assert cert.points > x.size
 
@@ -101,9 +104,10 @@ ACTS = {"tanh": lambda _w: nn.Tanh(), "relu": lambda _w: nn.ReLU(),
     act=st.sampled_from(sorted(ACTS)),
     k=st.floats(0.5, 4.0),
     dtype=st.sampled_from(["float32", "float64"]),
+    with_curvature=st.booleans(),
 )
 def test_certificate_is_at_least_the_true_max_on_a_dense_grid(
-    seed: int, depth: int, width: int, act: str, k: float, dtype: str
+    seed: int, depth: int, width: int, act: str, k: float, dtype: str, with_curvature: bool
 ) -> None:
     torch.manual_seed(seed)
     mods: list[nn.Module] = []
@@ -120,8 +124,10 @@ def test_certificate_is_at_least_the_true_max_on_a_dense_grid(
                 m.weight.uniform_(-1.0, 1.0)
     k = round(k, 3)
     tgt = as_target(f"tanh({k!r}*x)")
+    m2 = k * k * 4 / (3 * np.sqrt(3))  # max |f''| of tanh(k x)
+    local = TargetSlope(k, slope_function(tgt, -1.0, 1.0), m2)
     check = certified_check(net, tgt, -1.0, 1.0, samples=64, dtype=dtype, eps=1e-9,
-                            lipschitz=k)
+                            slope=local if with_curvature else TargetSlope(k))
     dense = np.linspace(-1.0, 1.0, 400_001)
     if dtype == "float32":
         dense = dense.astype(np.float32).astype(np.float64)
@@ -168,3 +174,24 @@ def test_model_slope_bound_holds_the_true_slope(seed: int, depth: int, width: in
     t = torch.tensor([0.3 + 5e-10], dtype=torch.float64, requires_grad=True)
     (g,) = torch.autograd.grad(net(t[:, None]).sum(), t)
     assert tiny[0] == pytest.approx(abs(float(g[0])), rel=1e-2, abs=1e-9)
+
+
+def test_a_model_that_matches_its_target_is_certified_tightly() -> None:
+    """1x1 tanh = tanh(2x) exactly (the talk's example): the error is float64 rounding, and the
+    certificate must show that, not the 2 L h / 2 ~ 1e-4 of a bound blind to f' (the search
+    would then call the talk's 1x1 net a failure at eps = 1e-7)."""
+    net = nn.Sequential(nn.Linear(1, 1), nn.Tanh(), nn.Linear(1, 1)).double()
+    with torch.no_grad():
+        net[0].weight.fill_(2.0)
+        net[0].bias.zero_()
+        net[2].weight.fill_(1.0)
+        net[2].bias.zero_()
+    tgt = as_target("tanh(2*x)")
+    m2 = 8 / (3 * np.sqrt(3))  # max |f''| of tanh(2x)
+    local = TargetSlope(2.0, slope_function(tgt, -1.0, 1.0), m2)
+    check = certified_check(net, tgt, -1.0, 1.0, samples=48000, dtype="float64", eps=1e-7,
+                            slope=local)
+    assert check.max_abs_error < 1e-8  # eps / 100 is where refinement stops chasing
+    blind = certified_check(net, tgt, -1.0, 1.0, samples=48000, dtype="float64", eps=1e-7,
+                            slope=TargetSlope(2.0))
+    assert blind.max_abs_error > 1e-7

@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..target.samples import Target, as_target, check_range
 from .noise import NOISE_SIGNIFICANT, estimate_noise, smooth_samples
 
-__all__ = ["DerivativeProfile", "measure_derivatives"]
+__all__ = ["DerivativeProfile", "measure_derivatives", "slope_function"]
 
 MAX_SAMPLES = 10_000_000
 
@@ -259,3 +259,26 @@ def measure_derivatives(
     tgt = as_target(target)
     a, b = check_range(a, b)
     return _profile(tgt, a, b, _check_samples(samples)).grid
+
+
+def slope_function(target: Any, a: float, b: float, samples: int = 48000) -> _Fn | None:
+    """f' as a function on ``[a, b]``: exact (float64 autograd) for expressions, Richardson-
+    extrapolated finite differences for callables (steps as :func:`measure_derivatives`
+    takes them for ``samples`` points); None for sampled targets (their slope is the slope
+    of each sample segment)."""
+    tgt = as_target(target)
+    if tgt.is_sampled:
+        return None
+    a, b = check_range(a, b)
+    tfn = tgt.torch_fn()
+    if tfn is not None:
+        def exact(t: _Array) -> _Array:
+            return _autograd(tfn, np.asarray(t, dtype=np.float64))[0]
+
+        return exact
+    h1 = min((b - a) / (samples - 1) / 2, 1e-5 * (b - a))
+
+    def differences(t: _Array) -> _Array:
+        return _richardson(tgt.evaluate, np.asarray(t, dtype=np.float64), h1, a, b, 1)
+
+    return differences

@@ -16,6 +16,7 @@ from typing import Any
 
 from torch import nn
 
+from ..bound.bounds import Bounds
 from ..errors import ModelFormatError
 from ..model.architecture import Architecture
 from ..model.file import SUFFIX, read_model_file
@@ -26,7 +27,7 @@ from ..runtime.timing import time_model
 from ..target.samples import Target
 from ..train.candidates import TrainedModel, train_candidates
 from ..train.config import TrainConfig
-from .certify import certified_check
+from .certify import TargetSlope, certified_check
 from .rundir import model_path, save_model
 from .score import CandidateScore, ErrorCheck
 
@@ -57,8 +58,7 @@ class Evaluator:
         sample_rate_hz: float,
         check_samples: int,
         progress: bool,
-        lipschitz: float | None = None,
-        kinks: Sequence[float] = (),
+        bounds: Bounds | None = None,
     ) -> None:
         self.tgt, self.a, self.b, self.config, self.out = tgt, a, b, config, out
         self.eps, self.dtype = eps, dtype
@@ -66,7 +66,8 @@ class Evaluator:
         self.repeats, self.buffer_samples = timing_repeats, timing_buffer_samples
         self.sample_rate_hz = sample_rate_hz
         self.check_samples, self.progress = check_samples, progress
-        self._lipschitz, self.kinks = lipschitz, tuple(kinks)
+        self._bounds = bounds
+        self._slope: TargetSlope | None = None
         self.warm: dict[Architecture, tuple[DenseLayer, ...]] = _stored_models(out)
         self.provenance: dict[str, Any] = {
             "target": tgt.name,
@@ -75,20 +76,26 @@ class Evaluator:
         }
 
     @property
-    def lipschitz(self) -> float:
-        """The target's max |f'| on the range (the bound stage's L), for the certificate."""
-        if self._lipschitz is None:
+    def bounds(self) -> Bounds:
+        """The bound stage's measurement of the target (L, M, kinks), for the certificate."""
+        if self._bounds is None:
             from ..bound.bounds import compute_bounds
 
-            bounds = compute_bounds(self.tgt, self.a, self.b, self.eps)
-            self._lipschitz, self.kinks = bounds.lipschitz, bounds.singular_points
-        return self._lipschitz
+            self._bounds = compute_bounds(self.tgt, self.a, self.b, self.eps)
+        return self._bounds
 
     def check(self, model: nn.Sequential, dtype: str) -> ErrorCheck:
         """The certified error of the engine model in ``dtype`` on the whole range."""
-        lipschitz = self.lipschitz
+        bounds = self.bounds
+        if self._slope is None:
+            from ..bound.derivatives import slope_function
+
+            self._slope = TargetSlope(bounds.lipschitz,
+                                      slope_function(self.tgt, self.a, self.b),
+                                      bounds.max_second_derivative)
         return certified_check(model, self.tgt, self.a, self.b, samples=self.check_samples,
-                               dtype=dtype, eps=self.eps, lipschitz=lipschitz, kinks=self.kinks)
+                               dtype=dtype, eps=self.eps, slope=self._slope,
+                               kinks=bounds.singular_points)
 
     def _precision(self, model: nn.Sequential) -> tuple[str, ErrorCheck]:
         """The precision the model will run in, and its certified error there.

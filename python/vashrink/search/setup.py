@@ -191,8 +191,8 @@ def open_run(
 def evaluator(
     run: RunSettings, out: Path, band: Sequence[Architecture], bounds: Bounds | None = None
 ) -> Evaluator:
-    """The run's evaluator; ``bounds`` gives the target's L and kinks for the certified error
-    check (without it the evaluator measures them itself)."""
+    """The run's evaluator; ``bounds`` gives the target's L, M and kinks for the certified
+    error check (without it the evaluator measures them itself)."""
     return Evaluator(
         run.tgt,
         run.a,
@@ -208,6 +208,5 @@ def evaluator(
         sample_rate_hz=run.sample_rate_hz,
         check_samples=run.check_samples,
         progress=run.progress,
-        lipschitz=bounds.lipschitz if bounds is not None else None,
-        kinks=bounds.singular_points if bounds is not None else (),
+        bounds=bounds,
     )
