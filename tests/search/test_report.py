@@ -56,7 +56,10 @@ def test_report_writes_html_with_winner_figures_bounds_and_escaped_text(tmp_path
     assert "no candidate meets eps" in page and "class='miss'" in page
     assert "Closest model (does not meet the target)" in page and "Chosen model" not in page
     assert "tanh(2*x) &lt;b&gt;" in page and "<b>tanh" not in page
-    assert "pieces_taylor" in page and "7848" in page
+    assert "linear pieces, Taylor count" in page and "7848" in page  # human labels
+    assert "pieces_taylor" not in page
+    assert "max abs error, certified on the whole range" in page
+    assert "largest error at a checked point" in page
     assert "6 x 40 tanh" in page and "% of one core" in page
     macs = sum(c.macs_per_sample for c in res.candidates)  # 10 epochs each
     assert f"{3 * 10} candidate-epochs, {10 * macs:.3g} MAC-epochs" in page
@@ -102,3 +105,36 @@ def test_summary_calls_a_model_that_misses_eps_the_closest_not_the_winner(
         text = console.export_text()
         below_table = text.split("└")[-1]
         assert wanted in below_table and unwanted not in below_table and "winner" not in text
+
+
+def test_band_is_summarised_not_listed() -> None:
+    from vashrink.search.labels import summarise_band
+
+    band = tuple(f"{d}x{w}" for d in range(3, 12) for w in range(8, 33))  # 225 architectures
+    text = summarise_band(band)
+    assert text.startswith("225 architectures, depth 3-11, width 8-32, e.g. 3x8, ")
+    assert text.count("x") == 4 + 0  # four examples, no wall of text
+    assert summarise_band(("6x40", "6x44")) == "2 architectures, depth 6-6, width 40-44: 6x40, 6x44"
+
+
+def test_point_labels_never_overlap() -> None:
+    from matplotlib.figure import Figure
+
+    from vashrink.search.report import label_points
+
+    fig = Figure(figsize=(7, 5))
+    ax = fig.subplots()
+    xs = np.geomspace(10, 12, 12)  # a dozen front points crowded together
+    ys = np.geomspace(1e-3, 9e-4, 12)
+    ax.scatter(xs, ys)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(1, 1e4)  # the rest of the front spreads far: these few points are crowded
+    ax.set_ylim(1e-8, 1)
+    placed = label_points(fig, ax, [(f"1x{i} tanh", x, y)
+                                    for i, (x, y) in enumerate(zip(xs, ys, strict=True))])
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in placed]
+    assert 1 <= len(placed) < 12
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert len(ax.texts) == len(placed)  # no stray, overlapping label left behind

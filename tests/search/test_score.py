@@ -131,3 +131,14 @@ def test_costs_within_timing_noise_go_to_the_smaller_net() -> None:
     assert choice.winner is not None and choice.winner.label == "1x2 relu"  # 5 % dearer: a tie
     clear = choose([cand(1, 3, 1e-4, 30.0), cand(1, 2, 1e-4, 40.0)], 1e-3)
     assert clear.winner is not None and clear.winner.label == "1x3 tanh"
+
+
+def test_ties_within_timing_noise_go_to_the_smaller_net() -> None:
+    from dataclasses import replace
+
+    small, big = cand(1, 9, 1e-3, 30.0), cand(1, 12, 1e-3, 26.0)  # same lane score (8 lanes)
+    spread = [replace(c, timing_spread=0.2) for c in (small, big)]
+    assert choose(spread, 2e-3).winner.label == "1x9 tanh"  # 15 % apart, 20 % noise: a tie
+    assert choose([small, big], 2e-3).winner.label == "1x12 tanh"  # beyond the 10 % default
+    far = replace(big, ns_per_sample=20.0, timing_spread=0.2)
+    assert choose([spread[0], far], 2e-3).winner.label == "1x12 tanh"  # 50 % beats the noise

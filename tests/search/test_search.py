@@ -235,3 +235,32 @@ def test_a_search_where_nothing_trains_is_a_clear_error(tmp_path: Path) -> None:
                       lanes=LANES, limits=SearchLimits(2, 4, 50))
     # a failed trial skips that activation at that depth, not the whole search
     assert {"1x1 tanh", "1x1 relu", "2x1 tanh", "2x1 relu"} <= set(trainer.trained)
+
+
+def test_log_and_summary_name_the_same_model_when_costs_tie_within_noise(
+    tmp_path: Path,
+) -> None:
+    """1x9 and 1x12 (same lane score) meet eps; 1x12 timed 13 % cheaper, within its repeats'
+    20 % spread: the smaller 1x9 is named by the search's log and chosen by the summary."""
+    from dataclasses import replace
+
+    from vashrink.search.score import choose
+
+    def noisy(arch: Architecture, phase: str) -> CandidateScore:
+        ns = 26.0 if arch.width == 12 else 30.0
+        error = 1e-3 if arch.width >= 9 else 1e-1
+        return replace(candidate(arch.depth, arch.width, error, ns, lanes=LANES, phase=phase),
+                       timing_spread=0.2)
+
+    def trainer(archs: Sequence[Architecture], phase: str,
+                done: Callable[[CandidateScore], None]) -> None:
+        for a in archs:
+            done(noisy(a, phase))
+
+    lines: list[str] = []
+    scores = find_smallest(study(tmp_path), trainer, eps=2e-3, activations=("tanh",),
+                           lanes=LANES, limits=SearchLimits(depth_max=1), log=lines.append)
+    assert "1x12 tanh" in scores and "1x9 tanh" in scores
+    choice = choose(list(scores.values()), 2e-3)
+    assert choice.winner is not None and choice.winner.label == "1x9 tanh"
+    assert lines[-1].startswith("1x9 tanh meets eps")

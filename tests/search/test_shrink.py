@@ -83,7 +83,9 @@ def test_shrink_end_to_end_exports_the_cheapest_model_meeting_eps(
     with torch.no_grad():
         y = model(torch.from_numpy(x).view(-1, 1)).view(-1).numpy()
     err64 = float(np.max(np.abs(y - np.sin(5 * x))))
-    assert err64 == pytest.approx(result["winner"]["max_abs_error"], rel=1e-2)
+    # the reported grid maximum is what a dense grid sees; the certified bound is above it
+    assert err64 == pytest.approx(result["winner"]["grid_max_abs_error"], rel=1e-2)
+    assert result["winner"]["max_abs_error"] >= 0.99 * err64
 
     # re-running the same command resumes: nothing is retrained, same winner
     stamps = {p.name: p.stat().st_mtime_ns for p in (out_dir / "models").glob("*.vashrink.json")}

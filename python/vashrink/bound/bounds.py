@@ -287,7 +287,9 @@ def _noise_notes(sigma: float, eps: float, max_abs: float) -> list[str]:
     if sigma <= NOISE_SIGNIFICANT * max(max_abs, 1e-300):
         return []
     notes = [f"the samples carry noise of about sigma = {sigma:.2g} (from third differences); "
-             "L, M and the pieces come from a smoothing spline, not from the raw samples"]
+             "L, M and the pieces come from smoothed samples (local quartic fits, the ends "
+             "fitted like the inside; a smoothing spline for uneven spacing), not from the raw "
+             "samples"]
     floor = 3 * sigma
     if eps < floor:
         notes.append(

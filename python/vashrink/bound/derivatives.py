@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..target.samples import Target, as_target, check_range
 from .noise import NOISE_SIGNIFICANT, estimate_noise, smooth_samples
 
-__all__ = ["DerivativeProfile", "measure_derivatives"]
+__all__ = ["DerivativeProfile", "measure_derivatives", "slope_function"]
 
 MAX_SAMPLES = 10_000_000
 
@@ -31,10 +31,10 @@ class DerivativeProfile:
     """f, f' and f'' on the grid of ``[a, b]``, and how the derivatives were obtained.
 
     ``method`` names it (torch float64 autograd for expressions, finite differences for
-    callables and samples, a smoothing spline for noisy samples); ``exact`` is True for
-    autograd; ``noise_sigma`` is the noise estimated in samples (0 for functions). Where f''
-    does not exist (kinks), autograd reports the one-sided value and finite differences a
-    spike: use :func:`compute_bounds` to find out whether it does.
+    callables and samples, local fits or a smoothing spline for noisy samples); ``exact`` is
+    True for autograd; ``noise_sigma`` is the noise estimated in samples (0 for functions).
+    Where f'' does not exist (kinks), autograd reports the one-sided value and finite
+    differences a spike: use :func:`compute_bounds` to find out whether it does.
 
     Shape:
         x, y, d1, d2: ``(n,)`` float64, ``x`` strictly increasing.
@@ -109,7 +109,7 @@ def _profile(target: Target, a: float, b: float, samples: int) -> _Profile:
             s = smooth_samples(x, y, sigma)
             grid = DerivativeProfile(
                 x, s.y, s.d1, s.d2,
-                f"a smoothing spline of the samples (noise sigma ~ {sigma:.2g} removed)",
+                f"{s.method} of the samples (noise sigma ~ {sigma:.2g} removed)",
                 exact=False, noise_sigma=sigma,
             )
             return _Profile(grid, None, None, None, 0)
@@ -259,3 +259,26 @@ def measure_derivatives(
     tgt = as_target(target)
     a, b = check_range(a, b)
     return _profile(tgt, a, b, _check_samples(samples)).grid
+
+
+def slope_function(target: Any, a: float, b: float, samples: int = 48000) -> _Fn | None:
+    """f' as a function on ``[a, b]``: exact (float64 autograd) for expressions, Richardson-
+    extrapolated finite differences for callables (steps as :func:`measure_derivatives`
+    takes them for ``samples`` points); None for sampled targets (their slope is the slope
+    of each sample segment)."""
+    tgt = as_target(target)
+    if tgt.is_sampled:
+        return None
+    a, b = check_range(a, b)
+    tfn = tgt.torch_fn()
+    if tfn is not None:
+        def exact(t: _Array) -> _Array:
+            return _autograd(tfn, np.asarray(t, dtype=np.float64))[0]
+
+        return exact
+    h1 = min((b - a) / (samples - 1) / 2, 1e-5 * (b - a))
+
+    def differences(t: _Array) -> _Array:
+        return _richardson(tgt.evaluate, np.asarray(t, dtype=np.float64), h1, a, b, 1)
+
+    return differences

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ..errors import VashrinkError
 
@@ -24,7 +25,17 @@ COMMANDS = ("shrink", "bounds", "train", "grid", "time", "render", "export", "ch
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage mistakes as one line (what was wrong, where to read more) and exit code 2."""
+    """Usage mistakes as one line (what was wrong, where to read more) and exit code 2.
+
+    Negative numbers in any notation (``--eps -1e-3``) are values, not options: argparse's own
+    rule knows only ``-1`` and ``-.5``, and called ``-1e-3`` a missing argument.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(
+            r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE
+        )
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

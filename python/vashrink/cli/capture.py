@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..model.architecture import CELLS, SEARCH_RNN_LAYERS
+from ..train.rnn_config import RecurrentTrainConfig as _Recipe
 from .common import console, finite_float, positive_int, print_json
 
 if TYPE_CHECKING:
@@ -73,7 +74,8 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
         "--esr",
         type=finite_float,
         metavar="E",
-        help="validation ESR to meet (pre-emphasis 1 - 0.85 z^-1), e.g. 0.01",
+        help="validation ESR (error-to-signal ratio, pre-emphasis 1 - 0.85 z^-1) to meet, "
+        "e.g. 0.01",
     )
     g.add_argument(
         "--channel",
@@ -130,8 +132,8 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=None,
         metavar="N",
-        help="training budget per candidate in Adam updates (default 2400); work, not time, so "
-        "the same seed gives the same model on a busy and an idle machine",
+        help=f"training budget per candidate in Adam updates (default {_Recipe.max_updates}); "
+        "work, not time, so the same seed gives the same model on a busy and an idle machine",
     )
     g.add_argument(
         "--max-seconds",

@@ -42,8 +42,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--runtime", choices=RUNTIMES, default="vashrink", help="C++ target (default vashrink)"
     )
-    p.add_argument("--dtype", choices=("float", "double"), default=None,
-                   help="C++ sample type (default: double for a float64 model file, else float)")
+    p.add_argument("--dtype", choices=("float32", "float64", "float", "double"), default=None,
+                   help="C++ sample type: float32 (float) or float64 (double); default float64 "
+                   "for a float64 model file, else float32 (float and double are accepted too)")
     p.add_argument(
         "--architecture",
         default=None,
@@ -58,6 +59,10 @@ def register(sub: Any) -> None:
     p.add_argument("--no-snapshot", action="store_true", help="do not write <out>.snapshot.json")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=run)
+
+
+#: --dtype (and a model file's dtype) -> the C++ sample type.
+_CPP_TYPES = {"float32": "float", "float64": "double", "float": "float", "double": "double"}
 
 
 def _stored_winner(args: argparse.Namespace) -> Any:
@@ -93,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     model = spec_to_torch(loaded.spec, torch.float64 if loaded.dtype == "float64" else None)
-    cpp_dtype = args.dtype or ("double" if loaded.dtype == "float64" else "float")
+    cpp_dtype = _CPP_TYPES.get(args.dtype or loaded.dtype, "float")
     snapshot = not args.no_snapshot
     if fmt == "vashrink":
         source = str(args.model or args.study)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 
 from .common import console, positive_int
-from .shrink import add_common_arguments, common_options, resolve_target, show_result, train_config
+from .shrink import (
+    add_common_arguments,
+    common_options,
+    resolve_target,
+    show_interrupted,
+    show_result,
+    train_config,
+)
 
 __all__ = ["register"]
 
@@ -59,22 +66,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     tgt, a, b, eps = resolve_target(args, args.example)
+    from ..search.result import SearchInterrupted
     from ..search.run import grid
 
-    result = grid(
-        tgt,
-        a,
-        b,
-        eps,
-        depths=tuple(args.depths),
-        widths=tuple(args.widths),
-        depth_step=args.depth_step,
-        width_step=args.width_step,
-        out_dir=args.out or "vashrink-grid",
-        batch_size=args.batch_size,
-        config=train_config(args),
-        bounds=not args.no_bounds,
-        **common_options(args, console(stderr=True)),
-    )
+    try:
+        result = grid(
+            tgt,
+            a,
+            b,
+            eps,
+            depths=tuple(args.depths),
+            widths=tuple(args.widths),
+            depth_step=args.depth_step,
+            width_step=args.width_step,
+            out_dir=args.out or "vashrink-grid",
+            batch_size=args.batch_size,
+            config=train_config(args),
+            bounds=not args.no_bounds,
+            **common_options(args, console(stderr=True)),
+        )
+    except SearchInterrupted as exc:
+        return show_interrupted(exc.result, args)
     show_result(result, args)
     return 0 if result.met or args.example else 1

@@ -26,6 +26,7 @@ __all__ = [
     "print_summary",
     "register",
     "resolve_target",
+    "show_interrupted",
     "show_result",
     "train_config",
 ]
@@ -48,7 +49,8 @@ def add_common_arguments(p: argparse.ArgumentParser, default_out: str) -> None:
         "--range", nargs=2, type=finite_float, metavar=("A", "B"), help="input range [A, B]"
     )
     p.add_argument(
-        "--eps", type=finite_float, help="allowed max abs error on a dense grid of the range"
+        "--eps", type=finite_float,
+        help="allowed max abs error on the range (certified between the check grid's points)",
     )
     budget = p.add_mutually_exclusive_group()
     budget.add_argument(
@@ -101,6 +103,12 @@ def add_common_arguments(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument(
         "--repeats", type=positive_int, default=5, help="timing repeats per candidate (default 5)"
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="train even when --eps is below the noise floor of sampled data (refused "
+        "otherwise: no model could be checked to meet it)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 
@@ -122,8 +130,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "Re-running the same command resumes. With --input IN.wav --output OUT.wav --esr E "
             "(or --example pedal) it searches GRU/LSTM models of the recorded gear instead: "
             "hidden sizes from the data's memory bound upward, smallest measured cost first, "
-            "scored by validation ESR in the engine. Exit code: 0 target met, 1 not met (the "
-            "closest is exported and the summary says what would help), 2 error."
+            "scored by validation ESR (error-to-signal ratio) in the engine. Exit code: 0 "
+            "target met, 1 not met (the closest is exported and the summary says what would "
+            "help), 2 error, 130 interrupted (the finished candidates are summarised)."
         ),
     )
     p.add_argument(
@@ -199,7 +208,7 @@ def print_summary(result: Any, console: Console) -> None:
                         "* = chosen)")
     for col in (
         "net (depth x width)",
-        "max abs error",
+        "max abs error (certified)",
         "MSE",
         "ns/sample",
         f"ns/sample in blocks of {result.block_size}",
@@ -251,6 +260,7 @@ def common_options(args: argparse.Namespace, console: Console) -> dict[str, Any]
         "activation": args.activation,
         "storage": args.storage,
         "timing_repeats": args.repeats,
+        "force": args.force,
         "progress": not (args.no_progress or args.json),
         "log": lambda text: console.print(text, highlight=False),
     }
@@ -264,6 +274,15 @@ def show_result(result: Any, args: argparse.Namespace) -> None:
         print_summary(result, console())
 
 
+def show_interrupted(result: Any, args: argparse.Namespace) -> int:
+    """After Ctrl-C: the summary of the finished candidates (their report and exports are
+    written), then exit code 130."""
+    show_result(result, args)
+    console(stderr=True).print(f"interrupted: summarised {len(result.candidates)} finished "
+                               "candidate(s); run the same command again to resume")
+    return 130
+
+
 def run(args: argparse.Namespace) -> int:
     if args.example not in (None, *EXAMPLES):
         if args.target is None:
@@ -274,22 +293,26 @@ def run(args: argparse.Namespace) -> int:
     if wants_capture(args):
         return run_capture(args)
     tgt, a, b, eps = resolve_target(args, args.example == "curve")
+    from ..search.result import SearchInterrupted
     from ..search.run import shrink
 
-    result = shrink_for(args, shrink)(
-        tgt,
-        a,
-        b,
-        eps,
-        out_dir=args.out or (EXAMPLE_OUT if args.example else "vashrink-out"),
-        trials=args.trials if args.trials is not None else 200,
-        dtype=args.dtype,
-        depth_max=args.depth_max,
-        width_max=args.width_max,
-        config=train_config(args),
-        seed=args.seed,
-        **common_options(args, console(stderr=True)),
-    )
+    try:
+        result = shrink_for(args, shrink)(
+            tgt,
+            a,
+            b,
+            eps,
+            out_dir=args.out or (EXAMPLE_OUT if args.example else "vashrink-out"),
+            trials=args.trials if args.trials is not None else 200,
+            dtype=args.dtype,
+            depth_max=args.depth_max,
+            width_max=args.width_max,
+            config=train_config(args),
+            seed=args.seed,
+            **common_options(args, console(stderr=True)),
+        )
+    except SearchInterrupted as exc:
+        return show_interrupted(exc.result, args)
     show_result(result, args)
     # Exit 1 when the target is not met, the examples included: their summary says why.
     return 0 if result.met else 1

@@ -58,15 +58,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--epochs", type=positive_int, default=d.epochs,
                    help=f"Adam epochs (default {d.epochs})")
     p.add_argument("--lr", type=finite_float, default=d.lr, help=f"peak Adam lr (default {d.lr})")
-    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
-    p.add_argument("--loss", choices=LOSSES, default=d.loss)
+    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
+                   help="Adam learning-rate schedule: cosine (warm-up, then cosine decay) or "
+                   f"constant (default {d.schedule})")
+    p.add_argument("--loss", choices=LOSSES, default=d.loss,
+                   help="mse (mean squared error) or esr (error-to-signal ratio, "
+                   f"sum (y - model)^2 / sum y^2) (default {d.loss})")
     p.add_argument("--samples", type=positive_int, default=d.samples,
                    help=f"training points for expressions (default {d.samples})")
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help="samples per step (default: full batch)")
-    p.add_argument("--val-fraction", type=finite_float, default=d.val_fraction)
-    p.add_argument("--input-noise", type=finite_float, default=0.0)
-    p.add_argument("--target-noise", type=finite_float, default=0.0)
+    p.add_argument("--val-fraction", type=finite_float, default=d.val_fraction,
+                   help="held-out validation points as a fraction of --samples, 0 for none "
+                   f"(default {d.val_fraction})")
+    p.add_argument("--input-noise", type=finite_float, default=0.0,
+                   help="std of Gaussian noise added to x at every step (default 0)")
+    p.add_argument("--target-noise", type=finite_float, default=0.0,
+                   help="std of Gaussian noise added to the target at every step (default 0)")
     p.add_argument("--patience", type=positive_int, default=None,
                    help="stop a candidate after this many epochs without validation progress")
     p.add_argument("--polish-steps", type=int, default=d.polish_steps,
@@ -75,8 +83,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="dense-grid points for grid MSE and max abs error")
     p.add_argument("--threads", type=positive_int, default=d.threads,
                    help=f"torch threads while training (default {d.threads})")
-    p.add_argument("--max-memory-mb", type=finite_float, default=d.max_memory_mb)
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--max-memory-mb", type=finite_float, default=d.max_memory_mb,
+                   help="refuse a training batch larger than this many MiB "
+                   f"(default {d.max_memory_mb:g})")
+    p.add_argument("--seed", type=int, default=d.seed,
+                   help=f"random seed: makes training reproducible (default {d.seed})")
     p.add_argument("--out", type=Path, help="directory for the trained models and results.json")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")

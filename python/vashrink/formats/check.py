@@ -1,4 +1,6 @@
-"""``vashrink check``: a strict validator for RTNeural JSON files, ours or anyone's.
+"""``vashrink check``: a strict validator for RTNeural JSON files, ours or anyone's, and for
+every other file ``time`` reads (the vashrink model file, torch files: loaded, then checked as
+the RTNeural JSON they export to).
 
 AIDA-X files (RTNeural JSON with ``in_skip``, gains and a reference batch) and CoreAudioML
 ``SimpleRNN`` files are checked too; an AIDA-X file's own batch is run like a snapshot.
@@ -17,16 +19,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelFormatError
+from ..model.file import is_model_file
 from .aidax import AIDAX_KEYS, check_batch
 from .coreaudioml import is_coreaudioml, parse_coreaudioml
 from .reference import reference_forward
 from .rtmodel import Finding, RtModel
-from .rtneural_json import read_document, rtneural_document
+from .rtneural_json import read_document, rtneural_document, rtneural_to_spec
 from .snapshot import read_snapshot, snapshot_path
 from .validate import parse_document
 
-__all__ = ["CheckReport", "check_rtneural"]
+__all__ = ["CANNOT_RUN", "CheckReport", "check_rtneural"]
 
+
+#: The warning for a file RTNeural runs but vashrink cannot (so ``time``/``export`` refuse it).
+CANNOT_RUN = "vashrink-cannot-run"
 
 #: Warnings a matching snapshot resolves (what shapes alone cannot show).
 _SNAPSHOT_RESOLVES = ("kernel-square", "gate-order")
@@ -36,9 +42,10 @@ _SNAPSHOT_RESOLVES = ("kernel-square", "gate-order")
 class CheckReport:
     """Findings for one file and its verdict, :attr:`status`.
 
-    ``kind``: ``"rtneural"``, ``"aida-x"`` (RTNeural JSON with AIDA-X's keys) or
-    ``"coreaudioml"``; ``batch_max_abs_error``: how far an AIDA-X file's own
-    ``input_batch``/``output_batch`` is from the float64 reference (None without one).
+    ``kind``: ``"rtneural"``, ``"aida-x"`` (RTNeural JSON with AIDA-X's keys),
+    ``"coreaudioml"``, ``"vashrink model"`` (the project's own model file) or ``"torch"``;
+    ``batch_max_abs_error``: how far an AIDA-X file's own ``input_batch``/``output_batch`` is
+    from the float64 reference (None without one).
 
     ``"valid"``: no errors and every layer verified; ``"unverified"``: no errors, but some
     layers are of a type vashrink does not verify (conv1d, conv2d, batchnorm2d), so nothing
@@ -101,6 +108,8 @@ class CheckReport:
                 detail += f", snapshot matches (max |error| {self.snapshot_max_abs_error:.3g})"
             if self.batch_max_abs_error is not None:
                 detail += f", output_batch matches (max |error| {self.batch_max_abs_error:.3g})"
+            if any(f.code == CANNOT_RUN for f in self.findings):
+                detail += "; valid for RTNeural, but vashrink cannot run it (see the warning)"
             out.append(f"{self.path}: valid ({detail})")
         else:
             out.append(
@@ -151,10 +160,41 @@ def _check_snapshot(model: RtModel, path: Path) -> tuple[list[Finding], float | 
     return [Finding("error", "snapshot-mismatch", message)], err
 
 
+def _runnable(model: RtModel) -> list[Finding]:
+    """A warning when RTNeural can run the file but vashrink cannot (``time`` and ``export``
+    refuse it with this same reason)."""
+    try:
+        rtneural_to_spec(model)
+    except ModelFormatError as exc:
+        message = f"vashrink cannot run or export this file (time/export refuse it): {exc}"
+        return [Finding("warning", CANNOT_RUN, message)]
+    return []
+
+
+def _parse_loaded(p: Path, kind: str) -> tuple[RtModel | None, list[Finding], str]:
+    """A file ``time`` reads that is not RTNeural JSON (a vashrink model file, a torch file):
+    loaded as ``time`` loads it, then its RTNeural document is checked (written by vashrink in
+    a known layout, so square kernels and gate order need no snapshot)."""
+    from .load import load_model
+
+    try:
+        loaded = load_model(p)
+    except ModelFormatError as exc:
+        return None, [Finding("error", "not-loadable", str(exc))], kind
+    model, findings = parse_document(rtneural_document(loaded.spec))
+    known = [f for f in findings
+             if f.code not in _SNAPSHOT_RESOLVES and not f.code.startswith("aidax")]
+    return model, known, kind
+
+
 def _parse(p: Path) -> tuple[RtModel | None, list[Finding], str]:
+    if p.suffix.lower() != ".json":
+        return _parse_loaded(p, "torch")
     doc, findings = read_document(p)
     if findings:
         return None, findings, "rtneural"
+    if is_model_file(doc):
+        return _parse_loaded(p, "vashrink model")
     if is_coreaudioml(doc):
         spec, findings = parse_coreaudioml(doc)
         if spec is None:
@@ -180,6 +220,10 @@ def check_rtneural(path: str | Path, snapshot: str | Path | None = None) -> Chec
     """
     p = Path(path)
     model, findings, kind = _parse(p)
+    if model is not None and not model.unverified and not any(
+        f.severity == "error" for f in findings
+    ):
+        findings = findings + _runnable(model)
     batch_err: float | None = None
     if model is not None:
         batch_findings, batch_err = check_batch(model)

@@ -20,7 +20,7 @@ from ..model.architecture import Architecture
 from ..model.file import ModelFile, is_model_file, read_model_file
 from ..model.spec import spec_of
 
-__all__ = ["load_model"]
+__all__ = ["READABLE", "WRITE_ONLY", "load_model"]
 
 
 def _from_torch_file(path: Path, architecture: Architecture | None) -> ModelFile:
@@ -57,17 +57,24 @@ def _from_torch_file(path: Path, architecture: Architecture | None) -> ModelFile
                                                         "source_kind": "torch"})
 
 
+#: What :func:`load_model` (and so ``time``, ``export`` and ``check``) reads, for messages.
+READABLE = ("model files vashrink reads: .vashrink.json, RTNeural / AIDA-X / CoreAudioML .json, "
+            "torch .pt/.pth")
+#: Formats vashrink exports but cannot load, by suffix.
+WRITE_ONLY = {".onnx": "an ONNX file", ".h": "a C++ header", ".hpp": "a C++ header",
+              ".cpp": "C++ source", ".wav": "audio, not a model"}
+
+
 def _unpickle(path: Path) -> Any:
     import torch
 
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
-    except (OSError, RuntimeError, pickle.UnpicklingError, EOFError, AttributeError,
-            ModuleNotFoundError, ImportError) as exc:
+    except Exception as exc:  # unpickling arbitrary bytes raises anything (ValueError, ...)
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         msg = (
-            f"cannot load {path} with torch.load ({type(exc).__name__}: {first}); "
-            "save the model with torch.save(model, path)"
+            f"cannot load {path} with torch.load ({type(exc).__name__}: {first}): it is not "
+            f"one of the {READABLE}; save a torch model with torch.save(model, path)"
         )
         raise ModelFormatError(msg) from None
 
@@ -154,10 +161,17 @@ def load_model(path: str | Path, architecture: Architecture | None = None) -> Mo
         ModelFormatError: the file is missing, unreadable or not a model vashrink can run.
     """
     p = Path(path)
+    if p.is_dir():
+        msg = f"{p} is a directory, not a model file; give one of the {READABLE} in it"
+        raise ModelFormatError(msg)
     if not p.is_file():
+        msg = f"model file {p} does not exist; give one of the {READABLE}"
+        raise ModelFormatError(msg)
+    written = WRITE_ONLY.get(p.suffix.lower())
+    if written is not None:
         msg = (
-            f"model file {p} does not exist; give a .vashrink.json, RTNeural .json or torch "
-            ".pt file"
+            f"{p} is {written}: vashrink writes it (vashrink export) but does not read it; give "
+            f"one of the {READABLE} (e.g. the .vashrink.json it was exported from)"
         )
         raise ModelFormatError(msg)
     if p.suffix.lower() == ".nam":  # Neural Amp Modeler: formats/nam.py

@@ -33,9 +33,8 @@ SUPPORTED = ("dense", "time-distributed-dense", "gru", "lstm", "prelu", "batchno
 UNVERIFIED = ("conv1d", "conv2d", "batchnorm2d")
 #: What :func:`~vashrink.formats.from_rtneural` can import, for messages.
 IMPORTABLE = (
-    "vashrink imports dense (or time-distributed-dense) layers, each optionally followed by one "
-    "prelu or activation layer, after up to 8 leading gru/lstm layers (each fed the previous "
-    "one's hidden state)"
+    "vashrink imports dense (or time-distributed-dense), activation, prelu and batchnorm "
+    "layers after up to 8 leading gru/lstm layers (each fed the previous one's hidden state)"
 )
 
 

@@ -228,6 +228,25 @@ def _recurrent_from_keras(layer: RtLayer) -> GruLayer | LstmLayer:
     return LstmLayer(w.T.copy(), u.T.copy(), b.copy())
 
 
+def _elementwise(layer: RtLayer, prev: DenseLayer | None) -> DenseLayer:
+    """A stand-alone activation, prelu or batchnorm layer as a dense layer: merged into a
+    linear dense layer before it (the layer this returns replaces it), else carried by an
+    identity dense layer (exact: ``I x + 0``). A batchnorm is the affine map
+    ``gamma (x - mean) / sqrt(var + eps) + beta``, folded into the weights."""
+    n = layer.in_size
+    if prev is None or prev.activation != "none":
+        weight, bias = np.eye(n), np.zeros(n)
+    else:
+        weight, bias = prev.weight, prev.bias
+    if layer.kind == "batchnorm":
+        gamma, beta, mean, var_eps = layer.weights
+        scale = gamma / np.sqrt(var_eps)
+        return DenseLayer(scale[:, None] * weight, scale * (bias - mean) + beta, "none")
+    if layer.kind == "prelu":
+        return DenseLayer(weight, bias, "prelu", layer.weights[0].copy())
+    return DenseLayer(weight, bias, layer.activation)
+
+
 def rtneural_to_spec(model: RtModel) -> ModelSpec:
     """Convert a parsed file to a :class:`ModelSpec`; raises if vashrink cannot represent it.
 
@@ -247,14 +266,16 @@ def rtneural_to_spec(model: RtModel) -> ModelSpec:
             kernel, bias = layer.weights
             dense.append(DenseLayer(kernel.T.copy(), bias.copy(), layer.activation or "none"))
             continue
-        prev = dense[-1] if dense else None
-        if prev is None or prev.activation != "none" or layer.kind not in ("prelu", "activation"):
+        if layer.kind not in ("prelu", "activation", "batchnorm"):
             msg = f"layer {offset}: a {layer.kind} here is not supported for import ({IMPORTABLE})"
             raise ModelFormatError(msg)
-        if layer.kind == "prelu":
-            dense[-1] = DenseLayer(prev.weight, prev.bias, "prelu", layer.weights[0].copy())
-        elif layer.activation:
-            dense[-1] = DenseLayer(prev.weight, prev.bias, layer.activation)
+        if layer.kind == "activation" and not layer.activation:
+            continue  # an empty activation layer does nothing
+        prev = dense[-1] if dense else None
+        if prev is not None and prev.activation == "none":
+            dense[-1] = _elementwise(layer, prev)
+        else:
+            dense.append(_elementwise(layer, prev))
     if not dense:
         msg = (
             "the model has no dense layer after its recurrent layers; vashrink needs a "

@@ -32,7 +32,7 @@ __all__ = [
 
 _HOW_TO_BUILD = (
     "rebuild vashrink against your RTNeural checkout: "
-    "`RTNEURAL_DIR=/path/to/RTNeural pip install --no-build-isolation .` "
+    "`RTNEURAL_DIR=/path/to/RTNeural pip install .` "
     "(optionally -Ccmake.define.RTNEURAL_BACKEND=eigen|xsimd|stl; see third_party/README.md)"
 )
 

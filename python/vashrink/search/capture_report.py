@@ -21,7 +21,8 @@ from scipy.signal import welch
 
 from ..model.file import read_model_file
 from ..runtime.recurrent import RecurrentNet
-from .report import _CSS, _save, _table
+from .labels import field_label
+from .report import _CSS, _save, _table, label_points
 
 if TYPE_CHECKING:
     from ..target.recording import Recording
@@ -65,14 +66,6 @@ def _plot_pareto(result: CaptureResult, path: Path) -> Path:
                 label=cell.upper(),
                 alpha=0.8,
             )
-            for c in cs:
-                ax.annotate(
-                    f"{c.layers}x{c.hidden}" if c.layers > 1 else str(c.hidden),
-                    (c.ns_per_sample, c.esr),
-                    fontsize=7,
-                    xytext=(3, 3),
-                    textcoords="offset points",
-                )
     front = [c for c in result.candidates if c.label in result.pareto]
     front.sort(key=lambda c: c.ns_per_sample)
     if front:
@@ -103,8 +96,11 @@ def _plot_pareto(result: CaptureResult, path: Path) -> Path:
     source = "from the cost profile" if any("cost profile" in n or "interpolated" in n
                                               for n in result.notes) else "measured here"
     ax.set_xlabel(f"ns/sample, one sample per call ({source})")
-    ax.set_ylabel("validation ESR (pre-emphasised)")
+    ax.set_ylabel("validation ESR (error-to-signal ratio, pre-emphasised)")
     ax.legend(fontsize=8)
+    label_points(fig, ax, [(f"{c.layers}x{c.hidden}" if c.layers > 1 else str(c.hidden),
+                            c.ns_per_sample, c.esr)
+                           for c in sorted(result.candidates, key=lambda c: c.ns_per_sample)])
     return _save(fig, path)
 
 
@@ -218,7 +214,8 @@ def write_capture_report(result: CaptureResult, rec: Recording) -> Path:
         )
     parts.extend(f"<p><img src='{n}' alt='{n}'></p>" for n in images)
     if result.bound:
-        rows = [(k, v) for k, v in result.bound.items() if not isinstance(v, dict | list)]
+        rows = [(field_label(k), v) for k, v in result.bound.items()
+                if not isinstance(v, dict | list)]
         parts.append("<h2>Starting point from the data (memory bound)</h2>" + _table(rows))
     parts.append(f"<h2>Candidates ({len(result.candidates)}, cheapest first)</h2>")
     parts.append(

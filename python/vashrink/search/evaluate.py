@@ -16,6 +16,7 @@ from typing import Any
 
 from torch import nn
 
+from ..bound.bounds import Bounds
 from ..errors import ModelFormatError
 from ..model.architecture import Architecture
 from ..model.file import SUFFIX, read_model_file
@@ -26,13 +27,14 @@ from ..runtime.timing import time_model
 from ..target.samples import Target
 from ..train.candidates import TrainedModel, train_candidates
 from ..train.config import TrainConfig
+from .certify import TargetSlope, certified_check
 from .rundir import model_path, save_model
-from .score import CandidateScore, ErrorCheck, check_error
+from .score import CandidateScore, ErrorCheck
 
 __all__ = ["WARM_STOP_FRACTION", "Evaluator", "cost_estimator"]
 
 #: LM stops a candidate once its training max abs error is this fraction of eps: the margin
-#: covers the dense check grid (48,000 points vs 1,000 trained) and float32 rounding.
+#: covers the certified check on the whole range (1,000 points trained) and float32 rounding.
 WARM_STOP_FRACTION = 0.5
 
 
@@ -56,6 +58,7 @@ class Evaluator:
         sample_rate_hz: float,
         check_samples: int,
         progress: bool,
+        bounds: Bounds | None = None,
     ) -> None:
         self.tgt, self.a, self.b, self.config, self.out = tgt, a, b, config, out
         self.eps, self.dtype = eps, dtype
@@ -63,6 +66,8 @@ class Evaluator:
         self.repeats, self.buffer_samples = timing_repeats, timing_buffer_samples
         self.sample_rate_hz = sample_rate_hz
         self.check_samples, self.progress = check_samples, progress
+        self._bounds = bounds
+        self._slope: TargetSlope | None = None
         self.warm: dict[Architecture, tuple[DenseLayer, ...]] = _stored_models(out)
         self.provenance: dict[str, Any] = {
             "target": tgt.name,
@@ -70,17 +75,37 @@ class Evaluator:
             "recipe": asdict(config),
         }
 
+    @property
+    def bounds(self) -> Bounds:
+        """The bound stage's measurement of the target (L, M, kinks), for the certificate."""
+        if self._bounds is None:
+            from ..bound.bounds import compute_bounds
+
+            self._bounds = compute_bounds(self.tgt, self.a, self.b, self.eps)
+        return self._bounds
+
+    def check(self, model: nn.Sequential, dtype: str) -> ErrorCheck:
+        """The certified error of the engine model in ``dtype`` on the whole range."""
+        bounds = self.bounds
+        if self._slope is None:
+            from ..bound.derivatives import slope_function
+
+            self._slope = TargetSlope(bounds.lipschitz,
+                                      slope_function(self.tgt, self.a, self.b),
+                                      bounds.max_second_derivative)
+        return certified_check(model, self.tgt, self.a, self.b, samples=self.check_samples,
+                               dtype=dtype, eps=self.eps, slope=self._slope,
+                               kinks=bounds.singular_points)
+
     def _precision(self, model: nn.Sequential) -> tuple[str, ErrorCheck]:
-        """The precision the model will run in, and its error there.
+        """The precision the model will run in, and its certified error there.
 
         ``auto``: float32 (8 lanes on AVX2) unless it misses eps and float64 meets it.
         """
         first = "float64" if self.dtype == "float64" else "float32"
-        check = check_error(model, self.tgt, self.a, self.b, samples=self.check_samples,
-                            dtype=first)
+        check = self.check(model, first)
         if self.dtype == "auto" and not check.max_abs_error <= self.eps:
-            wide = check_error(model, self.tgt, self.a, self.b, samples=self.check_samples,
-                               dtype="float64")
+            wide = self.check(model, "float64")
             if wide.max_abs_error <= self.eps:
                 return "float64", wide
         return first, check
@@ -93,6 +118,8 @@ class Evaluator:
             "phase": phase,
             "dtype": dtype,
             "max_abs_error": check.max_abs_error,
+            "max_abs_error_certified": True,
+            "grid_max_abs_error": check.grid_max_abs_error,
             "mse": check.mse,
             "training": trained.to_dict(),
         }, dtype=dtype)
@@ -113,6 +140,7 @@ class Evaluator:
             activation=arch.activation,
             lanes=lanes(dtype),
             max_abs_error=check.max_abs_error,
+            grid_max_abs_error=check.grid_max_abs_error,
             mse=check.mse,
             torch_max_abs_error=float(trained.max_abs_error),
             val_loss=float(
@@ -124,6 +152,7 @@ class Evaluator:
             core_percent=float(per_sample.core_percent),
             realtime_factor=float(per_sample.realtime_factor),
             timing_noisy=bool(per_sample.noisy or per_block.noisy),
+            timing_spread=float(per_sample.spread),
             epochs=int(trained.epochs),
             train_seconds=float(trained.seconds),
             in_band=arch in self.band,

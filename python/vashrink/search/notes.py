@@ -26,6 +26,12 @@ def summary_notes(
     notes: list[str] = []
     peak = float(np.max(np.abs(tgt.sample(a, b, 4097)[1])))
     spacing = float(np.spacing(np.float32(peak)))
+    if getattr(run, "forced", False):
+        notes.append(
+            f"eps = {eps:.3g} is below the noise floor of the samples (noise sigma ~ "
+            f"{run.noise_sigma:.2g}, 3 sigma = {3 * run.noise_sigma:.2g}); the search ran "
+            "because of --force, but no model can be checked to meet eps against them"
+        )
     if not met and cands:
         notes.append(what_would_help(run, cands, spacing))
     if eps < 16 * spacing and getattr(run, "dtype", "float32") == "float32":

@@ -19,12 +19,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from .labels import field_label, summarise_band
+
 if TYPE_CHECKING:
     from .result import ShrinkResult
     from .score import CandidateScore
 
 __all__ = [
     "heat_values",
+    "label_points",
     "plot_error_curve",
     "plot_heatmap",
     "plot_lanes",
@@ -131,14 +134,6 @@ def plot_pareto(
             lw=1,
             label="Pareto front",
         )
-        for c in pts:
-            ax.annotate(
-                c.label,
-                (c.ns_per_sample, c.max_abs_error),
-                fontsize=7,
-                xytext=(3, 3),
-                textcoords="offset points",
-            )
     ax.axhline(eps, color="red", ls="--", lw=1, label=f"eps = {eps:.3g}")
     if budget_ns is not None:
         ax.axvline(budget_ns, color="purple", ls=":", lw=1, label=f"budget {budget_ns:.4g} ns")
@@ -157,10 +152,39 @@ def plot_pareto(
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("measured ns/sample (engine, per-sample mode)")
-    ax.set_ylabel("max abs error (engine, in the model's dtype)")
+    ax.set_ylabel("max abs error, certified (engine, in the model's dtype)")
     ax.set_title("Error vs measured cost")
     ax.legend(fontsize=8)
+    label_points(fig, ax, [(c.label, c.ns_per_sample, c.max_abs_error) for c in pts])
     return _save(fig, path)
+
+
+#: Where a point's label may go (points from the point), tried in order.
+_LABEL_OFFSETS = ((3, 3), (3, -10), (-3, 3), (-3, -10), (3, 10), (3, -17))
+
+
+def label_points(fig: Figure, ax: Any, points: Sequence[tuple[str, float, float]]) -> list[Any]:
+    """Label points without overlap: each label takes the first of :data:`_LABEL_OFFSETS` that
+    overlaps no label already placed (nor the legend); a point with no free place stays
+    unlabelled (the candidates table names it). Returns the labels placed."""
+    canvas = FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    legend = ax.get_legend()
+    taken = [legend.get_window_extent(renderer)] if legend is not None else []
+    placed = []
+    for text, x, y in points:
+        if not (math.isfinite(x) and math.isfinite(y) and x > 0 and y > 0):
+            continue
+        for dx, dy in _LABEL_OFFSETS:
+            label = ax.annotate(text, (x, y), fontsize=7, xytext=(dx, dy),
+                                textcoords="offset points", ha="left" if dx > 0 else "right")
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in taken):
+                taken.append(box)
+                placed.append(label)
+                break
+            label.remove()
+    return placed
 
 
 def plot_lanes(cands: Sequence[CandidateScore], lanes: int, rho: float | None, path: Path) -> Path:
@@ -254,9 +278,13 @@ def write_report(result: ShrinkResult, curve: tuple[np.ndarray, np.ndarray] | No
                     ("parameters", w.n_params),
                     ("MACs/sample", w.macs_per_sample),
                     ("runs in", w.dtype),
-                    (f"max abs error ({w.dtype} engine)", w.max_abs_error),
+                    (f"max abs error, certified on the whole range ({w.dtype} engine)",
+                     w.max_abs_error),
+                    (f"largest error at a checked point ({w.dtype} engine)",
+                     w.grid_max_abs_error),
                     (f"MSE ({w.dtype} engine)", w.mse),
-                    ("max abs error (torch float32)", w.torch_max_abs_error),
+                    ("max abs error of the trainer's torch model (float32, its own grid)",
+                     w.torch_max_abs_error),
                     ("ns/sample, per sample", w.ns_per_sample),
                     (f"ns/sample, blocks of {w.block_size}", w.ns_per_sample_block),
                     ("x real time (48 kHz)", w.realtime_factor),
@@ -279,11 +307,10 @@ def write_report(result: ShrinkResult, curve: tuple[np.ndarray, np.ndarray] | No
         )
     parts.extend(f"<p><img src='{name}' alt='{name}'></p>" for name in images)
     if result.bounds:
-        rows = [(k, v) for k, v in result.bounds.items() if k not in ("band", "notes")]
+        rows = [(field_label(k), v) for k, v in result.bounds.items()
+                if k not in ("band", "notes")]
         parts.append("<h2>Complexity bounds</h2>" + _table(rows))
-        parts.append(
-            f"<p>Band ({len(result.band)} architectures): {html.escape(', '.join(result.band))}</p>"
-        )
+        parts.append(f"<p>Band: {html.escape(summarise_band(result.band))}</p>")
     front = set(result.pareto)
     cand_rows = [
         (
@@ -310,7 +337,7 @@ def write_report(result: ShrinkResult, curve: tuple[np.ndarray, np.ndarray] | No
                 "phase",
                 "band",
                 "Pareto",
-                "max abs err",
+                "max abs err (certified)",
                 "MSE",
                 "ns/sample",
                 "ns/sample block",

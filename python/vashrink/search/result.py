@@ -8,7 +8,11 @@ from typing import Any
 
 from .score import CandidateScore
 
-__all__ = ["ShrinkResult"]
+__all__ = ["INTERRUPTED_NOTE", "SearchInterrupted", "ShrinkResult"]
+
+#: The note an interrupted run's summary and report carry.
+INTERRUPTED_NOTE = ("interrupted: the summary covers the finished candidates; run the same "
+                    "command again to resume")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class ShrinkResult:
     bounds: dict[str, Any] | None = None
     band: tuple[str, ...] = ()
     seconds: float = 0.0
+    interrupted: bool = False
 
     @property
     def candidate_epochs(self) -> int:
@@ -66,3 +71,12 @@ class ShrinkResult:
         out["winner"] = self.winner.to_dict() if self.winner else None
         out["closest"] = [c.label for c in self.closest]
         return out
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a shrink or grid search, after the finished candidates were chosen from,
+    exported and reported: ``result`` is that (interrupted) result."""
+
+    def __init__(self, result: ShrinkResult) -> None:
+        super().__init__("interrupted")
+        self.result = result

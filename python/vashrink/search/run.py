@@ -21,7 +21,7 @@ from ..model.architecture import Architecture
 from ..train.config import TrainConfig
 from .evaluate import cost_estimator
 from .notes import summary_notes
-from .result import ShrinkResult
+from .result import INTERRUPTED_NOTE, SearchInterrupted, ShrinkResult
 from .rundir import export_winner, load_model, write_json
 from .score import (
     CandidateScore,
@@ -32,7 +32,7 @@ from .score import (
 )
 from .setup import RunSettings, check_run, evaluator, open_run
 from .smallest import SearchLimits, find_smallest
-from .study import run_grid
+from .study import completed_scores, run_grid
 
 __all__ = ["ShrinkResult", "finish", "grid", "shrink"]
 
@@ -44,8 +44,10 @@ def finish(
     out: Path,
     bounds: Bounds | None,
     make_report: bool,
+    interrupted: bool = False,
 ) -> ShrinkResult:
-    """Choose, export the winner, write ``report.html`` and ``result.json``: the shared tail."""
+    """Choose, export the winner, write ``report.html`` and ``result.json``: the shared tail
+    (``interrupted``: of the candidates finished before Ctrl-C, with a note saying so)."""
     band = bounds.band if bounds is not None else ()
     cands = tuple(sorted(scores.values(), key=lambda c: (c.ns_per_sample, c.max_abs_error)))
     choice = choose(
@@ -54,6 +56,8 @@ def finish(
     front = pareto_front([c.ns_per_sample for c in cands], [c.max_abs_error for c in cands])
     rho = rank_correlation([c.lane_score for c in cands], [c.ns_per_sample for c in cands])
     notes = summary_notes(run, cands, band, choice.winner, choice.met, rho)
+    if interrupted:
+        notes.insert(0, INTERRUPTED_NOTE)
     exports: dict[str, str] = {}
     curve = None
     if choice.winner is not None:
@@ -86,6 +90,7 @@ def finish(
         bounds=bounds.to_dict() if bounds is not None else None,
         band=tuple(x.label for x in band),
         seconds=time.perf_counter() - run.started,
+        interrupted=interrupted,
     )
     if make_report:
         from .report import write_report
@@ -121,6 +126,7 @@ def shrink(
     progress: bool = True,
     report: bool = True,
     log: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> ShrinkResult:
     """Find the cheapest MLP that approximates ``target`` on ``[a, b]`` within ``eps``.
 
@@ -143,9 +149,11 @@ def shrink(
         depth_max, width_max: the largest nets the search may grow to.
         config: a :class:`vashrink.train.candidates.TrainConfig` (default: its defaults).
         seed: seeds Optuna's sampler (training is seeded by ``config.seed``).
+        force: train even when eps is below the noise floor of sampled data (then refused).
 
     Raises:
-        VashrinkError: bad input (before any training), an unusable ``out_dir`` or study.
+        VashrinkError: bad input (before any training; eps below the data's noise floor
+            without ``force``), an unusable ``out_dir`` or study.
     """
     run = check_run(
         "shrink",
@@ -164,6 +172,7 @@ def shrink(
         sample_rate_hz=sample_rate_hz,
         check_samples=check_samples,
         progress=progress,
+        force=force,
     )
     limit = budget_ns
     if budget_core_percent is not None:
@@ -171,17 +180,35 @@ def shrink(
     limits = SearchLimits(depth_max, width_max, trials, limit)
     out, study = open_run(run, out_dir, storage, seed)
     bounds = compute_bounds(run.tgt, run.a, run.b, run.eps, activation=run.activations[0])
-    scores = find_smallest(
-        study,
-        evaluator(run, out, bounds.band),
-        eps=run.eps,
-        activations=run.activations,
-        lanes=run.lanes,
-        limits=limits,
-        cost_of=cost_estimator(min(4800, timing_buffer_samples)),
-        log=log,
-    )
+    try:
+        scores = find_smallest(
+            study,
+            evaluator(run, out, bounds.band, bounds),
+            eps=run.eps,
+            activations=run.activations,
+            lanes=run.lanes,
+            limits=limits,
+            cost_of=cost_estimator(min(4800, timing_buffer_samples)),
+            log=log,
+        )
+    except KeyboardInterrupt:
+        _finish_interrupted(run, completed_scores(study), out, bounds, report)
+        raise
     return finish(run, scores, out, bounds, report)
+
+
+def _finish_interrupted(
+    run: RunSettings,
+    scores: dict[str, CandidateScore],
+    out: Path,
+    bounds: Bounds | None,
+    report: bool,
+) -> None:
+    """After Ctrl-C: summarise, export and report the finished candidates (when there are
+    any), then raise :class:`SearchInterrupted` carrying that result."""
+    if scores:
+        result = finish(run, scores, out, bounds, report, interrupted=True)
+        raise SearchInterrupted(result)
 
 
 def grid_architectures(
@@ -234,11 +261,13 @@ def grid(
     progress: bool = True,
     report: bool = True,
     log: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> ShrinkResult:
     """Train every architecture of a depth x width range (the talk's grid search), batched,
     then score, choose, export and report exactly as :func:`shrink` does. Resumable.
 
-    ``bounds=False`` skips the complexity bound (no band in the notes and the report).
+    ``bounds=False`` skips the complexity bound (no band in the notes and the report);
+    ``force`` as for :func:`shrink`.
     """
     run = check_run(
         "grid",
@@ -256,6 +285,7 @@ def grid(
         sample_rate_hz=sample_rate_hz,
         check_samples=check_samples,
         progress=progress,
+        force=force,
     )
     archs = grid_architectures(
         depths, widths, activation, depth_step=depth_step, width_step=width_step
@@ -265,7 +295,12 @@ def grid(
         raise InputError(msg)
     bnd = compute_bounds(run.tgt, run.a, run.b, run.eps, activation=activation) if bounds else None
     out, study = open_run(run, out_dir, storage, seed=0)
-    evaluate = evaluator(run, out, bnd.band if bnd is not None else ())
-    scores = run_grid(study, archs, evaluate, batch_size=batch_size, log=log)
+    evaluate = evaluator(run, out, bnd.band if bnd is not None else (), bnd)
     wanted = {x.key for x in archs}  # the study may hold cells of an earlier, wider grid
+    try:
+        scores = run_grid(study, archs, evaluate, batch_size=batch_size, log=log)
+    except KeyboardInterrupt:
+        done = completed_scores(study)
+        _finish_interrupted(run, {k: v for k, v in done.items() if k in wanted}, out, bnd, report)
+        raise
     return finish(run, {k: v for k, v in scores.items() if k in wanted}, out, bnd, report)

@@ -27,9 +27,11 @@ __all__ = [
     "CandidateScore",
     "Choice",
     "ErrorCheck",
+    "cheapest_meeting",
     "check_error",
     "choose",
     "engine_error",
+    "measurably_cheaper",
     "pareto_front",
     "rank_correlation",
 ]
@@ -38,12 +40,15 @@ __all__ = [
 @dataclass(frozen=True)
 class ErrorCheck:
     """Error of the engine's model (in the dtype it runs in) against the float64 target on a
-    dense grid."""
+    dense grid; from :func:`vashrink.search.certify.certified_check`, ``max_abs_error`` is the
+    certified bound on the whole range and ``grid_max_abs_error`` the largest error seen at a
+    checked point (NaN when not certified: then ``max_abs_error`` is the grid maximum)."""
 
     max_abs_error: float
     mse: float
     x_at_max: float
     samples: int
+    grid_max_abs_error: float = math.nan
 
 
 def engine_error(
@@ -93,9 +98,13 @@ class CandidateScore:
 
     ``ns_per_sample`` is the engine's per-sample mode (median), ``ns_per_sample_block`` its block
     mode at ``block_size``; ``core_percent`` is the per-sample cost as a share of one core at the
-    sample rate. ``max_abs_error``/``mse`` are the engine model's on the dense grid, in
-    ``dtype`` (the precision the model runs in: float32, or float64 when only that meets eps);
-    ``torch_max_abs_error`` is the trainer's own figure for its torch model.
+    sample rate; ``timing_spread`` the per-sample timing's (max - min) / median over its
+    repeats (the noise :func:`choose` allows for). ``max_abs_error`` is the engine model's
+    *certified* max abs error on the whole range (:mod:`vashrink.search.certify`), in ``dtype``
+    (the precision the model runs in: float32, or float64 when only that meets eps);
+    ``grid_max_abs_error`` the largest error seen at a checked point (NaN for scores stored
+    before certification); ``mse`` on the dense grid; ``torch_max_abs_error`` is the trainer's
+    own figure for its torch model.
     """
 
     depth: int
@@ -118,6 +127,8 @@ class CandidateScore:
     phase: str
     model_path: str = ""
     dtype: str = "float32"
+    grid_max_abs_error: float = math.nan
+    timing_spread: float = 0.0
 
     @property
     def architecture(self) -> Architecture:
@@ -147,7 +158,7 @@ class CandidateScore:
         return self.architecture.macs_per_sample
 
     def meets(self, eps: float) -> bool:
-        """Whether the float32 engine model's max abs error is within ``eps``."""
+        """Whether the engine model's certified max abs error is within ``eps``."""
         return self.max_abs_error <= eps
 
     def to_dict(self) -> dict[str, Any]:
@@ -222,16 +233,28 @@ class Choice:
 
 
 #: Measured costs closer than this (relative) are a tie: timing repeats on a shared machine
-#: scatter by about this much, so the tie goes to the net with fewer lanes and MACs.
+#: scatter by about this much, so the tie goes to the net with fewer lanes and MACs. A
+#: candidate whose own repeats scattered more (``timing_spread``) widens its ties to that.
 COST_TIE = 0.10
 
 
-def _within_noise_cheapest(meeting: Sequence[CandidateScore]) -> CandidateScore:
-    """The cheapest by measured ns/sample; among those within :data:`COST_TIE` of it, the one
-    with the smallest (lane score, MACs per sample)."""
-    floor = min(c.ns_per_sample for c in meeting)
-    tied = [c for c in meeting if c.ns_per_sample <= (1.0 + COST_TIE) * floor]
-    return min(tied, key=lambda c: (c.lane_score, c.macs_per_sample, c.ns_per_sample))
+def measurably_cheaper(d: CandidateScore, c: CandidateScore) -> bool:
+    """Whether ``d`` costs less than ``c`` by more than the timing noise of either: the gap
+    must exceed ``max(COST_TIE, d's spread, c's spread)`` of ``d``'s cost."""
+    tie = max(COST_TIE, d.timing_spread, c.timing_spread)
+    return c.ns_per_sample - d.ns_per_sample > tie * d.ns_per_sample
+
+
+def cheapest_meeting(candidates: Sequence[CandidateScore], eps: float) -> CandidateScore | None:
+    """The cheapest candidate meeting ``eps``, stable under timing noise: in (lane score, MACs
+    per sample) order, the first one that no other meeting candidate is
+    :func:`measurably_cheaper` than (None when none meets eps). The search's log and the
+    summary both name this one."""
+    meeting = [c for c in candidates if c.meets(eps)]
+    for c in sorted(meeting, key=lambda c: (c.lane_score, c.macs_per_sample, c.ns_per_sample)):
+        if not any(measurably_cheaper(d, c) for d in meeting):
+            return c
+    return None
 
 
 def _budget_cost(c: CandidateScore, budget_ns: float | None) -> float:
@@ -248,9 +271,10 @@ def choose(
     """Pick the winner.
 
     Without a budget: the cheapest (measured ns/sample) candidate whose max abs error meets
-    ``eps``, measured costs within :data:`COST_TIE` of each other counting as equal (then the
-    smaller net wins). With ``budget_ns`` (ns/sample, per-sample mode) or ``budget_core_percent``
-    (% of one core at the sample rate): the most accurate candidate within the budget.
+    ``eps``, measured costs within the timing noise of each other counting as equal (then the
+    smaller net wins: :func:`cheapest_meeting`). With ``budget_ns`` (ns/sample, per-sample
+    mode) or ``budget_core_percent`` (% of one core at the sample rate): the most accurate
+    candidate within the budget.
     """
     if budget_ns is not None and budget_core_percent is not None:
         msg = "give at most one of budget_ns and budget_core_percent"
@@ -262,17 +286,18 @@ def choose(
     if budget_ns is None and budget_core_percent is None:
         meeting = sorted((c for c in pool if c.meets(eps)), key=lambda c: c.ns_per_sample)
         if meeting:
-            w = _within_noise_cheapest(meeting)
+            w = cheapest_meeting(meeting, eps)
+            assert w is not None
             text = (
-                f"{w.label} is the cheapest model meeting eps = {eps:.3g}: max abs error "
-                f"{w.max_abs_error:.3g} at {w.ns_per_sample:.1f} ns/sample"
+                f"{w.label} is the cheapest model meeting eps = {eps:.3g}: max abs error <= "
+                f"{w.max_abs_error:.3g} (certified) at {w.ns_per_sample:.1f} ns/sample"
             )
             return Choice(w, True, text, tuple(meeting[:5]))
         w = by_error[0]
         text = (
-            f"no candidate meets eps = {eps:.3g} (max abs error of the float32 model on the dense "
-            f"grid); closest: {w.label} with {w.max_abs_error:.3g} at "
-            f"{w.ns_per_sample:.1f} ns/sample"
+            f"no candidate meets eps = {eps:.3g} (certified max abs error of the engine's model "
+            f"on the whole range); closest: {w.label} with max abs error <= "
+            f"{w.max_abs_error:.3g} (certified) at {w.ns_per_sample:.1f} ns/sample"
         )
         return Choice(w, False, text, tuple(by_error[:5]))
     limit = budget_ns if budget_ns is not None else budget_core_percent
@@ -283,8 +308,8 @@ def choose(
         w = within[0]
         note = "" if w.meets(eps) else f" (it does not meet eps = {eps:.3g})"
         text = (
-            f"{w.label} is the most accurate model within {limit:.4g} {unit}: max abs error "
-            f"{w.max_abs_error:.3g} at {_budget_cost(w, budget_ns):.4g} {unit}{note}"
+            f"{w.label} is the most accurate model within {limit:.4g} {unit}: max abs error <= "
+            f"{w.max_abs_error:.3g} (certified) at {_budget_cost(w, budget_ns):.4g} {unit}{note}"
         )
         return Choice(w, w.meets(eps), text, tuple(within[:5]))
     cheapest = sorted(pool, key=lambda c: _budget_cost(c, budget_ns))

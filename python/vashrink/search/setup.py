@@ -9,6 +9,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..bound.bounds import Bounds
 from ..errors import InputError
 from ..model.architecture import ACTIVATIONS, AUTO_ACTIVATIONS, Architecture
 from ..model.file import DTYPE_CHOICES
@@ -19,7 +22,7 @@ from .evaluate import Evaluator
 from .rundir import fingerprint_id, prepare_out_dir
 from .study import open_study
 
-__all__ = ["RunSettings", "check_run", "evaluator", "open_run", "run_fingerprint"]
+__all__ = ["RunSettings", "check_run", "evaluator", "noise_floor", "open_run", "run_fingerprint"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class RunSettings:
     check_samples: int
     progress: bool
     started: float
+    noise_sigma: float = 0.0
+    forced: bool = False
 
 
 def check_run(
@@ -65,8 +70,13 @@ def check_run(
     sample_rate_hz: float,
     check_samples: int,
     progress: bool,
+    force: bool = False,
 ) -> RunSettings:
-    """Validate everything before any training (the same rules as bounds and train)."""
+    """Validate everything before any training (the same rules as bounds and train).
+
+    A sampled target whose noise floor (3 sigma, :func:`noise_floor`) is above eps is refused
+    unless ``force``: no model could be checked to meet eps against those samples.
+    """
     started = time.perf_counter()
     tgt = as_target(target)
     a, b = check_range(a, b)
@@ -94,6 +104,15 @@ def check_run(
             msg = f"{name} must be a number above 0, got {value!r}"
             raise InputError(msg)
     tgt.sample(a, b, check_samples)  # refuses a target that is not finite on the range
+    sigma = noise_floor(tgt, a, b)
+    hopeless = eps < 3 * sigma
+    if hopeless and not force:
+        msg = (
+            f"eps = {eps:.3g} is below the noise floor of {tgt.name!r} (noise sigma ~ "
+            f"{sigma:.2g}, 3 sigma = {3 * sigma:.2g}): no model can be checked to meet it; "
+            "raise --eps, capture cleaner data, or pass --force to train anyway"
+        )
+        raise InputError(msg)
     return RunSettings(
         kind=kind,
         tgt=tgt,
@@ -114,7 +133,23 @@ def check_run(
         check_samples=check_samples,
         progress=progress,
         started=started,
+        noise_sigma=sigma,
+        forced=hopeless,
     )
+
+
+def noise_floor(tgt: Target, a: float, b: float) -> float:
+    """The noise sigma of a sampled target on ``[a, b]`` as the bound stage estimates it (0
+    for functions and for clean samples)."""
+    if tgt.x is None or tgt.y is None:
+        return 0.0
+    from ..bound.noise import NOISE_SIGNIFICANT, estimate_noise
+
+    inside = (tgt.x >= a) & (tgt.x <= b)
+    y = tgt.y[inside]
+    sigma = estimate_noise(y)
+    scale = max(float(np.max(np.abs(y))), 1e-300) if y.size else 1.0
+    return sigma if sigma > NOISE_SIGNIFICANT * scale else 0.0
 
 
 def run_fingerprint(run: RunSettings) -> dict[str, Any]:
@@ -133,6 +168,7 @@ def run_fingerprint(run: RunSettings) -> dict[str, Any]:
         "eps": run.eps,
         "train": asdict(run.config),
         "check_samples": run.check_samples,
+        "check": "certified",  # scores before the certified check are not reused
         "block_size": run.block_size,
     }
     return fp
@@ -152,7 +188,11 @@ def open_run(
     return out, study
 
 
-def evaluator(run: RunSettings, out: Path, band: Sequence[Architecture]) -> Evaluator:
+def evaluator(
+    run: RunSettings, out: Path, band: Sequence[Architecture], bounds: Bounds | None = None
+) -> Evaluator:
+    """The run's evaluator; ``bounds`` gives the target's L, M and kinks for the certified
+    error check (without it the evaluator measures them itself)."""
     return Evaluator(
         run.tgt,
         run.a,
@@ -168,4 +208,5 @@ def evaluator(run: RunSettings, out: Path, band: Sequence[Architecture]) -> Eval
         sample_rate_hz=run.sample_rate_hz,
         check_samples=run.check_samples,
         progress=run.progress,
+        bounds=bounds,
     )

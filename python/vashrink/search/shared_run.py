@@ -48,7 +48,7 @@ def _settings(target: Any, a: float, b: float, eps: float, opts: dict[str, Any]
         k: opts[k] for k in ("activation", "dtype", "block_size", "budget_ns",
                              "budget_core_percent", "config", "timing_repeats",
                              "timing_buffer_samples", "sample_rate_hz", "check_samples",
-                             "progress")})
+                             "progress", "force")})
     limit = opts["budget_ns"]
     if opts["budget_core_percent"] is not None:
         limit = opts["budget_core_percent"] / 100.0 * 1e9 / opts["sample_rate_hz"]
@@ -229,7 +229,7 @@ def shrink_shared(
             "activation": "tanh", "dtype": "auto", "trials": 200, "depth_max": 6,
             "width_max": 32, "config": None, "timing_repeats": 5,
             "timing_buffer_samples": 48000, "sample_rate_hz": 48000.0, "check_samples": 48000,
-            "progress": True}
+            "progress": True, "force": False}
     unknown = set(options) - set(opts)
     if unknown:
         msg = f"unknown shrink option(s) {', '.join(sorted(unknown))}"

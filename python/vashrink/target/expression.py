@@ -37,6 +37,12 @@ _BINARY_NAMES: dict[type[ast.operator], str] = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
 }
 
+#: How the operators vashrink refuses are written, for messages.
+_OPERATOR_TEXT: dict[type[ast.operator], str] = {
+    ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
+    ast.LShift: "<<", ast.RShift: ">>",
+}
+
 
 @functools.cache
 def _implementation(name: str) -> _Fn:
@@ -119,6 +125,11 @@ def _compile(node: ast.AST, text: str) -> _Node:
         args = [_compile(arg, text) for arg in node.args]
         return lambda x: _implementation(name)(*(a(x) for a in args))
     what = type(node).__name__
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
+        raise _fail(text, node, "^ is not a power: write ** for powers (x**2 for x squared)")
+    if isinstance(node, ast.BinOp):
+        what = f"the operator {_OPERATOR_TEXT.get(type(node.op), type(node.op).__name__)}"
+        raise _fail(text, node, f"{what} is not allowed")
     if isinstance(node, ast.Attribute):
         what = "attribute access"
     elif isinstance(node, ast.Constant):
