@@ -93,7 +93,7 @@ def test_every_option_of_every_command_has_help() -> None:
 def test_help_says_numbers_and_spells_out_esr(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["shrink", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "the recipe's" not in text and "training seconds per candidate (default 120)" in text
+    assert "the recipe's" not in text and "Adam updates (default 8000)" in text
     assert "error-to-signal ratio" in text
 
 

@@ -9,10 +9,15 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import InputError
+
 Signal = NDArray[np.float64]
 
 __all__ = [
     "CLIP_LEVEL",
+    "Latency",
+    "check_latency",
+    "check_validation_s",
     "dbfs",
     "level_notes",
     "pair_notes",
@@ -101,3 +106,26 @@ def pair_notes(x: Signal, y: Signal, latency_samples: int | None, rate: int,
                      "an audio interface; "
                      "check that the files belong together")
     return notes
+
+
+Latency = int | str
+"""``"auto"`` (estimate), or a whole number of samples to remove (0: none)."""
+
+
+def check_latency(latency: Latency, n: int, rate: int) -> None:
+    if latency == "auto":
+        return
+    if isinstance(latency, bool) or not isinstance(latency, int | np.integer) or latency < 0:
+        msg = (f"--latency must be auto or a whole number of samples >= 0 (the gear's delay "
+               f"behind the input), got {latency!r}")
+        raise InputError(msg)
+    if latency >= n:
+        msg = (f"--latency {latency} is longer than the recording ({n} samples, "
+               f"{n / rate:.2f} s); give the delay in samples, e.g. --latency 128")
+        raise InputError(msg)
+
+
+def check_validation_s(validation_s: float) -> None:
+    if not (math.isfinite(validation_s) and validation_s > 0):
+        msg = f"validation_s must be a finite number of seconds above 0, got {validation_s}"
+        raise InputError(msg)

@@ -11,7 +11,6 @@ pedal, audio from another library).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,14 @@ import soundfile as sf
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError
-from .audio_checks import level_notes, pair_notes, remove_dc
+from .audio_checks import (
+    Latency,
+    check_latency,
+    check_validation_s,
+    level_notes,
+    pair_notes,
+    remove_dc,
+)
 from .latency import LatencyEstimate, estimate_onset_latency
 from .spans import spread_spans
 
@@ -106,7 +112,6 @@ class Recording:
     @property
     def validation_samples(self) -> int:
         return sum(b - a for a, b in self.validation_spans)
-
     @property
     def train_input(self) -> Signal:
         """The training spans joined (for fits that ignore the joins; training rows are cut
@@ -206,29 +211,6 @@ def _align(x: Signal, y: Signal, lag: int) -> tuple[Signal, Signal]:
     return x, y
 
 
-Latency = int | str
-"""``"auto"`` (estimate), or a whole number of samples to remove (0: none)."""
-
-
-def _check_latency(latency: Latency, n: int, rate: int) -> None:
-    if latency == "auto":
-        return
-    if isinstance(latency, bool) or not isinstance(latency, int | np.integer) or latency < 0:
-        msg = (f"--latency must be auto or a whole number of samples >= 0 (the gear's delay "
-               f"behind the input), got {latency!r}")
-        raise InputError(msg)
-    if latency >= n:
-        msg = (f"--latency {latency} is longer than the recording ({n} samples, "
-               f"{n / rate:.2f} s); give the delay in samples, e.g. --latency 128")
-        raise InputError(msg)
-
-
-def _check_validation_s(validation_s: float) -> None:
-    if not (math.isfinite(validation_s) and validation_s > 0):
-        msg = f"validation_s must be a finite number of seconds above 0, got {validation_s}"
-        raise InputError(msg)
-
-
 def _checked_pair(
     x: Signal,
     y: Signal,
@@ -255,7 +237,7 @@ def _checked_pair(
         raise InputError(msg)
     _check_audible(x, roles[0])
     _check_audible(y, roles[1])
-    _check_latency(latency, x.size, rate)
+    check_latency(latency, x.size, rate)
     needed = round((validation_s + MIN_TRAIN_S) * rate)
     if x.size < needed:
         msg = (
@@ -313,7 +295,7 @@ def load_recording(
     true delay) or the number of samples to remove (0: none). The pair must be at least
     ``validation_s + 1`` seconds long after alignment.
     """
-    _check_validation_s(validation_s)
+    check_validation_s(validation_s)
     in_path, out_path = Path(input_path), Path(output_path)
     in_data, in_rate = _read(in_path, "input")
     out_data, out_rate = _read(out_path, "output")
@@ -372,7 +354,7 @@ def recording_from_arrays(
     DC offsets, e.g. of a model rendered as the gear); ``name`` describes the
     source in reports. The arrays are copied, so later changes to ``x``/``y`` do not leak in.
     """
-    _check_validation_s(validation_s)
+    check_validation_s(validation_s)
     if isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, int | np.integer):
         msg = f"sample_rate_hz must be a whole number of Hz, got {sample_rate_hz!r}"
         raise InputError(msg)

@@ -3,8 +3,10 @@
 The defaults follow what the common amp trainers do (``../shared/notes/recordings.md``): Adam on
 segments of about 8,192 samples, truncated back-propagation through time (a 200-sample warm-up
 whose loss is masked, a weight update every 1,000 samples), loss ``0.75 ESR + 0.25 DC`` with the
-ESR on signals pre-emphasised by ``1 - 0.85 z^-1``. See docs/training.md for the measurements
-behind the batch size, the thread count and the packing rule.
+ESR on signals pre-emphasised by ``1 - 0.85 z^-1``. The batch (16 rows), the budget (8,000
+updates) and the patience (20 checks, counted from half the budget) were chosen on the capture
+panel against long reference trainings (docs/capture.md). See docs/training.md for the thread
+count and the packing rule.
 """
 
 from __future__ import annotations
@@ -68,17 +70,17 @@ class RecurrentTrainConfig:
     """
 
     segment_samples: int = 8192
-    batch_size: int = 32
+    batch_size: int = 16
     warmup_samples: int = 200
     tbptt_samples: int = 1000
     lr: float = 2e-2
     schedule: str = "cosine"
     final_lr_fraction: float = 0.05
     max_grad_norm: float | None = 1.0
-    max_updates: int = 2400
+    max_updates: int = 8000
     max_epochs: int = 1000
     max_seconds: float | None = None
-    patience: int | None = 10
+    patience: int | None = 20
     patience_after: float = 0.5
     min_delta: float = 1e-3
     val_window_samples: int = 8192
