@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -31,7 +32,11 @@ from .rnn_native import train_pack_native
 from .rnn_pack import embed_spec, initial_spec
 from .rnn_result import RecurrentTrainingInterrupted, TrainedRecurrent
 
-__all__ = ["plan_packs", "stream_errors", "stream_piece_errors", "train_recurrent"]
+__all__ = ["PREWARM_S", "plan_packs", "silence_to_silence", "stream_errors",
+           "stream_piece_errors", "train_recurrent"]
+
+#: Silence a plugin runs through a freshly reset model before audio (as NAM's plugin does).
+PREWARM_S = 0.5
 
 #: Samples per piece when streaming the validation part (bounds memory, not the result).
 _STREAM_CHUNK = 1 << 16
@@ -113,6 +118,19 @@ def stream_piece_errors(spec: ModelSpec,
     return piece_errors(outs)
 
 
+def silence_to_silence(spec: ModelSpec, prewarm_samples: int) -> ModelSpec:
+    """``spec`` with its output bias moved so that, after ``prewarm_samples`` of silence from a
+    zero state (a plugin's pre-warm), silence in gives silence out: the settled output for
+    silence is subtracted from the last dense layer's bias (linear, so the whole output moves
+    by exactly that constant; the recording's DC was removed, so the gear's is zero)."""
+    settled = float(_stream(spec, np.zeros(max(prewarm_samples, 1)))[-1])
+    if settled == 0.0 or not np.isfinite(settled):
+        return spec
+    head = spec.dense[-1]
+    moved = replace(head, bias=np.asarray(head.bias, dtype=np.float64) - settled)
+    return replace(spec, dense=(*spec.dense[:-1], moved))
+
+
 def _start(arch: RecurrentArchitecture, warm: Mapping[RecurrentArchitecture, ModelSpec],
            seed: int) -> ModelSpec:
     if arch in warm:
@@ -164,6 +182,7 @@ def train_recurrent(
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     rows = int(data.x_rows.shape[0])
+    prewarm = round(PREWARM_S * recording.sample_rate_hz)
     epochs_each = math.ceil(config.budget_updates(rows) / config.updates_per_epoch(rows))
     total = float(len(candidates) * epochs_each)
     try:
@@ -171,9 +190,10 @@ def train_recurrent(
             for members in packs:
 
                 def done(m: MemberOutcome, size: int = len(members)) -> None:
+                    spec = silence_to_silence(m.best_spec, prewarm)
                     res = TrainedRecurrent(
-                        architecture=m.architecture, spec=m.best_spec,
-                        validation=stream_piece_errors(m.best_spec, data.val_pieces),
+                        architecture=m.architecture, spec=spec,
+                        validation=stream_piece_errors(spec, data.val_pieces),
                         train_esr=m.train_esr, epochs=m.epochs, seconds=m.seconds,
                         epoch_seconds=tuple(m.epoch_seconds),
                         stop_reason=m.stop_reason or "budget",
