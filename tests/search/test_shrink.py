@@ -125,10 +125,11 @@ def test_resume_after_killing_a_run_keeps_finished_candidates(tmp_path: Path) ->
         sys.executable,
         "-m",
         "vashrink.cli",
-        # a target no small net meets, so every trial runs LM to its limit (about a second):
-        # slow enough that the kill lands while one is in flight
+        # a target no small net meets, so every trial runs LM to its iteration budget (about a
+        # second for nets up to 4x8): slow enough that the kill lands while one is in flight
         "shrink", "sin(5*x)", "--range", "0", "3", "--eps", "1e-12", "--out", str(out_dir),
         *("--trials", "20", "--dtype", "float32", "--repeats", "2", "--no-progress", "--json"),
+        *("--depth-max", "4", "--width-max", "8"),
     ]
     import optuna
     from optuna.trial import TrialState
