@@ -110,7 +110,9 @@ def test_warm_start_is_not_worse(recording: Recording) -> None:
     (first,) = train_recurrent(recording, [arch], config)
     (again,) = train_recurrent(recording, [arch], replace(config, max_epochs=2, lr=1e-3),
                                warm={arch: first.spec})
-    assert again.warm and again.val_curve[0] == pytest.approx(min(first.val_curve), rel=1e-4)
+    # The start is the returned spec, whose output bias was moved by its settled silence output
+    # (a constant of about 1e-4 here), so its first check is close to, not equal to, the best.
+    assert again.warm and again.val_curve[0] == pytest.approx(min(first.val_curve), rel=2e-3)
     assert again.validation.esr <= first.validation.esr * 1.01
 
 
