@@ -282,7 +282,8 @@ def sweep(args: argparse.Namespace) -> dict[str, Any]:
 def search(args: argparse.Namespace, config: RecurrentTrainConfig) -> dict[str, Any]:
     """``shrink_capture`` per gear and target with the default recipe, beside the sweep's pick
     under the search's own measured costs (when the reference table has the gear)."""
-    from vashrink.search.capture import COSTS_FILE, shrink_capture
+    from vashrink.search.capture import shrink_capture
+    from vashrink.search.capture_costs import COSTS_FILE
 
     best = best_reference(args, args.reference)
     records = Recordings(args)

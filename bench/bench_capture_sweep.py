@@ -24,7 +24,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from vashrink.search.capture import COSTS_FILE, engine_errors, shrink_capture
+from vashrink.search.capture import engine_errors, shrink_capture
+from vashrink.search.capture_costs import COSTS_FILE
 from vashrink.search.capture_plan import CaptureLimits
 from vashrink.search.capture_score import CaptureScore, choose_capture
 from vashrink.search.score import COST_TIE
