@@ -102,3 +102,14 @@ def test_unrelated_output_is_refused() -> None:
     noise = np.random.default_rng(1).standard_normal(X.size)
     with pytest.raises(InputError, match="no linear relation"):
         estimate_onset_latency(X, noise, RATE, 0.05)
+
+
+@pytest.mark.parametrize("name", ["tube", "fuzz", "sag", "tonestack", "cab"])
+def test_estimate_on_the_panel_gear(name: str) -> None:
+    """The simulated gear of the capture panel, each with its own latency behind its filters:
+    never later than the truth, and at most 8 samples earlier (found 0-8 below, 2026-12-07)."""
+    from vashrink.target.gear import gear_recording
+
+    g = gear_recording(name, seconds=12.0)
+    est = estimate_onset_latency(g.input, g.output, g.sample_rate_hz, 0.05)
+    assert g.latency_samples - 8 <= est.samples <= g.latency_samples, (name, est)

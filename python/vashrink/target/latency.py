@@ -172,7 +172,10 @@ def estimate_onset_latency(x: NDArray[np.float64], y: NDArray[np.float64], sampl
     start = int(shifts[first])
     response = np.abs(taps[:, first])
     top = int(np.argmax(response))
-    foot = start + int(np.argmax(response >= RISE_LEVEL * response[top]))
+    # The foot of the rise that ends at the peak: earlier taps above the level (noise of a
+    # heavily distorted gear's fit, an early reflection) do not move it.
+    below = np.nonzero(response[: top + 1] < RISE_LEVEL * response[top])[0]
+    foot = start + (int(below[-1]) + 1 if below.size else 0)
     peak = start + top
     back = SAFETY_SAMPLES + min((3 * (peak - foot) + 3) // 4, MAX_RISE)
     samples = max(0, min(onset, foot) - back)
