@@ -78,3 +78,27 @@ def test_lm_result_is_bit_identical_under_load() -> None:
     assert idle.max_abs_error == busy.max_abs_error
     for a, b in zip(idle.model.parameters(), busy.model.parameters(), strict=True):
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_patience_waits_for_half_the_budget_then_stops() -> None:
+    """A candidate is never ended for lack of improvement on its first checks (one stopped at
+    ESR 1.0 after 10 epochs), only once half its updates are spent."""
+    from vashrink.model.architecture import RecurrentArchitecture
+    from vashrink.model.spec import random_spec
+    from vashrink.train.rnn_loop import MemberOutcome
+
+    arch = RecurrentArchitecture.parse("lstm-2")
+    cfg = RecurrentTrainConfig(patience=3, patience_after=0.5)
+    m = MemberOutcome(arch, random_spec(arch))
+    for val in (1.0, 1.0, 1.0, 1.0, 1.0):
+        m.record_check(val, lambda: m.best_spec, cfg)
+    assert m.stale_checks == 4
+    stop = {u: m.reason_to_stop(cfg, diverged=False, target_esr=None, updates=u, budget=100)
+            for u in (10, 49, 50, 100)}
+    assert stop == {10: None, 49: None, 50: "no_improvement", 100: "no_improvement"}
+    m.record_check(0.5, lambda: m.best_spec, cfg)
+    assert m.stale_checks == 0 and m.best_val == 0.5
+    assert m.reason_to_stop(cfg, diverged=False, target_esr=None, updates=100,
+                            budget=100) == "budget"
+    assert m.reason_to_stop(cfg, diverged=False, target_esr=1.2, updates=1,
+                            budget=100) == "target"

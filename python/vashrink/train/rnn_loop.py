@@ -52,6 +52,36 @@ class MemberOutcome:
     epoch_seconds: list[float] = field(default_factory=list)
     val_curve: list[float] = field(default_factory=list)
 
+    def record_check(self, val: float, spec_of: Callable[[], ModelSpec],
+                     config: RecurrentTrainConfig) -> None:
+        """Add a validation check: keep the weights of every better one (``spec_of`` is called
+        only then); only an improvement by ``min_delta`` resets the stale count."""
+        self.val_curve.append(val)
+        first = self.best_val == math.inf and math.isfinite(val)
+        if val < self.best_val * (1.0 - config.min_delta) or first:
+            self.best_val, self.best_spec, self.stale_checks = val, spec_of(), 0
+            return
+        if val < self.best_val:
+            self.best_val, self.best_spec = val, spec_of()
+        self.stale_checks += 1
+
+    def reason_to_stop(self, config: RecurrentTrainConfig, *, diverged: bool,
+                       target_esr: float | None, updates: int, budget: int) -> str | None:
+        """Why this candidate stops after an epoch (``None``: it goes on); one rule for both
+        trainers (:func:`train_pack`, :func:`.rnn_native.train_pack_native`)."""
+        if diverged:
+            return "diverged"
+        if target_esr is not None and self.best_val <= target_esr / 2:
+            return "target"
+        if (config.patience is not None and self.stale_checks >= config.patience
+                and updates >= config.patience_after * budget):
+            return "no_improvement"
+        if config.max_seconds is not None and self.seconds >= config.max_seconds:
+            return "time_limit"
+        if updates >= budget:
+            return "budget"
+        return None
+
 
 def _detach(state: State) -> State:
     if state is None:
@@ -149,9 +179,6 @@ def train_pack(
     updates = 0
     clock = time.perf_counter()
 
-    def progress() -> float:
-        return updates / budget
-
     def count_update() -> None:
         nonlocal updates
         updates += 1
@@ -164,18 +191,8 @@ def train_pack(
     def check() -> None:
         vals = validation_check(pack, data, config)
         for j, m in enumerate(outcomes):
-            if m.stop_reason is not None:
-                continue
-            val = float(vals[j])
-            m.val_curve.append(val)
-            if val < m.best_val * (1.0 - config.min_delta) or (m.best_val == math.inf
-                                                               and math.isfinite(val)):
-                m.best_val, m.best_spec, m.stale_checks = val, pack.member_spec(j), 0
-            elif val < m.best_val:
-                m.best_val, m.best_spec = val, pack.member_spec(j)
-                m.stale_checks += 1
-            else:
-                m.stale_checks += 1
+            if m.stop_reason is None:
+                m.record_check(float(vals[j]), lambda j=j: pack.member_spec(j), config)
 
     check()
     for m in outcomes:
@@ -187,7 +204,7 @@ def train_pack(
         active = torch.tensor(active_list, dtype=torch.float32)
         order = rng.permutation(data.x_rows.shape[0])
         train_esr, diverged = _epoch(pack, opt, data, config, active, order,
-                                   lambda: config.lr_at(progress()), count_update)
+                                   lambda: config.lr_at(updates / budget), count_update)
         check()
         spent = time.perf_counter() - clock
         n_active = int(sum(active_list))
@@ -201,17 +218,9 @@ def train_pack(
         if on_epoch is not None:
             on_epoch(n_active)
         for m in outcomes:
-            if m.stop_reason is not None:
-                continue
-            if diverged:
-                finish(m, "diverged")
-            elif target_esr is not None and m.best_val <= target_esr / 2:
-                finish(m, "target")
-            elif (config.patience is not None and m.stale_checks >= config.patience
-                  and progress() >= config.patience_after):
-                finish(m, "no_improvement")
-            elif config.max_seconds is not None and m.seconds >= config.max_seconds:
-                finish(m, "time_limit")
-            elif updates >= budget:
-                finish(m, "budget")
+            if m.stop_reason is None:
+                reason = m.reason_to_stop(config, diverged=diverged, target_esr=target_esr,
+                                          updates=updates, budget=budget)
+                if reason is not None:
+                    finish(m, reason)
     return outcomes

@@ -281,7 +281,6 @@ def _train_member(arch: RecurrentArchitecture, start: ModelSpec, data: Recurrent
     x_rows = np.ascontiguousarray(data.x_rows.numpy(), dtype=net.dtype)
     y_rows = np.ascontiguousarray(data.y_rows.numpy(), dtype=net.dtype)
     rng = np.random.default_rng(config.seed)
-    wall_cap = config.max_seconds
     budget = config.budget_updates(int(n_rows))
     updates = 0
 
@@ -290,16 +289,7 @@ def _train_member(arch: RecurrentArchitecture, start: ModelSpec, data: Recurrent
         updates += 1
 
     def check() -> None:
-        val = native_validation_esr(net, data, config)
-        m.val_curve.append(val)
-        if val < m.best_val * (1.0 - config.min_delta) or (m.best_val == math.inf
-                                                           and math.isfinite(val)):
-            m.best_val, m.best_spec, m.stale_checks = val, net.to_spec(), 0
-        elif val < m.best_val:
-            m.best_val, m.best_spec = val, net.to_spec()
-            m.stale_checks += 1
-        else:
-            m.stale_checks += 1
+        m.record_check(native_validation_esr(net, data, config), net.to_spec, config)
 
     check()
     if target_esr is not None and m.best_val <= target_esr / 2:
@@ -318,17 +308,8 @@ def _train_member(arch: RecurrentArchitecture, start: ModelSpec, data: Recurrent
         m.seconds += spent
         if on_epoch is not None:
             on_epoch(1)
-        if diverged:
-            m.stop_reason = "diverged"
-        elif target_esr is not None and m.best_val <= target_esr / 2:
-            m.stop_reason = "target"
-        elif (config.patience is not None and m.stale_checks >= config.patience
-              and updates >= config.patience_after * budget):
-            m.stop_reason = "no_improvement"
-        elif wall_cap is not None and m.seconds >= wall_cap:
-            m.stop_reason = "time_limit"
-        elif updates >= budget:
-            m.stop_reason = "budget"
+        m.stop_reason = m.reason_to_stop(config, diverged=diverged, target_esr=target_esr,
+                                         updates=updates, budget=budget)
     return m
 
 
