@@ -159,6 +159,12 @@ def test_a_two_layer_winner_is_exported_as_a_stack(
         (["shrink", "--example", "pedal", "--channel", "1"], "the pedal example is mono"),
         (["shrink", "--input", "IN", "--output", "DIR", "--esr", "0.01"], "is a directory"),
         (["shrink", "--example", "pedal", "--layers", "1,3"], "--layers: a comma list of 1,2"),
+        (["shrink", "--input", "IN", "--output", "OUT", "--esr", "0.01", "--latency", "-3"],
+         "--latency takes auto or a whole number of samples >= 0"),
+        (["shrink", "--input", "IN", "--output", "OUT", "--esr", "0.01", "--latency", "soon"],
+         "--latency takes auto or a whole number of samples >= 0"),
+        (["shrink", "--input", "IN", "--output", "OUT", "--esr", "0.01", "--validation-s", "1",
+          "--latency", "9999999"], "--latency 9999999 is longer than the recording"),
     ],
 )
 def test_bad_capture_arguments_are_one_line_and_exit_2(

@@ -77,3 +77,19 @@ def test_bad_arrays_are_refused(
 ) -> None:
     with pytest.raises(InputError, match=message):
         recording_from_arrays(x, y, rate, validation_s=validation_s)  # type: ignore[arg-type]
+
+
+def test_swapped_pair_and_quiet_validation_are_warned() -> None:
+    rng = np.random.default_rng(3)
+    clean = 0.3 * rng.standard_normal(8 * RATE)
+    driven = np.tanh(8 * clean)
+    swapped = recording_from_arrays(driven, 0.3 * clean, RATE, validation_s=1.0, latency=0)
+    assert any("swapped" in c for c in swapped.checks)
+    right = recording_from_arrays(clean, driven, RATE, validation_s=1.0, latency=0)
+    assert not any("swapped" in c or "quieter" in c for c in right.checks)
+    # loud playing, then near silence exactly where the validation spans sit
+    x = clean.copy()
+    for a, b in right.validation_spans:
+        x[a:b] *= 1e-3
+    quiet = recording_from_arrays(x, np.tanh(2 * x), RATE, validation_s=1.0, latency=0)
+    assert any("validation spans are" in c and "quieter" in c for c in quiet.checks)

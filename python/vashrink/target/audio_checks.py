@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError
+from .spans import spread_spans
 
 Signal = NDArray[np.float64]
 
@@ -21,7 +22,7 @@ __all__ = [
     "dbfs",
     "level_notes",
     "pair_notes",
-    "remove_dc",
+    "subtract_offsets",
 ]
 
 CLIP_LEVEL = 0.999
@@ -62,7 +63,7 @@ def level_notes(name: str, x: NDArray[np.float64]) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def remove_dc(x: Signal, y: Signal,
+def subtract_offsets(x: Signal, y: Signal,
               ) -> tuple[Signal, Signal, tuple[float, float], list[str]]:
     """Subtract each signal's mean when it is above the DC note level (a DC offset is the
     interface's, not the gear's: a plugin's input has none)."""
@@ -91,13 +92,13 @@ def pair_notes(x: Signal, y: Signal, latency_samples: int | None, rate: int,
             f"warning: the output is quieter ({dbfs(rms_y):.1f} vs {dbfs(rms_x):.1f} dBFS RMS) "
             f"and less compressed (crest factor {crest_y:.1f} vs {crest_x:.1f}) than the input: "
             "are --input and --output swapped?")
-    val = y[-round(validation_s * rate):]
+    val = np.concatenate([y[a:b] for a, b in spread_spans(y.size, rate, validation_s)])
     val_rms = float(np.sqrt(np.mean(val * val)))
     if val_rms < QUIET_VALIDATION_RATIO * rms_y:
         notes.append(
-            f"warning: the validation part is {dbfs(val_rms / rms_y):.0f} dB quieter than the "
-            "whole recording, so its ESR says little about the loud parts: end the recording "
-            "with representative playing or change --validation-s")
+            f"warning: the validation spans are {dbfs(val_rms / rms_y):.0f} dB quieter than the "
+            "whole recording, so their ESR says little about the loud parts: play throughout "
+            "the recording or change --validation-s")
     if validation_s < MIN_VALIDATION_NOTE_S:
         notes.append(f"warning: {validation_s:g} s of validation is short; "
                      f"{MIN_VALIDATION_NOTE_S:g} s or more gives a steadier ESR (--validation-s)")

@@ -25,7 +25,7 @@ from .audio_checks import (
     check_validation_s,
     level_notes,
     pair_notes,
-    remove_dc,
+    subtract_offsets,
 )
 from .latency import LatencyEstimate, estimate_onset_latency
 from .spans import spread_spans
@@ -250,7 +250,7 @@ def _checked_pair(
     notes = [n for n in notes if "DC offset" not in n]
     dc = (0.0, 0.0)
     if remove_offsets:
-        x, y, dc, dc_notes = remove_dc(x, y)
+        x, y, dc, dc_notes = subtract_offsets(x, y)
         notes += dc_notes
     est: LatencyEstimate | None = None
     if latency == "auto":

@@ -1,11 +1,13 @@
 """Train GRU/LSTM candidates on a recording: :func:`train_recurrent`.
 
-Candidates are planned into packs (:mod:`.rnn_pack`): with ``packing="auto"`` the GRUs share one
+With ``backend="native"`` (the default) each candidate trains on the engine's C++ trainer
+(:func:`.rnn_native.train_pack_native`, one after another). With ``backend="torch"`` candidates
+are planned into packs (:mod:`.rnn_pack`): with ``packing="auto"`` the GRUs share one
 block-diagonal GRU per pack of at most ``max_pack_hidden`` summed units, because torch's CPU GRU
-costs about the same per time step at 4 and at 60 units; LSTMs train one by one, because torch's
-fused CPU LSTM scales with size and a pack gains nothing (docs/training.md, measured). Each
-candidate is trained by :func:`.rnn_loop.train_pack`, keeps the weights of its best validation
-check, and is then scored by streaming the whole validation part through its exported
+costs about the same per time step at 4 and at 60 units; LSTMs train one by one (docs/training.md,
+measured). Either way a candidate keeps the weights of its best validation check, its silence
+output is moved out of its output bias (:func:`silence_to_silence`), and it is scored by
+streaming each validation span after its pre-roll through its exported
 :class:`~vashrink.model.spec.ModelSpec` in float64.
 """
 
