@@ -17,7 +17,7 @@ from vashrink.formats.nam_write import write_nam
 from vashrink.formats.render import PREWARM_BLOCK
 from vashrink.model.architecture import RecurrentArchitecture
 from vashrink.model.file import write_model_file
-from vashrink.model.spec import random_spec
+from vashrink.model.spec import PREWARM_S, random_spec
 from vashrink.model.wavenet_presets import a1_wavenet
 from vashrink.model.wavenet_reference import wavenet_reference
 from vashrink.runtime.recurrent import RecurrentNet
@@ -58,9 +58,16 @@ def test_render_other_formats_and_errors(tmp_path: Path,
     spec = random_spec(RecurrentArchitecture.parse("gru-6"), seed=2)
     model = write_model_file(tmp_path / "g.vashrink.json", spec)
     x = _wav(tmp_path / "in.wav", n=500)
-    assert main(["render", str(model), str(tmp_path / "in.wav"), str(tmp_path / "o.wav")]) == 0
+    assert main(["render", str(model), str(tmp_path / "in.wav"), str(tmp_path / "o.wav"),
+                 "--no-prewarm"]) == 0
     y, _ = sf.read(str(tmp_path / "o.wav"), dtype="float32")
     np.testing.assert_allclose(y, RecurrentNet.from_spec(spec).process_samples(x), atol=1e-7)
+    assert main(["render", str(model), str(tmp_path / "in.wav"), str(tmp_path / "o.wav")]) == 0
+    y, _ = sf.read(str(tmp_path / "o.wav"), dtype="float32")
+    warm = round(PREWARM_S * 48000)
+    ref = RecurrentNet.from_spec(spec).process_samples(
+        np.concatenate([np.zeros(warm, np.float32), x]))[warm:]
+    np.testing.assert_allclose(y, ref, atol=1e-7)
     nam = write_nam(tmp_path / "n.nam", a1_wavenet("nano"), sample_rate_hz=44100)
     capsys.readouterr()
     assert main(["render", str(nam), str(tmp_path / "in.wav"), str(tmp_path / "o.wav")]) == 2
@@ -94,3 +101,21 @@ def test_lstm_export_both_ways(tmp_path: Path, capsys: pytest.CaptureFixture[str
                            random_spec(RecurrentArchitecture.parse("gru-4"), seed=0))
     assert main(["export", str(gru), "--to", str(tmp_path / "g.nam")]) == 2
     assert "NAM runs LSTM and WaveNet models only" in capsys.readouterr().err
+
+
+def test_render_gives_a_captured_gru_silence_for_silence(tmp_path: Path) -> None:
+    """A capture-trained model is silent for silence after the 0.5 s pre-warm its training
+    assumed; render runs that pre-warm (without it the output starts away from zero)."""
+    from vashrink.train.rnn_fit import silence_to_silence
+
+    raw = random_spec(RecurrentArchitecture.parse("lstm-4"), seed=3)
+    spec = silence_to_silence(raw, round(PREWARM_S * 48000))
+    model = write_model_file(tmp_path / "l.vashrink.json", spec)
+    sf.write(str(tmp_path / "z.wav"), np.zeros(2000, np.float32), 48000, subtype="FLOAT")
+    assert main(["render", str(model), str(tmp_path / "z.wav"), str(tmp_path / "o.wav")]) == 0
+    y, _ = sf.read(str(tmp_path / "o.wav"), dtype="float64")
+    assert np.max(np.abs(y)) < 1e-5
+    assert main(["render", str(model), str(tmp_path / "z.wav"), str(tmp_path / "o.wav"),
+                 "--no-prewarm"]) == 0
+    cold, _ = sf.read(str(tmp_path / "o.wav"), dtype="float64")
+    assert np.max(np.abs(cold)) > 1e-3

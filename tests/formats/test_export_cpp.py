@@ -424,3 +424,41 @@ def test_rtneural_headers_compile_and_reproduce_snapshots(tmp_path: Path) -> Non
             out = np.array([float(v) for v in lines[pos + 1 : pos + 1 + len(snap.inputs)]])
             assert snap.matches(out), (header, name, snap.max_abs_error(out))
             pos += 1 + len(snap.inputs)
+
+
+@pytest.mark.slow
+@needs_gxx
+@needs_engine_headers
+def test_recurrent_header_prewarm_settles_a_captured_model_to_silence(tmp_path: Path) -> None:
+    """prewarm() resets and runs prewarm_seconds of silence, as capture training assumed: the
+    engine header's output for silence after it equals the float64 stream's, which is ~0."""
+    from vashrink.model.architecture import RecurrentArchitecture
+    from vashrink.model.spec import PREWARM_S, random_spec
+    from vashrink.runtime.recurrent import RecurrentNet
+    from vashrink.train.rnn_fit import silence_to_silence
+
+    rate = 8000
+    raw = random_spec(RecurrentArchitecture.parse("lstm-4"), seed=3)
+    spec = silence_to_silence(raw, round(PREWARM_S * rate))
+    assert "inline void prewarm(Model& model" in to_cpp(spec, tmp_path / "amp.h").read_text()
+    assert "prewarm" not in cpp_header(_mlp(), namespace="curve")
+    (tmp_path / "main.cpp").write_text(
+        '#include <cstdio>\n#include "amp.h"\nint main() {\n amp::Model model;\n'
+        " if (!amp::load(model)) return 2;\n float x[1] = {0.7f};\n"
+        " for (int i = 0; i < 100; ++i) model.forward(x);\n"
+        f" amp::prewarm(model, {rate}.0);\n x[0] = 0.0f;\n"
+        ' std::printf("%.9g ", model.forward(x)[0]);\n x[0] = 0.3f;\n'
+        ' std::printf("%.9g\\n", model.forward(x)[0]);\n}\n'
+    )
+    exe = tmp_path / "prewarm"
+    subprocess.run([str(GXX), "-O1", "-std=c++17", f"-I{include_dir()}", f"-I{tmp_path}",
+                    str(tmp_path / "main.cpp"), "-o", str(exe)], check=True, timeout=300)
+    got = np.array([float(v) for v in subprocess.run(
+        [str(exe)], capture_output=True, text=True, check=True, timeout=60).stdout.split()])
+    warm = round(PREWARM_S * rate)
+    ref = RecurrentNet.from_spec(spec, dtype="float64").process_samples(
+        np.concatenate([np.zeros(warm + 1), [0.3]]))[-2:]
+    np.testing.assert_allclose(got, ref, atol=2e-6)
+    assert abs(got[0]) < 1e-5
+    cold = RecurrentNet.from_spec(raw, dtype="float64").process_samples(np.zeros(warm + 1))
+    assert abs(cold[-1]) > 1e-3

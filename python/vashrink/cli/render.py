@@ -20,13 +20,15 @@ def register(sub: Any) -> None:
             ".json, a torch .pt) over the mono WAV INPUT in vashrink's engine (float32) and "
             "write OUTPUT as a float32 WAV at the input's rate. A .nam model is pre-warmed "
             "with silence first, as NeuralAmpModelerCore does (its receptive field for a "
-            "WaveNet, 0.5 s for an LSTM); a .nam model's sample rate must equal the input's."
+            "WaveNet, 0.5 s for an LSTM), and so is any GRU/LSTM model (0.5 s: capture training "
+            "made its output silent after that pre-warm); a .nam model's sample rate must "
+            "equal the input's."
         ),
     )
     p.add_argument("model", type=Path, help="model file")
     p.add_argument("input", type=Path, help="mono WAV to process")
     p.add_argument("output", type=Path, help="WAV to write (float32)")
-    p.add_argument("--no-prewarm", action="store_true", help="skip NAM's pre-warm")
+    p.add_argument("--no-prewarm", action="store_true", help="skip the pre-warm (silence first)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=run)
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..model.layers import DenseLayer, GruLayer
-from ..model.spec import ModelSpec, prelu_slopes, spec_of
+from ..model.spec import PREWARM_S, ModelSpec, prelu_slopes, spec_of
 from ..runtime.compiled import RUNTIMES
 from .rtneural_json import rtneural_document
 from .snapshot import Snapshot, make_snapshot, write_export
@@ -112,6 +112,27 @@ inline bool self_test(Model& model, double atol = {snapshot.atol!r},
     )
 
 
+def _prewarm(spec: ModelSpec, dtype: str, forward: str) -> str:
+    if not spec.is_recurrent:
+        return ""
+    return f"""
+/** Seconds of silence to run after reset() before playing: training made the output silent
+    for silence after this pre-warm (as NAM's plugin pre-warms its models). */
+inline constexpr double prewarm_seconds = {PREWARM_S!r};
+
+/** Resets ``model`` and runs it through prewarm_seconds of silence at ``sample_rate``: call it
+    after load() and on every reset (prepareToPlay), not per audio block. */
+inline void prewarm(Model& model, double sample_rate) noexcept
+{{
+    model.reset();
+    alignas(32) {dtype} input[{spec.in_size}] = {{}};
+    const long samples = static_cast<long>(prewarm_seconds * sample_rate + 0.5);
+    for (long i = 0; i < samples; ++i)
+        (void){forward};
+}}
+"""
+
+
 def _recurrent_parts(spec: ModelSpec, dtype: str) -> tuple[list[str], list[str], list[str]]:
     """Per recurrent layer its type, weight arrays and load call: ``rnn_*`` arrays for one
     layer (the names plugins already use), ``rnn<k>_*`` in a stack."""
@@ -197,7 +218,7 @@ inline bool load(Model& model) noexcept
 {{
     return {load_body};
 }}
-
+{_prewarm(spec, dtype, forward)}
 {_self_test(snapshot, dtype, spec.in_size, spec.out_size, forward)}}} // namespace {ns}
 """
 
@@ -278,7 +299,7 @@ inline constexpr const char* model_json =
     {chunks};
 
 {loader}
-
+{_prewarm(spec, dtype, forward)}
 {_self_test(snapshot, dtype, spec.in_size, spec.out_size, forward)}}} // namespace {ns}
 """
 

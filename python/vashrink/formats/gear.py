@@ -20,7 +20,7 @@ from ..runtime.families import family_of
 from ..runtime.timing import time_runner
 from ..target.capture_signal import test_signal
 from ..target.recording import Recording, recording_from_arrays
-from .render import load_any, prewarm
+from .render import load_any, prewarm, prewarm_samples
 
 __all__ = ["GearModel", "gear_recording"]
 
@@ -87,7 +87,7 @@ def gear_recording(
         raise InputError(msg)
     family = family_of(spec)
     runner = family.load(spec, "float32")
-    prewarm(runner, warm)
+    prewarm(runner, prewarm_samples(spec, warm, rate))
     y = np.asarray(runner.process_samples(x.astype(np.float32)), dtype=np.float64).reshape(-1)
     rendered = None
     if out_wav is not None:

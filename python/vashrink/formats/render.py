@@ -16,9 +16,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, ModelFormatError
+from ..model.spec import PREWARM_S, ModelSpec
 from ..runtime.families import family_of
 
-__all__ = ["PREWARM_BLOCK", "RenderResult", "load_any", "prewarm", "render_file"]
+__all__ = [
+    "PREWARM_BLOCK", "RenderResult", "load_any", "prewarm", "prewarm_samples", "render_file",
+]
 
 #: NAM Core's render tool pre-warms (and runs) in blocks of this many samples.
 PREWARM_BLOCK = 64
@@ -55,6 +58,17 @@ def load_any(path: Path) -> tuple[Any, float | None, int]:
     from .load import load_model
 
     return load_model(path).spec, None, 0
+
+
+def prewarm_samples(spec: Any, file_samples: int, rate: float) -> int:
+    """Silence to run before playing: what a ``.nam`` file asks for, else :data:`PREWARM_S` at
+    ``rate`` for a GRU/LSTM model (its capture training moved the settled output for that
+    pre-warm out of its bias), else none (a curve has no state)."""
+    if file_samples:
+        return file_samples
+    if isinstance(spec, ModelSpec) and spec.is_recurrent:
+        return round(PREWARM_S * rate)
+    return 0
 
 
 def prewarm(runner: Any, samples: int) -> int:
@@ -107,7 +121,7 @@ def render_file(model_path: str | Path, input_wav: str | Path, output_wav: str |
         raise InputError(msg)
     family = family_of(spec)
     runner = family.load(spec, "float32")
-    warmed = prewarm(runner, warm) if use_prewarm else 0
+    warmed = prewarm(runner, prewarm_samples(spec, warm, rate)) if use_prewarm else 0
     out = np.asarray(runner.process_samples(audio), dtype=np.float32).reshape(-1)
     sf.write(str(op), out, round(rate), subtype="FLOAT")
     peak = float(np.max(np.abs(out))) if out.size else 0.0

@@ -20,7 +20,12 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-__all__ = ["ModelSpec", "prelu_slopes", "random_spec", "spec_of", "spec_to_torch"]
+__all__ = ["PREWARM_S", "ModelSpec", "prelu_slopes", "random_spec", "spec_of", "spec_to_torch"]
+
+#: Seconds of silence a plugin runs a recurrent model through after a reset, before playing
+#: (NAM pre-warms the same): capture training moves the settled output for it out of the output
+#: bias, and ``render`` and the exported C++ headers' ``prewarm()`` run it.
+PREWARM_S = 0.5
 
 
 @dataclass(frozen=True)

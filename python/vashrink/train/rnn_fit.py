@@ -23,7 +23,7 @@ import torch
 from ..errors import InputError
 from ..model.architecture import RecurrentArchitecture
 from ..model.recurrent import RecurrentModel
-from ..model.spec import ModelSpec, spec_to_torch
+from ..model.spec import PREWARM_S, ModelSpec, spec_to_torch
 from ..target.esr import ErrorReport, piece_errors, signal_errors
 from ..target.recording import Recording
 from .progress import TrainProgress
@@ -36,9 +36,6 @@ from .rnn_result import RecurrentTrainingInterrupted, TrainedRecurrent
 
 __all__ = ["PREWARM_S", "plan_packs", "silence_to_silence", "stream_errors",
            "stream_piece_errors", "train_recurrent"]
-
-#: Silence a plugin runs through a freshly reset model before audio (as NAM's plugin does).
-PREWARM_S = 0.5
 
 #: Samples per piece when streaming the validation part (bounds memory, not the result).
 _STREAM_CHUNK = 1 << 16
