@@ -24,6 +24,7 @@
 #include "vashrink/config.h"
 #include "vashrink/storage.h"
 #include "vashrink/wavenet_kernels.h"
+#include "vashrink/wavenet_small.h"
 
 namespace VASHRINK_NAMESPACE {
 namespace wavenet {
@@ -180,6 +181,7 @@ inline Status WaveNet::load(const ArraySpec* arrays, int n_arrays, float head_sc
             ly.has_h1 = y.head1x1_out > 0;
             if (ly.has_h1) ly.h1.pack(y.h1_w, y.h1_b, y.head1x1_out, s.bottleneck, 1, 1);
             ly.input.init(s.channels, (y.kernel_size - 1) * y.dilation);
+            ly.small = small_kernel(ly, s.channels);
             rf += (y.kernel_size - 1) * y.dilation;
         }
     }
@@ -218,6 +220,22 @@ inline void WaveNet::block(const float* x, float* y, int n) noexcept {
             Ring& r = ly.input;
             float* h = r.now();
             const int cs = r.stride;
+            float* next;
+            int ns;
+            if (l + 1 < a.layers.size()) {
+                Ring& nr = a.layers[l + 1].input;
+                nr.begin(n);
+                next = nr.now();
+                ns = nr.stride;
+            } else {
+                next = a.out.data();
+                ns = padded(a.channels);
+            }
+            if (ly.small != nullptr) {
+                ly.small(ly, h, cs, x, 1, acc, hs, next, ns, n);
+                r.pos += n;
+                continue;
+            }
             apply(ly.conv, h, cs, &ly.mixin, x, 1, nullptr, 0, z_.data(), zstride_, n);
             const int nb = padded(ly.bottleneck) / L;
             for (int f = 0; f < n; ++f) {
@@ -237,17 +255,6 @@ inline void WaveNet::block(const float* x, float* y, int n) noexcept {
                     const float* zf = z_.data() + static_cast<std::ptrdiff_t>(f) * zstride_;
                     for (int v = 0; v < nb; ++v) V::store(hr + v * L, V::add(V::load(hr + v * L), V::load(zf + v * L)));
                 }
-            }
-            float* next;
-            int ns;
-            if (l + 1 < a.layers.size()) {
-                Ring& nr = a.layers[l + 1].input;
-                nr.begin(n);
-                next = nr.now();
-                ns = nr.stride;
-            } else {
-                next = a.out.data();
-                ns = padded(a.channels);
             }
             if (ly.has_l1) {
                 apply(ly.l1, z_.data(), zstride_, nullptr, nullptr, 0, h, cs, next, ns, n);

@@ -293,8 +293,14 @@ struct Activation {
     }
 };
 
+struct Layer;
+/// A fused kernel for one layer (wavenet_small.h): (layer, h, h stride, condition, its stride,
+/// head accumulator, its stride, next h, its stride, frames).
+using SmallFn = void (*)(const Layer&, const float*, int, const float*, int, float*, int, float*, int, int) noexcept;
+
 struct Layer {
     Conv conv, mixin, l1, h1;
+    SmallFn small = nullptr;
     bool has_l1 = false, has_h1 = false, gated = false;
     int bottleneck = 0;
     Activation act, gate;
