@@ -71,6 +71,24 @@ def test_parameterised_activations_and_no_layer1x1() -> None:
     _close(spec, x, WaveNet.from_spec(spec).process_samples(x))
 
 
+def test_condition_dsp_feeds_every_mixin() -> None:
+    """A condition DSP (a 3-output WaveNet, NAM Core's ``condition_dsp``) whose outputs are
+    the mixin input of every layer, gated and not, per sample and per block."""
+    condition = random_wavenet(((3, 2, (1, 2)), (2, 3, (4,))), activation="Softsign", seed=21)
+    for gated in (False, True):
+        spec = random_wavenet(((4, 5, (1, 3)), (5, 1, (8, 2))), gated=gated, seed=22,
+                              condition=condition)
+        x = _signal(1500)
+        model = WaveNet.from_spec(spec)
+        _close(spec, x, model.process_samples(x))
+        model.reset()
+        _close(spec, x[:40], np.array([model.forward(float(v)) for v in x[:40]]))
+    rf = (1 + 6 + 8) + (2 + 6) + (16 + 4)  # the condition DSP's, then the arrays'
+    assert WaveNet.from_spec(spec).receptive_field == spec.receptive_field == rf
+    with pytest.raises(ModelFormatError, match="one output channel"):
+        WaveNet.from_spec(condition)
+
+
 def test_streaming_in_any_chunks_continues_the_stream() -> None:
     spec = a1_wavenet("nano", seed=8)
     x = _signal(5000, seed=9)

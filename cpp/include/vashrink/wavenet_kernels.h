@@ -37,7 +37,7 @@ struct LayerSpec {
     ActSpec act, gate;
     const float* conv_w = nullptr;   // [Z][C][K], Z = B or 2 B gated
     const float* conv_b = nullptr;   // [Z]
-    const float* mixin_w = nullptr;  // [Z] (one condition channel)
+    const float* mixin_w = nullptr;  // [Z][cond_size]
     const float* l1_w = nullptr;     // [C][B] or null (no layer 1x1: h passes unchanged)
     const float* l1_b = nullptr;     // [C]
     int head1x1_out = 0;             // 0: the activation itself goes to the head
@@ -47,6 +47,7 @@ struct LayerSpec {
 
 struct ArraySpec {
     int input_size = 0, channels = 0, bottleneck = 0;
+    int cond_size = 1;  // input mixin width: 1 (the input) or a condition DSP's outputs
     const float* rechannel = nullptr;  // [C][input_size]
     const LayerSpec* layers = nullptr;
     int n_layers = 0;
