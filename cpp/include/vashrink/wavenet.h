@@ -25,6 +25,7 @@
 #include "vashrink/config.h"
 #include "vashrink/storage.h"
 #include "vashrink/wavenet_kernels.h"
+#include "vashrink/wavenet_lanes.h"
 #include "vashrink/wavenet_small.h"
 
 namespace VASHRINK_NAMESPACE {
@@ -51,7 +52,9 @@ public:
         if (condition_) condition_->reset();
         for (auto& a : arrays_) {
             a.head_acc.reset();
-            for (auto& l : a.layers) l.input.reset();
+            a.head_rows.reset();
+            a.out_rows.reset();
+            for (auto& l : a.layers) l.input.reset(), l.rows.reset();
         }
     }
 
@@ -68,6 +71,9 @@ public:
     }
 
     int receptive_field() const noexcept { return receptive_field_; }
+    /// Whether small arrays may take the channel-major lanes path (wavenet_lanes.h); set before
+    /// load(). On by default; off runs every array on the general path (tests compare both).
+    void set_lanes(bool on) noexcept { lanes_enabled_ = on; }
     int n_layers() const noexcept {
         int n = 0;
         for (const auto& a : arrays_) n += static_cast<int>(a.layers.size());
@@ -89,6 +95,7 @@ private:
     float one_[kMaxBlock] = {};
     AlignedVector<float> z_;  // [kMaxBlock][Z padded], the widest layer's
     int zstride_ = 0;
+    bool lanes_enabled_ = true;
     float head_scale_ = 1.0f;
     int receptive_field_ = 0;
 };
@@ -206,6 +213,7 @@ inline Status WaveNet::load(const ArraySpec* arrays, int n_arrays, float head_sc
             ly.small = small_kernel(ly, s.channels);
             rf += (y.kernel_size - 1) * y.dilation;
         }
+        if (lanes_enabled_) lanes_setup(a);
     }
     z_.assign(static_cast<std::size_t>(kMaxBlock) * zmax, 0.0f);
     zstride_ = zmax;
@@ -255,6 +263,14 @@ inline void WaveNet::run(const float* x, const float* cond, int cns, int n) noex
     const float* prev_head = nullptr;
     int prev_head_stride = 0;
     for (auto& a : arrays_) {
+        if (a.lanes_block != nullptr) {
+            (n == 1 ? a.lanes_one : a.lanes_block)(a, in, in_stride, cond, cns, prev_head, prev_head_stride, n);
+            in = a.out.data();
+            in_stride = padded(a.channels);
+            prev_head = a.head_out.data();
+            prev_head_stride = padded(a.head_size);
+            continue;
+        }
         // the head accumulator starts from zero, or from the previous array's head output
         a.head_acc.begin(n);
         float* acc = a.head_acc.now();
