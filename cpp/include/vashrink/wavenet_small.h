@@ -1,11 +1,12 @@
 #pragma once
 // Fused layers for small WaveNets (wavenet.h): when a layer's conv outputs, its channels and its
-// head input each fit one register (A2's 3 and 8 channels, A1 nano/feather on AVX2), is not
-// gated and has no head 1x1, one pass per frame does the dilated conv, the input mixin, the
-// activation, the head sum and the layer 1x1 + residual, with the channel count a compile-time
-// constant (fully unrolled loops) and z kept in a register. Chosen at load (small_kernel), once
-// per layer; other layers take the general path. Four frames are computed together (eight FMA
-// chains); a single frame (the one-sample path) splits its tap sum over three chains.
+// head input each fit one register, it is not gated and has no head 1x1, one pass per frame does
+// the dilated conv, the input mixin, the activation, the head sum and the layer 1x1 + residual,
+// with the channel count a compile-time constant (fully unrolled loops) and z kept in a
+// register. Chosen at load (small_kernel), once per layer; used by such layers in arrays that
+// the frames-in-lanes path (wavenet_lanes.h) does not take (a condition DSP of several
+// channels, per-channel PReLU slopes); other layers take the general path. Four frames are
+// computed together (eight FMA chains); a single frame splits its tap sum over three chains.
 
 #include "vashrink/wavenet_kernels.h"
 
