@@ -108,6 +108,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "nam.json")
+    ap.add_argument("--models", default="", metavar="TEXT",
+                    help="only the models whose name contains TEXT (e.g. 'A2'); skips the parity")
     ap.add_argument("--nam-native", type=Path, default=None, metavar="EXE",
                     help="also time this benchmodel_bufsize built with -march=native (fast tanh)")
     args = ap.parse_args()
@@ -119,6 +121,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         for name, model in _models(root, tmp).items():
+            if args.models not in name:
+                continue
             for block in (64, 1):
                 runs: dict[str, list[float]] = {"vashrink": [], "nam_fast_tanh": [], "nam": []}
                 if args.nam_native is not None:
@@ -143,7 +147,7 @@ def main() -> None:
                       + (f", native NAM {med['nam_native_fast_tanh']:8.1f} ns ratio "
                          f"{row['ratio_vs_nam_native']:.2f}" if "nam_native_fast_tanh" in med
                          else ""), flush=True)
-        parity = _parity(root, tmp)
+        parity = {} if args.models else _parity(root, tmp)
     for name, err in parity.items():
         print(f"parity {name}: max |vashrink - NAM Core| / peak = {err:.2g}")
     args.out.write_text(json.dumps({"rounds": args.rounds, "samples_per_pass": SAMPLES,

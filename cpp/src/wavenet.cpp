@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -45,12 +46,21 @@ wn::ActSpec act(const py::dict& d, const char* prefix, Keep& keep, int channels)
     return s;
 }
 
-class PyWaveNet {
-public:
-    /// Load; returns "" on success or what was wrong (the model is then empty).
-    std::string load(const py::list& arrays, float head_scale) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        model_.clear();
+/// Load `arrays` (+ an optional condition DSP: a dict with the same three keys) into `model`;
+/// "" on success or what was wrong.
+std::string build(wn::WaveNet& model, const py::list& arrays, float head_scale, const py::object& condition) {
+        std::unique_ptr<wn::WaveNet> cond;
+        if (!condition.is_none()) {
+            cond = std::make_unique<wn::WaveNet>();
+            try {
+                const py::dict c = condition.cast<py::dict>();
+                const std::string e = build(*cond, c["arrays"].cast<py::list>(), c["head_scale"].cast<float>(),
+                                            c.contains("condition") ? py::object(c["condition"]) : py::object(py::none()));
+                if (!e.empty()) return "condition DSP: " + e;
+            } catch (const py::cast_error& e) {
+                return std::string("malformed condition DSP: ") + e.what();
+            }
+        }
         Keep keep;
         std::vector<std::vector<wn::LayerSpec>> layers(arrays.size());
         std::vector<wn::ArraySpec> specs(arrays.size());
@@ -64,6 +74,9 @@ public:
                 s.head_size = a["head_size"].cast<int>();
                 s.head_kernel = a["head_kernel"].cast<int>();
                 s.head_dilation = a["head_dilation"].cast<int>();
+                s.cond_size = a.contains("cond_size") ? a["cond_size"].cast<int>() : 1;
+                if (s.cond_size < 1 || s.cond_size > wn::kMaxChannels)
+                    return "layer array " + std::to_string(k) + ": cond_size must be 1.." + std::to_string(wn::kMaxChannels);
                 if (s.input_size < 1 || s.channels < 1 || s.bottleneck < 1 || s.head_size < 1 || s.head_kernel < 1 ||
                     s.channels > wn::kMaxChannels || s.bottleneck > wn::kMaxChannels)
                     return "layer array " + std::to_string(k) + ": sizes must be 1.." + std::to_string(wn::kMaxChannels);
@@ -82,7 +95,7 @@ public:
                     if (y.gated) y.gate = act(d, "gate", keep, s.bottleneck);
                     y.conv_w = keep.get(d, "conv_w", z * c * y.kernel_size);
                     y.conv_b = keep.get(d, "conv_b", z);
-                    y.mixin_w = keep.get(d, "mixin_w", z);
+                    y.mixin_w = keep.get(d, "mixin_w", z * s.cond_size);
                     y.l1_w = keep.get(d, "l1_w", c * b);
                     y.l1_b = keep.get(d, "l1_b", c);
                     y.head1x1_out = d.contains("head1x1_out") ? d["head1x1_out"].cast<int>() : 0;
@@ -106,8 +119,20 @@ public:
         } catch (const std::invalid_argument& e) {
             return e.what();
         }
-        const vashrink::Status st = model_.load(specs.data(), static_cast<int>(specs.size()), head_scale);
+        const vashrink::Status st = model.load(specs.data(), static_cast<int>(specs.size()), head_scale, std::move(cond));
         return st.ok ? std::string() : st.message;
+}
+
+class PyWaveNet {
+public:
+    /// Load; returns "" on success or what was wrong (the model is then empty).
+    std::string load(const py::list& arrays, float head_scale, const py::object& condition) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        model_.clear();
+        std::string e = build(model_, arrays, head_scale, condition);
+        if (e.empty() && model_.out_size() != 1) e = "the model must have one output channel";
+        if (!e.empty()) model_.clear();
+        return e;
     }
 
     void reset() {
@@ -182,7 +207,7 @@ private:
 void register_wavenet(py::module_& m) {
     py::class_<PyWaveNet>(m, "WaveNetF32")
         .def(py::init<>())
-        .def("load", &PyWaveNet::load, py::arg("arrays"), py::arg("head_scale"))
+        .def("load", &PyWaveNet::load, py::arg("arrays"), py::arg("head_scale"), py::arg("condition") = py::none())
         .def("reset", &PyWaveNet::reset)
         .def("forward", &PyWaveNet::forward, py::arg("x"))
         .def("process_samples", &PyWaveNet::process_samples, py::arg("x"))

@@ -134,9 +134,10 @@ def test_unsupported_features_are_unverified(tmp_path: Path,
     film = _set(_doc(), "config.layers.0.conv_pre_film", {"active": True, "shift": True})
     code, out = _check(tmp_path, film, capsys)
     assert code == 3 and "UNVERIFIED" in out and "conv_pre_film: uses FiLM" in out
-    cond = _set(_doc(), "config.condition_dsp", _doc())
+    lstm = nam_document(random_spec(RecurrentArchitecture.parse("lstm-4"), seed=0))
+    cond = _set(_doc(), "config.condition_dsp", lstm)
     code, out = _check(tmp_path, cond, capsys)
-    assert code == 3 and "condition DSP" in out
+    assert code == 3 and "config.condition_dsp.architecture: is a LSTM condition DSP" in out
     with pytest.raises(UnsupportedModelError):
         read_nam(tmp_path / "m.nam")
 
@@ -155,3 +156,56 @@ def test_container_runs_the_last_and_checks_rates(tmp_path: Path,
     code, out = _check(tmp_path, container, capsys)
     assert code == 2
     assert "submodels[0].model.sample_rate: is 44100 Hz but the container's is 48000 Hz" in out
+
+
+def _conditioned() -> WaveNetSpec:
+    condition = random_wavenet(((3, 2, (1, 2)), (2, 3, (4,))), seed=11)
+    return random_wavenet(((4, 2, (1, 3)), (2, 1, (8,))), condition=condition, seed=12)
+
+
+def test_condition_dsp_round_trip_check_and_render(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    spec = _conditioned()
+    doc = nam_document(spec)
+    assert doc["config"]["condition_dsp"]["config"]["layers"][1]["head_size"] == 3
+    assert doc["config"]["layers"][0]["condition_size"] == 3
+    nam = read_nam(write_nam(tmp_path / "c.nam", spec))
+    assert isinstance(nam.model, WaveNetSpec) and nam.model.condition is not None
+    for a, b in zip(_arrays(spec.condition), _arrays(nam.model.condition), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # NAM Core: the condition DSP's pre-warm (1 + its receptive field) + every array's
+    assert nam.prewarm_samples == 1 + (2 * 1 + 2 * 2 + 2 * 4) + (2 * 1 + 2 * 3 + 2 * 8) == 39
+    code, out = _check(tmp_path, doc, capsys)
+    assert code == 0 and "condition DSP (3 channels)" in out
+    bad = _set(nam_document(spec), "config.layers.1.condition_size", 1)
+    code, out = _check(tmp_path, bad, capsys)
+    assert code == 2
+    assert "config.layers[1].condition_size: is 1 but the condition DSP gives 3" in out
+    rate = _set(nam_document(spec), "config.condition_dsp.sample_rate", 44100)
+    code, out = _check(tmp_path, rate, capsys)
+    assert code == 2 and "config.condition_dsp.sample_rate: is 44100 Hz but the model's is" in out
+    wide = nam_document(spec.condition)
+    code, out = _check(tmp_path, wide, capsys)
+    assert code == 3 and "more than one output channel" in out
+
+
+@pytest.mark.parametrize(("slim", "code", "message"), [
+    ({"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [1, 2, 4]}}, 0, "valid"),
+    ({"method": "slice_channels_uniform"}, 0, "valid"),
+    ({"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [2, 1, 4]}}, 2,
+     "allowed_channels: must be sorted ascending"),
+    ({"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [1, 2]}}, 2,
+     "allowed_channels: must end at the array's channels (4), not 2"),
+    ({"method": "prune_random"}, 3, "slimmable.method: is 'prune_random'"),
+])
+def test_slimmable_layer_arrays_run_at_full_size(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 slim: dict[str, Any], code: int,
+                                                 message: str) -> None:
+    doc = _set(_doc(), "config.layers.0.slimmable", slim)
+    got, out = _check(tmp_path, doc, capsys)
+    assert got == code and message in out
+    if code == 0:  # the full-size model, weight for weight (NAM Core's default size)
+        for a, b in zip(_arrays(read_nam(tmp_path / "m.nam").model),  # type: ignore[arg-type]
+                        _arrays(a1_wavenet("nano", seed=4)), strict=True):
+            np.testing.assert_array_equal(a, b)

@@ -65,11 +65,17 @@ def _compare(model: Path, wav: Path, tmp: Path) -> float:
     return err
 
 
-@pytest.mark.parametrize("name", ["nano", "standard", "gated", "lstm"])
+@pytest.mark.parametrize("name", ["nano", "standard", "gated", "lstm", "conditioned", "small"])
 def test_our_files_load_and_match(name: str, wav: Path, tmp_path: Path) -> None:
     if name == "gated":
         model = random_wavenet(((6, 4, (1, 2, 8)), (4, 1, (16, 3))), gated=True, head1x1=4,
                                head_kernel=3, activation="LeakyReLU", kernel_size=4, seed=7)
+    elif name == "conditioned":  # a condition DSP of 3 outputs feeding every mixin
+        condition = random_wavenet(((3, 2, (1, 2)), (2, 3, (4,))), seed=11)
+        model = random_wavenet(((4, 5, (1, 3)), (5, 1, (8,))), condition=condition, seed=12)
+    elif name == "small":  # 3 channels, kernel 6, LeakyReLU: A2's small shape (fused kernel)
+        model = random_wavenet(((3, 1, (1, 3, 7, 17, 41)),), kernel_size=6,
+                               activation="LeakyReLU", head_kernel=16, seed=13)
     elif name == "lstm":
         model = random_spec(RecurrentArchitecture.parse("lstm-2x8"), seed=8)
     else:

@@ -3,6 +3,8 @@ activation, streaming across calls, blocks longer than the engine's internal blo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -69,6 +71,51 @@ def test_parameterised_activations_and_no_layer1x1() -> None:
                         base.arrays[1]), 0.5)
     x = 3 * _signal(800, seed=7)
     _close(spec, x, WaveNet.from_spec(spec).process_samples(x))
+
+
+def test_small_arrays_with_frames_in_lanes() -> None:
+    """A2's small shape (3 channels, kernels 6 and 15, LeakyReLU, head kernel 16) runs
+    channel-major (wavenet_lanes.h): per sample and in blocks of every length, and next to an
+    array on the general path (per-channel PReLU slopes keep the second one there)."""
+    a2 = random_wavenet(((3, 1, (1, 3, 7, 17, 41)),), kernel_size=6, activation="LeakyReLU",
+                        head_kernel=16, seed=31)
+    longer = replace(a2.arrays[0].layers[2], conv_weight=np.random.default_rng(0).uniform(
+        -0.2, 0.2, (3, 3, 15)))
+    a2 = replace(a2, arrays=(replace(a2.arrays[0], layers=(*a2.arrays[0].layers[:2], longer,
+                                                           *a2.arrays[0].layers[3:])),))
+    nano = a1_wavenet("nano", seed=32)
+    prelu = Activation("PReLU", slopes=(0.1, -0.2))
+    second = replace(nano.arrays[1], layers=tuple(replace(x, activation=prelu)
+                                                  for x in nano.arrays[1].layers))
+    mixed = replace(nano, arrays=(nano.arrays[0], second))
+    x = _signal(2000, seed=33)
+    for spec in (a2, mixed):
+        model = WaveNet.from_spec(spec)
+        _close(spec, x, model.process_samples(x))
+        model.reset()
+        parts = [model.process_samples(x[i:j]) for i, j in
+                 [(0, 1), (1, 9), (9, 10), (10, 73), (73, 600), (600, 2000)]]
+        _close(spec, x, np.concatenate(parts))
+        model.reset()
+        _close(spec, x[:300], np.array([model.forward(float(v)) for v in x[:300]]))
+
+
+def test_condition_dsp_feeds_every_mixin() -> None:
+    """A condition DSP (a 3-output WaveNet, NAM Core's ``condition_dsp``) whose outputs are
+    the mixin input of every layer, gated and not, per sample and per block."""
+    condition = random_wavenet(((3, 2, (1, 2)), (2, 3, (4,))), activation="Softsign", seed=21)
+    for gated in (False, True):
+        spec = random_wavenet(((4, 5, (1, 3)), (5, 1, (8, 2))), gated=gated, seed=22,
+                              condition=condition)
+        x = _signal(1500)
+        model = WaveNet.from_spec(spec)
+        _close(spec, x, model.process_samples(x))
+        model.reset()
+        _close(spec, x[:40], np.array([model.forward(float(v)) for v in x[:40]]))
+    rf = (1 + 6 + 8) + (2 + 6) + (16 + 4)  # the condition DSP's, then the arrays'
+    assert WaveNet.from_spec(spec).receptive_field == spec.receptive_field == rf
+    with pytest.raises(ModelFormatError, match="one output channel"):
+        WaveNet.from_spec(condition)
 
 
 def test_streaming_in_any_chunks_continues_the_stream() -> None:

@@ -18,12 +18,15 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "vashrink/config.h"
 #include "vashrink/storage.h"
 #include "vashrink/wavenet_kernels.h"
+#include "vashrink/wavenet_lanes.h"
+#include "vashrink/wavenet_small.h"
 
 namespace VASHRINK_NAMESPACE {
 namespace wavenet {
@@ -32,16 +35,26 @@ namespace wavenet {
 /// A loaded WaveNet. Create empty, load(), then process(); not thread-safe.
 class WaveNet {
 public:
-    Status load(const ArraySpec* arrays, int n_arrays, float head_scale);
+    /// `condition`: a loaded WaveNet whose output channels feed every input mixin (NAM Core's
+    /// condition DSP; each array's cond_size must equal its out_size()), or null: the input.
+    Status load(const ArraySpec* arrays, int n_arrays, float head_scale, std::unique_ptr<WaveNet> condition = nullptr);
 
     bool loaded() const noexcept { return !arrays_.empty(); }
-    void clear() noexcept { arrays_.clear(); }
+    void clear() noexcept {
+        arrays_.clear();
+        condition_.reset();
+    }
+    /// Output channels (the last array's head_size); process/forward give the first.
+    int out_size() const noexcept { return arrays_.empty() ? 0 : arrays_.back().head_size; }
 
     /// Zero every buffer (the state after load).
     void reset() noexcept {
+        if (condition_) condition_->reset();
         for (auto& a : arrays_) {
             a.head_acc.reset();
-            for (auto& l : a.layers) l.input.reset();
+            a.head_rows.reset();
+            a.out_rows.reset();
+            for (auto& l : a.layers) l.input.reset(), l.rows.reset();
         }
     }
 
@@ -58,6 +71,9 @@ public:
     }
 
     int receptive_field() const noexcept { return receptive_field_; }
+    /// Whether small arrays may take the channel-major lanes path (wavenet_lanes.h); set before
+    /// load(). On by default; off runs every array on the general path (tests compare both).
+    void set_lanes(bool on) noexcept { lanes_enabled_ = on; }
     int n_layers() const noexcept {
         int n = 0;
         for (const auto& a : arrays_) n += static_cast<int>(a.layers.size());
@@ -66,11 +82,20 @@ public:
 
 private:
     void block(const float* x, float* y, int n) noexcept;
+    /// The arrays over n <= kMaxBlock frames of x, the mixins reading cond (frame stride cs);
+    /// leaves the last array's unscaled head output in arrays_.back().head_out.
+    void run(const float* x, const float* cond, int cs, int n) noexcept;
+    /// Every output channel, head_scale applied, into dst (frame stride ds).
+    void outputs(const float* x, int n, float* dst, int ds) noexcept;
 
     std::vector<detail::Array> arrays_;
+    std::unique_ptr<WaveNet> condition_;
+    AlignedVector<float> cond_;  // [kMaxBlock][condition's outputs padded]
+    int cond_stride_ = 0;
     float one_[kMaxBlock] = {};
     AlignedVector<float> z_;  // [kMaxBlock][Z padded], the widest layer's
     int zstride_ = 0;
+    bool lanes_enabled_ = true;
     float head_scale_ = 1.0f;
     int receptive_field_ = 0;
 };
@@ -106,7 +131,7 @@ inline std::string check_array(const ArraySpec& s, int k, int prev_channels, int
             return at + "without a layer 1x1 the bottleneck must equal the channels";
         const std::size_t z = static_cast<std::size_t>(y.gated ? 2 : 1) * s.bottleneck;
         const std::size_t c = static_cast<std::size_t>(s.channels), b = static_cast<std::size_t>(s.bottleneck);
-        if (!all_finite(y.conv_w, z * c * y.kernel_size) || !all_finite(y.conv_b, z) || !all_finite(y.mixin_w, z) ||
+        if (!all_finite(y.conv_w, z * c * y.kernel_size) || !all_finite(y.conv_b, z) || !all_finite(y.mixin_w, z * static_cast<std::size_t>(s.cond_size)) ||
             (y.l1_w && (!all_finite(y.l1_w, c * b) || !all_finite(y.l1_b, c))) ||
             (y.head1x1_out > 0 && (!all_finite(y.h1_w, y.head1x1_out * b) || !all_finite(y.h1_b, y.head1x1_out))))
             return at + "weights contain NaN or Inf";
@@ -120,19 +145,23 @@ inline std::string check_array(const ArraySpec& s, int k, int prev_channels, int
 
 }  // namespace detail
 
-inline Status WaveNet::load(const ArraySpec* arrays, int n_arrays, float head_scale) {
+inline Status WaveNet::load(const ArraySpec* arrays, int n_arrays, float head_scale, std::unique_ptr<WaveNet> condition) {
     using namespace detail;
     clear();
+    if (condition != nullptr && !condition->loaded()) return Status::error("the condition DSP is not loaded");
+    const int cond_size = condition ? condition->out_size() : 1;
     if (arrays == nullptr || n_arrays < 1 || n_arrays > 64) return Status::error("the model needs 1..64 layer arrays");
     if (!std::isfinite(head_scale)) return Status::error("head_scale is NaN or Inf");
     int prev_c = 0, prev_h = 0, zmax = 0, rf = 1;
     for (int k = 0; k < n_arrays; ++k) {
         const std::string e = check_array(arrays[k], k, prev_c, prev_h);
         if (!e.empty()) return Status::error(e);
+        if (arrays[k].cond_size != cond_size)
+            return Status::error("layer array " + std::to_string(k) + ": cond_size " + std::to_string(arrays[k].cond_size) +
+                                 " != the condition's channels (" + std::to_string(cond_size) + ")");
         prev_c = arrays[k].channels;
         prev_h = arrays[k].head_size;
     }
-    if (arrays[n_arrays - 1].head_size != 1) return Status::error("the last layer array must have head_size 1");
     std::vector<Array> built(static_cast<std::size_t>(n_arrays));
     for (int k = 0; k < n_arrays; ++k) {
         const ArraySpec& s = arrays[k];
@@ -156,20 +185,21 @@ inline Status WaveNet::load(const ArraySpec* arrays, int n_arrays, float head_sc
             if (y.gated) {  // pad each half separately: z rows [0, B) and [Bp, Bp + B)
                 const int bp = padded(s.bottleneck);
                 std::vector<float> cw(static_cast<std::size_t>(2 * bp) * s.channels * y.kernel_size, 0.0f);
-                std::vector<float> cb(static_cast<std::size_t>(2 * bp), 0.0f), mw(static_cast<std::size_t>(2 * bp), 0.0f);
+                const std::size_t m = static_cast<std::size_t>(s.cond_size);
+                std::vector<float> cb(static_cast<std::size_t>(2 * bp), 0.0f), mw(2 * static_cast<std::size_t>(bp) * m, 0.0f);
                 const std::size_t row = static_cast<std::size_t>(s.channels) * y.kernel_size;
                 for (int h = 0; h < 2; ++h)
                     for (int o = 0; o < s.bottleneck; ++o) {
                         const std::size_t src = static_cast<std::size_t>(h * s.bottleneck + o), dst = static_cast<std::size_t>(h * bp + o);
                         std::copy(y.conv_w + src * row, y.conv_w + (src + 1) * row, cw.begin() + static_cast<std::ptrdiff_t>(dst * row));
                         cb[dst] = y.conv_b[src];
-                        mw[dst] = y.mixin_w[src];
+                        std::copy(y.mixin_w + src * m, y.mixin_w + (src + 1) * m, mw.begin() + static_cast<std::ptrdiff_t>(dst * m));
                     }
                 ly.conv.pack(cw.data(), cb.data(), 2 * bp, s.channels, y.kernel_size, y.dilation);
-                ly.mixin.pack(mw.data(), nullptr, 2 * bp, 1, 1, 1);
+                ly.mixin.pack(mw.data(), nullptr, 2 * bp, s.cond_size, 1, 1);
             } else {
                 ly.conv.pack(y.conv_w, y.conv_b, z, s.channels, y.kernel_size, y.dilation);
-                ly.mixin.pack(y.mixin_w, nullptr, z, 1, 1, 1);
+                ly.mixin.pack(y.mixin_w, nullptr, z, s.cond_size, 1, 1);
             }
             zmax = std::max(zmax, ly.conv.outp);
             std::string error;
@@ -180,24 +210,67 @@ inline Status WaveNet::load(const ArraySpec* arrays, int n_arrays, float head_sc
             ly.has_h1 = y.head1x1_out > 0;
             if (ly.has_h1) ly.h1.pack(y.h1_w, y.h1_b, y.head1x1_out, s.bottleneck, 1, 1);
             ly.input.init(s.channels, (y.kernel_size - 1) * y.dilation);
+            ly.small = small_kernel(ly, s.channels);
             rf += (y.kernel_size - 1) * y.dilation;
         }
+        if (lanes_enabled_) lanes_setup(a);
     }
     z_.assign(static_cast<std::size_t>(kMaxBlock) * zmax, 0.0f);
     zstride_ = zmax;
     head_scale_ = head_scale;
+    if (condition) {
+        rf += condition->receptive_field() - 1;
+        cond_stride_ = padded(cond_size);
+        cond_.assign(static_cast<std::size_t>(kMaxBlock) * cond_stride_, 0.0f);
+        condition_ = std::move(condition);
+    }
     receptive_field_ = rf;
     arrays_ = std::move(built);
     return {};
 }
 
+inline void WaveNet::outputs(const float* x, int n, float* dst, int ds) noexcept {
+    using namespace detail;
+    if (condition_) {
+        condition_->outputs(x, n, cond_.data(), cond_stride_);
+        run(x, cond_.data(), cond_stride_, n);
+    } else {
+        run(x, x, 1, n);
+    }
+    const Array& last = arrays_.back();
+    const int os = padded(last.head_size);
+    for (int f = 0; f < n; ++f)
+        for (int c = 0; c < last.head_size; ++c)
+            dst[static_cast<std::ptrdiff_t>(f) * ds + c] = head_scale_ * last.head_out[static_cast<std::size_t>(f) * os + c];
+}
+
 inline void WaveNet::block(const float* x, float* y, int n) noexcept {
+    if (condition_) {
+        condition_->outputs(x, n, cond_.data(), cond_stride_);
+        run(x, cond_.data(), cond_stride_, n);
+    } else {
+        run(x, x, 1, n);
+    }
+    const float* out = arrays_.back().head_out.data();
+    const int os = detail::padded(arrays_.back().head_size);
+    for (int f = 0; f < n; ++f) y[f] = head_scale_ * out[static_cast<std::ptrdiff_t>(f) * os];
+}
+
+inline void WaveNet::run(const float* x, const float* cond, int cns, int n) noexcept {
     using namespace detail;
     const float* in = x;
     int in_stride = 1;
     const float* prev_head = nullptr;
     int prev_head_stride = 0;
     for (auto& a : arrays_) {
+        if (a.lanes_block != nullptr) {
+            (n == 1 ? a.lanes_one : a.lanes_block)(a, in, in_stride, cond, cns, prev_head, prev_head_stride, n);
+            in = a.out.data();
+            in_stride = padded(a.channels);
+            prev_head = a.head_out.data();
+            prev_head_stride = padded(a.head_size);
+            continue;
+        }
         // the head accumulator starts from zero, or from the previous array's head output
         a.head_acc.begin(n);
         float* acc = a.head_acc.now();
@@ -218,7 +291,23 @@ inline void WaveNet::block(const float* x, float* y, int n) noexcept {
             Ring& r = ly.input;
             float* h = r.now();
             const int cs = r.stride;
-            apply(ly.conv, h, cs, &ly.mixin, x, 1, nullptr, 0, z_.data(), zstride_, n);
+            float* next;
+            int ns;
+            if (l + 1 < a.layers.size()) {
+                Ring& nr = a.layers[l + 1].input;
+                nr.begin(n);
+                next = nr.now();
+                ns = nr.stride;
+            } else {
+                next = a.out.data();
+                ns = padded(a.channels);
+            }
+            if (ly.small != nullptr) {
+                ly.small(ly, h, cs, cond, cns, acc, hs, next, ns, n);
+                r.pos += n;
+                continue;
+            }
+            apply(ly.conv, h, cs, &ly.mixin, cond, cns, nullptr, 0, z_.data(), zstride_, n);
             const int nb = padded(ly.bottleneck) / L;
             for (int f = 0; f < n; ++f) {
                 float* zf = z_.data() + static_cast<std::ptrdiff_t>(f) * zstride_;
@@ -238,17 +327,6 @@ inline void WaveNet::block(const float* x, float* y, int n) noexcept {
                     for (int v = 0; v < nb; ++v) V::store(hr + v * L, V::add(V::load(hr + v * L), V::load(zf + v * L)));
                 }
             }
-            float* next;
-            int ns;
-            if (l + 1 < a.layers.size()) {
-                Ring& nr = a.layers[l + 1].input;
-                nr.begin(n);
-                next = nr.now();
-                ns = nr.stride;
-            } else {
-                next = a.out.data();
-                ns = padded(a.channels);
-            }
             if (ly.has_l1) {
                 apply(ly.l1, z_.data(), zstride_, nullptr, nullptr, 0, h, cs, next, ns, n);
             } else {
@@ -266,9 +344,6 @@ inline void WaveNet::block(const float* x, float* y, int n) noexcept {
         prev_head = a.head_out.data();
         prev_head_stride = hos;
     }
-    const float* out = arrays_.back().head_out.data();
-    const int os = padded(arrays_.back().head_size);
-    for (int f = 0; f < n; ++f) y[f] = head_scale_ * out[static_cast<std::ptrdiff_t>(f) * os];
 }
 
 }  // namespace wavenet

@@ -37,7 +37,7 @@ struct LayerSpec {
     ActSpec act, gate;
     const float* conv_w = nullptr;   // [Z][C][K], Z = B or 2 B gated
     const float* conv_b = nullptr;   // [Z]
-    const float* mixin_w = nullptr;  // [Z] (one condition channel)
+    const float* mixin_w = nullptr;  // [Z][cond_size]
     const float* l1_w = nullptr;     // [C][B] or null (no layer 1x1: h passes unchanged)
     const float* l1_b = nullptr;     // [C]
     int head1x1_out = 0;             // 0: the activation itself goes to the head
@@ -47,6 +47,7 @@ struct LayerSpec {
 
 struct ArraySpec {
     int input_size = 0, channels = 0, bottleneck = 0;
+    int cond_size = 1;  // input mixin width: 1 (the input) or a condition DSP's outputs
     const float* rechannel = nullptr;  // [C][input_size]
     const LayerSpec* layers = nullptr;
     int n_layers = 0;
@@ -91,6 +92,33 @@ struct Ring {
         }
     }
     float* now() noexcept { return data.data() + static_cast<std::size_t>(pos) * stride; }
+};
+
+/// Channel-major history (wavenet_lanes.h): row r holds channel r, `hist` past frames before
+/// pos, and room for a block rounded up to whole registers (two more).
+struct Rows {
+    AlignedVector<float> data;
+    int rows = 0, hist = 0, cap = 0, pos = 0;
+
+    void init(int r, int history) {
+        rows = r;
+        hist = history;
+        cap = padded(hist + std::max(hist, kMaxBlock) + kMaxBlock + 2 * L);
+        data.assign(static_cast<std::size_t>(rows) * cap, 0.0f);
+        pos = hist;
+    }
+    void reset() noexcept {
+        std::fill(data.begin(), data.end(), 0.0f);
+        pos = hist;
+    }
+    void begin(int n) noexcept {
+        if (pos + n + 2 * L > cap) {
+            for (int r = 0; r < rows; ++r)
+                std::memmove(row(r), row(r) + (pos - hist), sizeof(float) * static_cast<std::size_t>(hist));
+            pos = hist;
+        }
+    }
+    float* row(int r) noexcept { return data.data() + static_cast<std::size_t>(r) * cap; }
 };
 
 /// Weights of one conv (or 1x1: taps 1) packed [tap][in][out padded], with its frame offsets.
@@ -293,13 +321,26 @@ struct Activation {
     }
 };
 
+struct Layer;
+/// A fused kernel for one layer (wavenet_small.h): (layer, h, h stride, condition, its stride,
+/// head accumulator, its stride, next h, its stride, frames).
+using SmallFn = void (*)(const Layer&, const float*, int, const float*, int, float*, int, float*, int, int) noexcept;
+
 struct Layer {
     Conv conv, mixin, l1, h1;
+    SmallFn small = nullptr;
     bool has_l1 = false, has_h1 = false, gated = false;
     int bottleneck = 0;
     Activation act, gate;
     Ring input;  // this layer's h, with (K - 1) d frames of history
+    Rows rows;                 // the same, channel-major, for an array on the lanes path
+    AlignedVector<float> ws;   // lanes path: conv weights as scalars [tap][in][out]
 };
+
+struct Array;
+/// An array's lanes-path kernel (wavenet_lanes.h): (array, input, its stride, condition, its
+/// stride, previous head or null, its stride, frames).
+using LanesFn = void (*)(Array&, const float*, int, const float*, int, const float*, int, int) noexcept;
 
 struct Array {
     Conv rechannel, head;
@@ -307,6 +348,9 @@ struct Array {
     Ring head_acc;                   // head accumulator, with the head conv's history
     AlignedVector<float> out, head_out;  // [kMaxBlock][C padded], [kMaxBlock][head padded]
     int channels = 0, head_in = 0, head_size = 0;
+    LanesFn lanes_block = nullptr, lanes_one = nullptr;  // set: the array runs channel-major
+    Rows head_rows, out_rows;
+    AlignedVector<float> xin;  // the condition, copied and padded to whole registers
 };
 
 }  // namespace detail

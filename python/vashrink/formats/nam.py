@@ -205,6 +205,24 @@ def _metadata(doc: Fields) -> dict[str, Any]:
     return dict(meta or {})
 
 
+def _wavenet(doc: Fields, weights: np.ndarray, multi_output: bool) -> WaveNetSpec:
+    """A WaveNet document's model, its condition DSP (a nested WaveNet document) included."""
+    config = Fields(doc.obj["config"], doc.path("config"))
+    condition = None
+    if config.has("condition_dsp"):
+        sub = _document(config.obj["condition_dsp"], config.path("condition_dsp"), True)
+        if not isinstance(sub.model, WaveNetSpec):
+            unsupported(f"{config.path('condition_dsp')}.architecture",
+                        f"is a {sub.architecture} condition DSP (vashrink runs WaveNet ones)")
+        rate = _sample_rate(doc)
+        if sub.sample_rate_hz is not None and rate is not None and sub.sample_rate_hz != rate:
+            fail(f"{config.path('condition_dsp')}.sample_rate",
+                 f"is {sub.sample_rate_hz:g} Hz but the model's is {rate:g} Hz; the condition "
+                 "DSP must run at the model's sample rate")
+        condition = sub.model
+    return parse_wavenet(doc.obj["config"], weights, doc.path("config"), condition, multi_output)
+
+
 def read_nam_document(obj: Any, where: str = "") -> NamFile:
     """A parsed ``.nam`` JSON document (``where``: its path inside an enclosing file).
 
@@ -212,6 +230,10 @@ def read_nam_document(obj: Any, where: str = "") -> NamFile:
         ModelFormatError: one line naming the field that is missing or wrong.
         UnsupportedModelError: a well-formed file using a feature vashrink does not run.
     """
+    return _document(obj, where, False)
+
+
+def _document(obj: Any, where: str, multi_output: bool) -> NamFile:
     doc = Fields(obj, where)
     for key in ("version", "architecture", "config"):
         doc.raw(key)
@@ -225,7 +247,10 @@ def read_nam_document(obj: Any, where: str = "") -> NamFile:
             unsupported(doc.path("architecture"), f"is {arch}")
         fail(doc.path("architecture"), f"unknown architecture {arch!r}; .nam files use {known}")
     weights = read_weights(doc.raw("weights"), doc.path("weights"))
-    model = ARCHITECTURES[arch](doc.obj["config"], weights, doc.path("config"))
+    if arch == "WaveNet":
+        model: Model = _wavenet(doc, weights, multi_output)
+    else:
+        model = ARCHITECTURES[arch](doc.obj["config"], weights, doc.path("config"))
     return NamFile(doc.obj["version"], arch, model, _sample_rate(doc), _metadata(doc))
 
 

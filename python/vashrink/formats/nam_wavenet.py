@@ -6,12 +6,14 @@ rechannel 1x1, then per layer the dilated conv (weights, bias), the input mixin,
 when ``head_bias``); after every array, ``head_scale`` (the file's value, which replaces the
 config's). Legacy keys (``head_size``/``head_bias``, ``kernel_size``, ``gated``) and the newer ones
 (``head``, ``kernel_sizes``, ``gating_mode``, ``bottleneck``, groups, per-layer activations) are
-read. FiLM, a condition DSP, a post-stack head, blended gating and slimmable layers are refused
-as unsupported (``check``: UNVERIFIED).
+read. A condition DSP (parsed by the caller, :mod:`vashrink.formats.nam`) feeds the input mixins;
+slimmable layer arrays are checked and run at full size (NAM Core's default). FiLM, a post-stack
+head and blended gating are refused as unsupported (``check``: UNVERIFIED).
 """
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -85,17 +87,38 @@ def _check_supported(f: Fields) -> None:
         film = f.obj.get(key)
         if film not in (None, False) and (not isinstance(film, dict) or film.get("active", True)):
             unsupported(f.path(key), "uses FiLM conditioning")
-    if f.has("slimmable"):
-        unsupported(f.path("slimmable"), "is a slimmable WaveNet layer array")
 
 
-def _layer_array(f: Fields, cur: WeightCursor) -> LayerArray:
+def _check_slimmable(f: Fields, channels: int) -> None:
+    """NAM Core's ``slice_channels_uniform``: allowed channel counts ascending, ending at
+    ``channels`` (the full size, which is what runs until a host picks a smaller one)."""
+    if not f.has("slimmable"):
+        return
+    s = f.sub("slimmable")
+    if s.obj.get("method") != "slice_channels_uniform":
+        unsupported(s.path("method"), f"is {s.obj.get('method')!r} (NAM Core slims only with "
+                    "'slice_channels_uniform')")
+    kwargs = s.obj.get("kwargs")
+    if isinstance(kwargs, dict) and "allowed_channels" in kwargs:
+        allowed = Fields(kwargs, s.path("kwargs")).int_list("allowed_channels")
+        where = f"{s.path('kwargs')}.allowed_channels"
+        if any(b <= a for a, b in pairwise(allowed)):
+            fail(where, "must be sorted ascending without repeats")
+        if allowed[-1] != channels:
+            fail(where, f"must end at the array's channels ({channels}), not {allowed[-1]}")
+
+
+def _layer_array(f: Fields, cur: WeightCursor, condition_width: int) -> LayerArray:
     _check_supported(f)
     channels = f.whole("channels")
+    _check_slimmable(f, channels)
     bottleneck = f.whole("bottleneck", default=channels)
     input_size, condition_size = f.whole("input_size"), f.whole("condition_size")
-    if condition_size != 1:
-        unsupported(f.path("condition_size"), f"is {condition_size} (a condition DSP's width)")
+    if condition_size != condition_width:
+        source = "the condition DSP gives" if condition_width != 1 else \
+            "without a condition DSP the condition is the input, of"
+        fail(f.path("condition_size"), f"is {condition_size} but {source} {condition_width} "
+             "channel(s)")
     dilations = f.int_list("dilations")
     n = len(dilations)
     if "kernel_size" in f.obj and "kernel_sizes" in f.obj:
@@ -140,10 +163,13 @@ def _layer_array(f: Fields, cur: WeightCursor) -> LayerArray:
     return LayerArray(rechannel, tuple(layers), head_w, head_b, head_dilation)
 
 
-def parse_wavenet(config: Any, weights: np.ndarray, where: str) -> WaveNetSpec:
-    """The WaveNet of ``config`` with ``weights``; ``where`` prefixes field paths."""
+def parse_wavenet(config: Any, weights: np.ndarray, where: str,
+                  condition: WaveNetSpec | None = None, multi_output: bool = False) -> WaveNetSpec:
+    """The WaveNet of ``config`` with ``weights``; ``where`` prefixes field paths.
+    ``condition``: its parsed ``condition_dsp``; ``multi_output``: more than one output channel
+    is allowed (a condition DSP's)."""
     f = Fields(config, where)
-    if f.has("condition_dsp"):
+    if f.has("condition_dsp") and condition is None:
         unsupported(f.path("condition_dsp"), "uses a condition DSP")
     if f.has("head"):
         unsupported(f.path("head"), "uses a post-stack head")
@@ -156,7 +182,8 @@ def parse_wavenet(config: Any, weights: np.ndarray, where: str) -> WaveNetSpec:
     cur = WeightCursor(weights, "weights")
     arrays: list[LayerArray] = []
     for i, obj in enumerate(raw_layers):
-        arr = _layer_array(Fields(obj, f"{f.path('layers')}[{i}]"), cur)
+        width = 1 if condition is None else condition.out_size
+        arr = _layer_array(Fields(obj, f"{f.path('layers')}[{i}]"), cur, width)
         if arrays:
             prev = arrays[-1]
             here = f"{f.path('layers')}[{i}]"
@@ -169,8 +196,8 @@ def parse_wavenet(config: Any, weights: np.ndarray, where: str) -> WaveNetSpec:
         arrays.append(arr)
     if arrays[0].input_size != 1:
         fail(f"{f.path('layers')}[0].input_size", f"is {arrays[0].input_size}; the input is 1")
-    if arrays[-1].head_size != 1:
+    if arrays[-1].head_size != 1 and not multi_output:
         unsupported(f"{f.path('layers')}[{len(arrays) - 1}]", "has more than one output channel")
     head_scale = float(cur.take(1)[0])
     cur.finish()
-    return WaveNetSpec(tuple(arrays), head_scale)
+    return WaveNetSpec(tuple(arrays), head_scale, condition)

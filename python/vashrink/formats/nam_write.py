@@ -44,7 +44,8 @@ def _same(values: list[Any]) -> Any:
 def _array_config(arr: LayerArray) -> dict[str, Any]:
     layers = arr.layers
     first = layers[0]
-    cfg: dict[str, Any] = {"input_size": arr.input_size, "condition_size": 1,
+    cfg: dict[str, Any] = {"input_size": arr.input_size,
+                           "condition_size": int(arr.layers[0].mixin_weight.shape[1]),
                            "channels": arr.channels}
     head_kernel = int(arr.head_weight.shape[2])
     if head_kernel == 1 and arr.head_dilation == 1:
@@ -150,6 +151,10 @@ def nam_document(model: WaveNetSpec | ModelSpec, *, sample_rate_hz: float | None
                  metadata: dict[str, Any] | None = None) -> dict[str, Any]:
     """The whole ``.nam`` JSON document for ``model``."""
     body = wavenet_document(model) if isinstance(model, WaveNetSpec) else lstm_document(model)
+    if isinstance(model, WaveNetSpec) and model.condition is not None:
+        # NAM Core reads a condition DSP as a whole nested document, at the model's rate
+        body["config"]["condition_dsp"] = nam_document(model.condition,
+                                                       sample_rate_hz=sample_rate_hz)
     doc: dict[str, Any] = {"version": NAM_VERSION, **body, "metadata": dict(metadata or {})}
     if sample_rate_hz is not None:
         doc["sample_rate"] = sample_rate_hz

@@ -10,7 +10,9 @@ The maths, per layer array (NeuralAmpModelerCore ``NAM/wavenet``), for every tim
         h = h + L a + lb                (the residual; h unchanged when there is no layer 1x1)
     out = sum_k P_k head[t - (Kh - 1 - k) dh] (+ pb)                   head rechannel
 
-``c`` is the model input (the condition), ``head`` starts at zero in the first array and at the
+``c`` is the condition: the model input, or, when the model has a condition DSP (another
+WaveNet run on the input, NAM Core's ``condition_dsp``), that model's scaled output channels.
+``head`` starts at zero in the first array and at the
 previous array's ``out`` in later ones, a later array's input is the previous array's final
 ``h``, and the model's output is ``head_scale * out`` of the last array. Weights are float64 in
 torch layout: a conv ``[out][in][K]``, a 1x1 ``[out][in]`` (grouped convolutions expanded to
@@ -170,10 +172,13 @@ class LayerArray:
 
 @dataclass(frozen=True)
 class WaveNetSpec:
-    """A WaveNet: layer arrays in order and ``head_scale``; one input, one output."""
+    """A WaveNet: layer arrays in order and ``head_scale``; one input. ``condition``: a condition
+    DSP whose output channels feed every layer's input mixin (NAM Core's ``condition_dsp``);
+    such a WaveNet may have several output channels (its last array's ``head_size``)."""
 
     arrays: tuple[LayerArray, ...]
     head_scale: float
+    condition: WaveNetSpec | None = None
 
     @property
     def in_size(self) -> int:
@@ -181,7 +186,7 @@ class WaveNetSpec:
 
     @property
     def out_size(self) -> int:
-        return 1
+        return self.arrays[-1].head_size
 
     @property
     def is_recurrent(self) -> bool:
@@ -190,21 +195,24 @@ class WaveNetSpec:
     @property
     def receptive_field(self) -> int:
         """Samples of history the output depends on, this one included."""
-        return 1 + sum(a.receptive_field for a in self.arrays)
+        first = 1 if self.condition is None else self.condition.receptive_field
+        return first + sum(a.receptive_field for a in self.arrays)
 
     @property
     def prewarm_samples(self) -> int:
-        """Silence NAM Core runs through a fresh WaveNet before audio (``mPrewarmSamples``)."""
+        """Silence NAM Core runs through a fresh WaveNet before audio (``mPrewarmSamples``:
+        the condition DSP's, or 1, plus every array's receptive field)."""
         return self.receptive_field
 
     @property
     def macs_per_sample(self) -> int:
-        return sum(a.macs_per_sample for a in self.arrays)
+        cond = 0 if self.condition is None else self.condition.macs_per_sample
+        return cond + sum(a.macs_per_sample for a in self.arrays)
 
     @property
     def n_params(self) -> int:
-        """Weights NAM stores for this model (head_scale included)."""
-        n = 1
+        """Weights NAM stores for this model (head_scale included; a condition DSP's too)."""
+        n = 1 if self.condition is None else 1 + self.condition.n_params
         for arr in self.arrays:
             n += arr.rechannel.size + arr.head_weight.size
             n += 0 if arr.head_bias is None else arr.head_bias.size
@@ -219,5 +227,7 @@ class WaveNetSpec:
         """``WaveNet 16/8 ch, 20 layers, receptive field 4093``: what ``time`` prints."""
         chans = "/".join(str(a.channels) for a in self.arrays)
         n = sum(len(a.layers) for a in self.arrays)
-        return (f"WaveNet {chans} ch, {n} layers, receptive field {self.receptive_field}, "
+        cond = "" if self.condition is None else \
+            f", condition DSP ({self.condition.out_size} channels)"
+        return (f"WaveNet {chans} ch, {n} layers{cond}, receptive field {self.receptive_field}, "
                 f"{self.macs_per_sample:,} MACs/sample")

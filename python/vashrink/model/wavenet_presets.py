@@ -38,11 +38,13 @@ def random_wavenet(
     head_kernel: int = 1,
     seed: int = 0,
     scale: float = 1.0,
+    condition: WaveNetSpec | None = None,
 ) -> WaveNetSpec:
     """A WaveNet with ``(channels, head_size, dilations)`` per layer array and weights drawn
     from ``U(-s, s)``, ``s = scale / sqrt(fan_in)`` (torch's default range for ``scale=1``).
 
-    ``head1x1 > 0`` gives every layer a head 1x1 of that many outputs.
+    ``head1x1 > 0`` gives every layer a head 1x1 of that many outputs; ``condition``: a
+    condition DSP whose outputs feed the input mixins (they then take its ``out_size``).
     """
     rng = np.random.default_rng(seed)
 
@@ -54,6 +56,7 @@ def random_wavenet(
     gate = Activation("Sigmoid") if gated else None
     out: list[LayerArray] = []
     prev_channels = 1
+    cond = 1 if condition is None else condition.out_size
     for i, (channels, head_size, dilations) in enumerate(arrays):
         z = 2 * channels if gated else channels
         layers = []
@@ -62,7 +65,7 @@ def random_wavenet(
             h1b = u(channels, head1x1) if head1x1 else None
             layers.append(WaveNetLayer(
                 d, act, u(channels * kernel_size, z, channels, kernel_size), u(channels, z),
-                u(1, z, 1), gate, u(channels, channels, channels), u(channels, channels),
+                u(1, z, cond), gate, u(channels, channels, channels), u(channels, channels),
                 h1w, h1b))
         head_in = head1x1 or channels
         head_bias = u(head_in, head_size) if i == len(arrays) - 1 else None
@@ -70,7 +73,7 @@ def random_wavenet(
                               u(head_in * head_kernel, head_size, head_in, head_kernel),
                               head_bias))
         prev_channels = channels
-    return WaveNetSpec(tuple(out), 0.02)
+    return WaveNetSpec(tuple(out), 0.02, condition)
 
 
 def a1_wavenet(preset: str, seed: int = 0) -> WaveNetSpec:

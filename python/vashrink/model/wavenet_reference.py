@@ -52,12 +52,20 @@ def _array(x: np.ndarray, c: np.ndarray, head_in: np.ndarray | None,
     return h, out
 
 
-def wavenet_reference(spec: WaveNetSpec, x: np.ndarray) -> np.ndarray:
-    """The model's output for the signal ``x`` (``[T]``), float64."""
-    sig = np.asarray(x, dtype=np.float64).reshape(-1, 1)
+def _outputs(spec: WaveNetSpec, sig: np.ndarray) -> np.ndarray:
+    """``[T][out_size]``: every output channel, head_scale applied."""
+    cond = sig if spec.condition is None else _outputs(spec.condition, sig)
     h, head = sig, None
     for arr in spec.arrays:
-        h, head = _array(h, sig, head, arr)
+        h, head = _array(h, cond, head, arr)
     assert head is not None
-    out: np.ndarray = spec.head_scale * head[:, 0]
+    out: np.ndarray = spec.head_scale * head
     return out
+
+
+def wavenet_reference(spec: WaveNetSpec, x: np.ndarray) -> np.ndarray:
+    """The model's output for the signal ``x`` (``[T]``), float64: the first output channel
+    (``[T]``), or every channel (``[T][out]``) when ``spec`` has several."""
+    sig = np.asarray(x, dtype=np.float64).reshape(-1, 1)
+    out = _outputs(spec, sig)
+    return out[:, 0] if out.shape[1] == 1 else out

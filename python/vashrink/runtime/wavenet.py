@@ -51,6 +51,12 @@ def _layer(layer: WaveNetLayer) -> dict[str, Any]:
     return d
 
 
+def _model(spec: WaveNetSpec) -> dict[str, Any]:
+    """What the engine's ``load`` takes: the arrays, head_scale and the condition DSP's."""
+    return {"arrays": _arrays(spec), "head_scale": float(np.float32(spec.head_scale)),
+            "condition": None if spec.condition is None else _model(spec.condition)}
+
+
 def _arrays(spec: WaveNetSpec) -> list[dict[str, Any]]:
     out = []
     for arr in spec.arrays:
@@ -63,6 +69,7 @@ def _arrays(spec: WaveNetSpec) -> list[dict[str, Any]]:
             raise ModelFormatError(msg)
         out.append({
             "input_size": arr.input_size, "channels": arr.channels,
+            "cond_size": int(arr.layers[0].mixin_weight.shape[1]),
             "bottleneck": arr.layers[0].bottleneck, "head_size": arr.head_size,
             "head_kernel": int(arr.head_weight.shape[2]), "head_dilation": arr.head_dilation,
             "rechannel": _f32(arr.rechannel), "head_w": _f32(arr.head_weight),
@@ -86,7 +93,8 @@ class WaveNet(NativeRunner):
             msg = f"WaveNet takes a WaveNetSpec, got {type(spec).__name__}"
             raise ModelFormatError(msg)
         native = engine().WaveNetF32()
-        error = native.load(_arrays(spec), float(np.float32(spec.head_scale)))
+        m = _model(spec)
+        error = native.load(m["arrays"], m["head_scale"], m["condition"])
         if error:
             msg = f"the engine refused the WaveNet: {error}"
             raise ModelFormatError(msg)
