@@ -25,7 +25,11 @@ def test_gear_recording_is_the_models_render(tmp_path: Path) -> None:
     assert rec.sample_rate_hz == 48000 and rec.input.size == 6 * 48000
     warm = -(-spec.prewarm_samples // 64) * 64
     ref = wavenet_reference(spec, np.concatenate([np.zeros(warm), rec.input]))[warm:]
-    assert np.max(np.abs(rec.output - ref)) < 2e-5 * np.max(np.abs(ref))
+    silence = wavenet_reference(spec, np.zeros(warm + 64))[-1]
+    assert abs(gear.silence_offset - silence) < 2e-5 * np.max(np.abs(ref))
+    assert abs(silence) > 1e-3  # a random-weight model's offset, removed from the target
+    assert np.max(np.abs(rec.output - (ref - silence))) < 2e-5 * np.max(np.abs(ref))
+    assert any("outputs" in c and "for silence" in c for c in rec.checks)
     assert gear.family == "wavenet" and gear.ns_per_sample > 0
 
 

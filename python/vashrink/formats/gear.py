@@ -9,7 +9,7 @@ results to listen to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,10 @@ from ..target.capture_signal import test_signal
 from ..target.recording import Recording, recording_from_arrays
 from .render import load_any, prewarm, prewarm_samples
 
-__all__ = ["GearModel", "gear_recording"]
+__all__ = ["OFFSET_NOTE", "GearModel", "gear_recording"]
+
+#: A settled output for silence at least this large is named in the recording's checks.
+OFFSET_NOTE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class GearModel:
     ns_per_sample: float
     sample_rate_hz: float
     rendered: str | None = None
+    silence_offset: float = 0.0
 
     @property
     def core_percent(self) -> float:
@@ -86,9 +90,12 @@ def gear_recording(
         msg = f"{input_wav} is at {rate:g} Hz but {path.name} runs at {model_rate:g} Hz"
         raise InputError(msg)
     family = family_of(spec)
+    warm = prewarm_samples(spec, warm, rate)
+    offset = _silence_offset(family.load(spec, "float32"), warm)
     runner = family.load(spec, "float32")
-    prewarm(runner, prewarm_samples(spec, warm, rate))
+    prewarm(runner, warm)
     y = np.asarray(runner.process_samples(x.astype(np.float32)), dtype=np.float64).reshape(-1)
+    y -= offset
     rendered = None
     if out_wav is not None:
         import soundfile as sf
@@ -100,5 +107,17 @@ def gear_recording(
     rec = recording_from_arrays(x, y, round(rate), validation_s=validation_s,
                                 name=f"{path.name} rendered in vashrink's engine", latency=0,
                                 remove_dc=False)
-    gear = GearModel(str(path), family.name, timing.ns_per_sample, rate, rendered)
+    if abs(offset) >= OFFSET_NOTE:
+        rec = replace(rec, checks=(*rec.checks, (
+            f"the original outputs {offset:.3g} for silence (after its pre-warm): removed from "
+            "its rendering, as a trained candidate is made silent for silence")))
+    gear = GearModel(str(path), family.name, timing.ns_per_sample, rate, rendered, offset)
     return rec, gear
+
+
+def _silence_offset(runner: Any, warm: int) -> float:
+    """The original's settled output for silence: a constant no candidate is asked to learn
+    (training moves each candidate's own one out of its bias), so it is taken out of the
+    target; a random-weight model's can be most of its output's energy."""
+    prewarm(runner, warm)
+    return float(np.asarray(runner.process_samples(np.zeros(64, np.float32))).reshape(-1)[-1])
