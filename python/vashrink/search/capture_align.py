@@ -9,15 +9,17 @@ target's shift differs) and reads where its validation ESR *rises for good*: pas
 latency the target answers before the input that causes it, which no causal model fits.
 
 The rule (measured on the capture panel, docs/capture.md): the rise is the first shift whose
-ESR is above ``RISE`` times the lowest ESR of every smaller shift and stays above it at the next
-shift. Below the rise the ESRs of a short training are flat within training noise (which shift
-is lowest there is noise, not alignment), and the first one or two shifts past the truth hide in
-that noise when the response starts with small taps (a low-pass after the clipper); so the
-chosen latency is ``GUARD`` samples before the rise, never below the estimate. No rise in the
-window, or a trial model that fits nothing, leaves the estimate as it is.
+ESR is above ``RISE`` times the median ESR of every smaller shift and stays above it at the next
+shift. The first one to three shifts past the truth hide in the training noise when the
+response starts with small taps (a low-pass after the clipper), so the latency is the lowest
+ESR at least ``GUARD`` samples before the rise, a tie going to the smaller shift. Below the rise
+a short training's ESRs are often flat within its noise (the choice is then near the estimate,
+the safe side); where a late shift fits clearly better (sag) the trial finds it. No rise in the
+window, or a trial model that fits too little, leaves the estimate as it is.
 
-Work budgets only (updates, not seconds), one seed: the same recording gives the same shift on
-any machine. Only an estimated latency (``--latency auto``) is refined; a given one is kept.
+Work budgets only (updates, not seconds), one seed: the same recording gives the same shift on a
+busy and on an idle machine. Only an estimated latency (``--latency auto``) is refined; a given
+one is kept.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from ..train import RecurrentTrainConfig
 __all__ = ["AlignTrial", "align_by_trial", "choose_shift", "trial_esrs"]
 
 TRIAL_ARCH = "gru-8"
-"""The model each trial trains (a small, fast GRU that fits every panel gear to ESR < 0.2)."""
+"""The model each trial trains (small and fast; about 1 s of CPU per trial on the panel)."""
 TRIAL_UPDATES = 1000
 """Adam updates per trial shift (the default recipe's batch and segments)."""
 TRIAL_SEED = 0
@@ -73,7 +75,8 @@ class AlignTrial:
         samples: the latency chosen (>= the estimate).
         shifts: the latencies tried, in order; ``esr`` the trial's validation ESR at each.
         rise_samples: the first shift of the rise (``None``: no rise found).
-        updates: Adam updates per shift; ``seconds`` the wall time of all trials.
+        updates: Adam updates per shift; ``seconds`` the wall time of all trials and
+            ``cpu_seconds`` their CPU time (this process; what load does not inflate).
         reason: why this shift, in words.
     """
 
@@ -85,13 +88,14 @@ class AlignTrial:
     updates: int
     seconds: float
     reason: str
+    cpu_seconds: float = 0.0
 
     def describe(self) -> str:
         """One line for the summary."""
         tried = f"{self.shifts[0]}..{self.shifts[-1]}" if self.shifts else "none"
         return (f"latency trial: {self.samples} samples removed (causal estimate "
                 f"{self.estimate_samples}; {len(self.shifts)} short {TRIAL_ARCH} trainings "
-                f"at shifts {tried}, {self.seconds:.1f} s): {self.reason}")
+                f"at shifts {tried}, {self.cpu_seconds:.1f} s of CPU): {self.reason}")
 
     def to_dict(self) -> dict[str, object]:
         return {**self.__dict__, "shifts": list(self.shifts), "esr": list(self.esr)}
@@ -208,13 +212,14 @@ def align_by_trial(recording: Recording, log: Callable[[str], None] | None = Non
             log(f"latency trial: skipped (the recording is shorter than {MIN_RECORDING_S:g} s); "
                 f"the causal estimate of {est.samples} samples stands")
         return recording, None
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     tried, esr, updates = trial_esrs(recording, _window(recording))
     chosen, rise, reason = choose_shift([est.samples + d for d in tried], esr, est.samples)
     trial = AlignTrial(estimate_samples=est.samples, samples=chosen,
                        shifts=tuple(est.samples + d for d in tried), esr=tuple(esr),
                        rise_samples=rise, updates=updates,
-                       seconds=time.perf_counter() - started, reason=reason)
+                       seconds=time.perf_counter() - started, reason=reason,
+                       cpu_seconds=time.process_time() - cpu)
     if log is not None:
         log(trial.describe())
     return _realigned(recording, chosen - est.samples, trial), trial
