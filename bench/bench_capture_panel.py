@@ -50,8 +50,9 @@ runs end to end, not a measurement of the recipe)::
 
 ``--set FIELD=VALUE`` changes the default recipe (``RecurrentTrainConfig``; ``none`` for None)
 before the reference multiplies its budgets; ``--align true`` (default) removes each gear's true
-latency before training (the trainer sees the circuit alone), ``--align tool`` leaves alignment
-to the recording checks as a user's capture would.
+latency before training (the trainer sees the circuit alone), ``--align tool`` aligns as a user's
+capture is aligned: the recording checks' causal estimate refined by the latency trial
+(:mod:`vashrink.search.capture_align`), which each row keeps (``latency_trial``).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 from vashrink.model.architecture import RecurrentArchitecture
+from vashrink.search.capture_align import align_by_trial
 from vashrink.search.capture_plan import CaptureLimits
 from vashrink.target.gear import gear_names, gear_recording, get_gear, to_recording
 from vashrink.target.recording import Recording
@@ -133,14 +135,20 @@ class Recordings:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.cache: dict[str, Recording] = {}
+        self.trials: dict[str, dict[str, Any]] = {}
 
     def __call__(self, gear: str) -> Recording:
         if gear not in self.cache:
             a = self.args
             pair = gear_recording(gear, seconds=a.seconds, sample_rate_hz=a.rate,
                                   seed=a.signal_seed)
-            self.cache[gear] = to_recording(pair, validation_s=a.validation_s,
-                                            compensate=a.align == "true")
+            rec = to_recording(pair, validation_s=a.validation_s, compensate=a.align == "true")
+            if a.align == "tool":
+                # As the search aligns: the causal estimate refined by trial trainings.
+                rec, trial = align_by_trial(rec, lambda text: print(text, flush=True))
+                if trial is not None:
+                    self.trials[gear] = trial.to_dict()
+            self.cache[gear] = rec
         return self.cache[gear]
 
 
@@ -203,7 +211,8 @@ def train_rows(args: argparse.Namespace, config: RecurrentTrainConfig, seeds: li
                              "epochs": res.epochs, "seconds": res.seconds,
                              "stop_reason": res.stop_reason,
                              "true_latency_samples": get_gear(gear).latency_samples,
-                             "recording_latency_samples": rec.latency_samples}
+                             "recording_latency_samples": rec.latency_samples,
+                             "latency_trial": records.trials.get(gear)}
                 print(f"  ESR {row['esr']:.4g} after {res.epochs} epochs, {res.seconds:.1f} s",
                       flush=True)
                 table.add(row)

@@ -30,6 +30,7 @@ from ..target.esr import ErrorReport, piece_errors
 from ..target.recording import Recording
 from ..train import RecurrentTrainConfig, train_recurrent
 from ..train.rnn_data import VALIDATION_PREROLL_S
+from .capture_align import align_by_trial
 from .capture_costs import measure_costs
 from .capture_plan import CaptureLimits, plan_capture
 from .capture_result import CaptureResult
@@ -152,6 +153,8 @@ def shrink_capture(
         raise InputError(msg)
     limits = limits or CaptureLimits()
     config = config or RecurrentTrainConfig()
+    # An estimated latency is refined by short trial trainings (a given one is kept as given).
+    recording = align_by_trial(recording, say)[0]
     # What a stored candidate depends on (the search limits do not: a wider or longer search in
     # the same directory reuses every candidate trained so far).
     fingerprint = {

@@ -59,9 +59,14 @@ class LatencyEstimate:
         onset_samples: the detected onset of the linear response (before the safety margin).
         peak_samples: the lag of the largest tap of the response (latency + group delay).
         sample_rate_hz: rate of the recording.
-        method: ``"onset"`` (estimated), ``"given"`` (from the user) or ``"none"`` (0 given).
+        method: ``"onset"`` (estimated), ``"trial"`` (the estimate refined by trial trainings,
+            :mod:`vashrink.search.capture_align`), ``"given"`` (from the user) or ``"none"``
+            (0 given).
         inverted: the response's largest tap is negative (polarity inverted).
         linear_esr: the ESR of the best linear prediction (how linear the gear is, 0..1).
+        estimate_samples: for ``"trial"``, the causal estimate the trials started from.
+        foot_samples: where the response's rise to its peak crosses ``RISE_LEVEL`` of the peak
+            (``None`` when not estimated).
     """
 
     samples: int
@@ -71,6 +76,8 @@ class LatencyEstimate:
     method: str
     inverted: bool
     linear_esr: float
+    estimate_samples: int | None = None
+    foot_samples: int | None = None
 
     @property
     def ms(self) -> float:
@@ -84,6 +91,9 @@ class LatencyEstimate:
             return f"latency: {self.samples} samples ({self.ms:.2f} ms) removed, as given"
         if self.method == "none":
             return "latency: not removed (--latency 0)"
+        if self.method == "trial":
+            return (f"latency: {self.samples} samples ({self.ms:.2f} ms) removed, chosen by "
+                    f"trial trainings from the causal estimate of {self.estimate_samples}")
         if self.samples == 0:
             if self.onset_samples == 0:
                 return "latency: none detected (the response starts at once)"
@@ -182,4 +192,4 @@ def estimate_onset_latency(x: NDArray[np.float64], y: NDArray[np.float64], sampl
     return LatencyEstimate(samples=samples, onset_samples=onset, peak_samples=peak,
                            sample_rate_hz=int(sample_rate_hz), method="onset",
                            inverted=bool(taps[top, first] < 0),
-                           linear_esr=min(max(floor, 0.0), 1.0))
+                           linear_esr=min(max(floor, 0.0), 1.0), foot_samples=foot)
