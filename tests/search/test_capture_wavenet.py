@@ -24,7 +24,7 @@ from vashrink.train import RecurrentTrainConfig
 from vashrink.train.wavenet_config import WaveNetTrainConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
-from rnn_synthetic import synthetic_recording  # noqa: E402
+from rnn_synthetic import synthetic_recording
 
 RECIPE = WaveNetTrainConfig(row_samples=1024, max_updates=150, patience=None)
 
@@ -40,7 +40,7 @@ def searched(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
 
 
 def test_the_chosen_wavenet_is_exported_as_nam_and_scored_by_the_engine(searched) -> None:  # type: ignore[no-untyped-def]
-    rec, out, _, result = searched
+    _, out, _, result = searched
     assert result.winner is not None and result.winner.cell == "wavenet"
     assert result.met, result.message
     assert set(result.exports) == {"model"}
@@ -85,7 +85,8 @@ def test_what_a_wavenet_cannot_do_is_refused(tmp_path: Path) -> None:
                        progress=False)
 
 
-def test_exporting_a_wavenet_to_rtneural_is_refused_in_one_line(searched, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_exporting_a_wavenet_to_rtneural_is_refused_in_one_line(  # type: ignore[no-untyped-def]
+        searched, capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _, _ = searched
     code = main(["export", str(out / "model.nam"), "--to", str(out / "x.json")])
     assert code == 2

@@ -192,7 +192,7 @@ def shrink_capture(
     start_hidden = int(bound.suggested_hidden[0])
     say(bound.summary())
     if WAVENET in limits.cells and limits.wavenet_depth == WAVENET_DEPTH:
-        # Dilations 1..2^(depth-1) covering the measured memory, never fewer than the default's.
+        # Dilations 1..2^(depth-1) covering the measured memory, never fewer than the floor's.
         depth = max(WAVENET_DEPTH, depth_for_memory(bound.memory_samples))
         limits = replace(limits, wavenet_depth=depth)
     extrapolated: tuple[str, ...] = ()

@@ -43,9 +43,9 @@ class WaveNetTrainConfig:
         threads: torch intra-op threads while training; ``seed``: initialisation and shuffling.
     """
 
-    row_samples: int = 4096
+    row_samples: int = 2048
     batch_size: int = 8
-    lr: float = 8e-3
+    lr: float = 1e-2
     final_lr_fraction: float = 0.05
     max_grad_norm: float | None = 1.0
     max_updates: int = 1500
