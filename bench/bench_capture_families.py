@@ -10,6 +10,9 @@ alignment); every shape's ns/sample is timed here in one interleaved run (the se
 ``measure_costs``). ESR: validation, pre-emphasised, the engine's (float32) streamed spans.
 
     nice -n 5 python bench/bench_capture_families.py --gears diode fuzz --esr 0.01
+
+``--search`` also runs ``shrink_capture`` with ``--cells gru,lstm,wavenet --layers 1
+--hidden-max 16`` on each gear (default recipes) and keeps its choice and what it trained.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from pathlib import Path
 from vashrink.bound.memory import memory_bound
 from vashrink.model.architecture import RecurrentArchitecture
 from vashrink.model.wavenet_shape import WaveNetShape, depth_for_memory
-from vashrink.search.capture import engine_errors
+from vashrink.search.capture import engine_errors, shrink_capture
 from vashrink.search.capture_costs import measure_costs
-from vashrink.search.capture_plan import WAVENET_DEPTH
+from vashrink.search.capture_plan import WAVENET_DEPTH, CaptureLimits
 from vashrink.target.gear import gear_recording, to_recording
 from vashrink.train.wavenet_config import WaveNetTrainConfig
 from vashrink.train.wavenet_fit import train_wavenet
@@ -41,6 +44,8 @@ def main() -> None:
     ap.add_argument("--channels", type=int, nargs="+", default=[2, 4, 8])
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--validation-s", type=float, default=5.0)
+    ap.add_argument("--search", action="store_true")
+    ap.add_argument("--skip-sweep", action="store_true", help="only --search")
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                     help="WaveNetTrainConfig fields")
     ap.add_argument("--panel", type=Path, default=RESULTS / "capture_panel_default.json")
@@ -56,6 +61,11 @@ def main() -> None:
     for gear in args.gears:
         rec = to_recording(gear_recording(gear, seconds=args.seconds),
                            validation_s=args.validation_s, compensate=True)
+        if args.search:
+            out["gears"].setdefault(gear, {})["search"] = _search(rec, args.esr)
+            args.out.write_text(json.dumps(out, indent=1))
+        if args.skip_sweep:
+            continue
         bound = memory_bound(rec, esr_target=args.esr)
         depth = max(WAVENET_DEPTH, depth_for_memory(bound.memory_samples))
         rows = [r for r in panel if r["gear"] == gear and r["align"] == "true"]
@@ -82,10 +92,26 @@ def main() -> None:
             ok = [(v["ns_per_sample"], k) for k, v in table.items()
                   if k.startswith(fam) and v["esr"] <= args.esr]
             best[fam] = min(ok)[1] if ok else None
-        out["gears"][gear] = {"memory_samples": bound.memory_samples, "depth": depth,
-                              "shapes": table, "cheapest_meeting": best}
+        out["gears"].setdefault(gear, {}).update({
+            "memory_samples": bound.memory_samples, "depth": depth, "shapes": table,
+            "cheapest_meeting": best})
         print(gear, best, flush=True)
         args.out.write_text(json.dumps(out, indent=1))
+
+
+def _search(rec, esr: float) -> dict:  # type: ignore[no-untyped-def]
+    limits = CaptureLimits(cells=("gru", "lstm", "wavenet"), layers=(1,), hidden_max=16)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        res = shrink_capture(rec, esr, out_dir=Path(tmp) / "run", limits=limits, progress=False,
+                             report=False, log=print)
+    found = {"winner": None if res.winner is None else res.winner.label,
+             "winner_esr": None if res.winner is None else res.winner.esr,
+             "winner_ns": None if res.winner is None else res.winner.ns_per_sample,
+             "trained": {c.label: [c.esr, c.ns_per_sample] for c in res.candidates},
+             "wall_s": time.perf_counter() - t0}
+    print(found, flush=True)
+    return found
 
 
 if __name__ == "__main__":
