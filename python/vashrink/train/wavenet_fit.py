@@ -96,14 +96,11 @@ def silence_to_silence_wavenet(spec: WaveNetSpec) -> WaveNetSpec:
     return replace(spec, arrays=(*spec.arrays[:-1], replace(last, head_bias=bias)))
 
 
-def reference_errors(spec: WaveNetSpec, recording: Recording) -> ErrorReport:
-    """Validation errors of ``spec`` streamed with the float64 reference from a zero history."""
-    return piece_errors([(y, wavenet_reference(spec, x), first)
-                         for x, y, first in _pieces(recording)])
+Pieces = Sequence[tuple[np.ndarray, np.ndarray, int]]
 
 
-def _train_one(shape: WaveNetShape, rows: WaveNetRows, pieces: list, config: WaveNetTrainConfig,
-               target_esr: float | None) -> TrainedWaveNet:
+def _train_one(shape: WaveNetShape, rows: WaveNetRows, pieces: Pieces,
+               config: WaveNetTrainConfig, target_esr: float | None) -> TrainedWaveNet:
     started = time.perf_counter()
     model = WaveNetTorch(shape, seed=config.seed)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -178,7 +175,8 @@ def _train_one(shape: WaveNetShape, rows: WaveNetRows, pieces: list, config: Wav
         epoch_seconds=tuple(epoch_secs), stop_reason=reason, val_curve=tuple(curve))
 
 
-def _errors(spec: WaveNetSpec, pieces: list) -> ErrorReport:
+def _errors(spec: WaveNetSpec, pieces: Pieces) -> ErrorReport:
+    """Validation errors of ``spec`` streamed with the float64 reference from a zero history."""
     return piece_errors([(y, wavenet_reference(spec, x), first) for x, y, first in pieces])
 
 
