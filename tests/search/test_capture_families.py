@@ -88,3 +88,12 @@ def test_wavenet_alone_and_layers_without_one_are_refused() -> None:
         plan_capture(CaptureLimits(cells=("wavenet",), layers=(2,)), 0.01, world.train, _cost)
     with pytest.raises(InputError, match="cells must be some of gru, lstm, wavenet"):
         CaptureLimits(cells=("tcn",))
+
+
+def test_every_family_has_its_own_colour_in_the_pareto_plot() -> None:
+    from vashrink.search.capture_plan import SEARCH_CELLS
+    from vashrink.search.capture_report import FAMILY_STYLE
+
+    assert set(FAMILY_STYLE) == set(SEARCH_CELLS)
+    assert len({colour for _, colour, _ in FAMILY_STYLE.values()}) == len(SEARCH_CELLS)
+    assert len({marker for marker, _, _ in FAMILY_STYLE.values()}) == len(SEARCH_CELLS)
