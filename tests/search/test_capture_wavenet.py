@@ -105,3 +105,16 @@ def test_nam_core_loads_the_exported_wavenet(searched) -> None:  # type: ignore[
     subprocess.run([str(tools[0]), str(out / "model.nam")], check=True, capture_output=True,
                    timeout=120)
     assert np.isfinite(read_nam(out / "model.nam").model.head_scale)
+
+
+def test_another_wavenet_recipe_reuses_the_directory_and_retrains_wavenets(searched) -> None:  # type: ignore[no-untyped-def]
+    """The WaveNet recipe is not part of the directory's fingerprint (a search widened to
+    WaveNets keeps its GRU/LSTMs) but is part of each WaveNet candidate's run: a changed recipe
+    trains them again instead of reusing them. (Last in the file: it rewrites the directory.)"""
+    rec, out, limits, first = searched
+    other = WaveNetTrainConfig(row_samples=1024, max_updates=20, patience=None)
+    again = shrink_capture(rec, 0.05, out_dir=out, limits=limits, wavenet_config=other,
+                           timing_repeats=2, progress=False, report=False)
+    first_esr = {c.label: c.esr for c in first.candidates}
+    assert again.candidates
+    assert all(c.esr != first_esr.get(c.label) for c in again.candidates)

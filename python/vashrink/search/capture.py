@@ -79,7 +79,7 @@ def profile_costs(
     return costs, note, tuple(outside), replace(limits, layers=kept)
 
 
-def _stored(out: Path, fingerprint_text: str) -> dict[str, CaptureScore]:
+def _stored(out: Path, runs: tuple[str, ...]) -> dict[str, CaptureScore]:
     """The scores of this run's trained candidates in ``out/models``."""
     done: dict[str, CaptureScore] = {}
     for path in stored_files(out / "models"):
@@ -88,7 +88,7 @@ def _stored(out: Path, fingerprint_text: str) -> dict[str, CaptureScore]:
         except (ModelFormatError, KeyError):
             continue
         score = prov.get("score")
-        if prov.get("run") == fingerprint_text and isinstance(score, dict):
+        if prov.get("run") in runs and isinstance(score, dict):
             try:
                 s = CaptureScore.from_dict(score)
             except TypeError:
@@ -182,12 +182,14 @@ def shrink_capture(
         "dtype": dtype,
         "config": config.to_dict(),
     }
-    if WAVENET in limits.cells:
-        fingerprint["wavenet_config"] = recipes.wavenet.to_dict()
     rate = float(recording.sample_rate_hz)
     profiled = profile_costs(cost_profile, limits, dtype, say) if cost_profile is not None else None
     out = prepare_out_dir(out_dir, "capture", fingerprint)
     run_id = hashlib.sha256(repr(sorted(fingerprint.items())).encode()).hexdigest()[:12]
+    # A WaveNet candidate also depends on its own recipe: kept out of the directory's
+    # fingerprint, so a search widened to WaveNets reuses the directory and its GRU/LSTMs.
+    wavenet_run = run_id + "-wn" + hashlib.sha256(
+        repr(sorted(recipes.wavenet.to_dict().items())).encode()).hexdigest()[:8]
     bound = memory_bound(recording, esr_target=esr_target)
     start_hidden = int(bound.suggested_hidden[0])
     say(bound.summary())
@@ -203,7 +205,7 @@ def shrink_capture(
         cost_note = ("costs measured on this machine (our engine, one sample per call, fastest "
                      "of interleaved rounds)")
     # Stored scores take this run's costs: a resume compares every candidate on one measurement.
-    stored = {k: v for k, v in _stored(out, run_id).items() if k in costs}
+    stored = {k: v for k, v in _stored(out, (run_id, wavenet_run)).items() if k in costs}
     done = {k: replace(s, ns_per_sample=costs[k]) for k, s in stored.items()}
     if done:
         say(f"resuming: {len(done)} trained candidates found in {out / 'models'}")
@@ -249,7 +251,7 @@ def shrink_capture(
             dtype,
             rate,
             {
-                "run": run_id,
+                "run": wavenet_run if arch.cell == WAVENET else run_id,
                 "score": score.to_dict(),
                 "recipe": (recipes.wavenet if arch.cell == WAVENET else config).to_dict(),
                 "source": _source(recording),
