@@ -1,12 +1,14 @@
-"""Models of gear with memory: find the cheapest GRU/LSTM meeting an ESR target on a recording.
+"""Models of gear with memory: find the cheapest GRU/LSTM/WaveNet meeting an ESR target on a
+recording.
 
 :func:`shrink_capture` is ``vashrink shrink --input in.wav --output out.wav --esr 0.01``: the
 memory bound gives a starting hidden size, every candidate shape is timed in our engine first,
 :mod:`.capture_plan` trains as few candidates as it can (smallest measured cost first), each is
 checked by streaming the validation audio through the engine in the precision it ships in, and the
-winner is exported (model file, RTNeural JSON + snapshot, stateful ONNX, C++ header) with a report.
-Every trained candidate is stored at once as a model file carrying its score, so an interrupted
-run resumes where it stopped.
+winner is exported (GRU/LSTM: model file, RTNeural JSON + snapshot, stateful ONNX, C++ header; a
+WaveNet: ``.nam``) with a report. Every trained candidate is stored at once as a model file
+carrying its score, so an interrupted run resumes where it stopped. Each family plugs in at one
+place per stage (:mod:`.capture_families`, :data:`.capture_plan.LADDERS`).
 """
 
 from __future__ import annotations
@@ -22,20 +24,21 @@ import numpy as np
 
 from ..bound.memory import memory_bound
 from ..errors import InputError, ModelFormatError
-from ..model.architecture import RecurrentArchitecture
-from ..model.file import DTYPES, SUFFIX, read_model_file, write_model_file
-from ..model.spec import ModelSpec
-from ..runtime.recurrent import RecurrentNet
+from ..model.file import DTYPES
+from ..model.wavenet_shape import WAVENET, depth_for_memory
+from ..runtime.families import runner_of
 from ..target.esr import ErrorReport, piece_errors
 from ..target.recording import Recording
-from ..train import RecurrentTrainConfig, train_recurrent
+from ..train.rnn_config import RecurrentTrainConfig
 from ..train.rnn_data import VALIDATION_PREROLL_S
+from ..train.wavenet_config import WaveNetTrainConfig
 from .capture_align import align_by_trial
 from .capture_costs import measure_costs
-from .capture_plan import CaptureLimits, plan_capture
+from .capture_families import Recipes, family_of, stored_files
+from .capture_plan import WAVENET_DEPTH, CaptureLimits, Shape, plan_capture
 from .capture_result import CaptureResult
 from .capture_score import CaptureScore, capture_pareto, choose_capture
-from .capture_store import export_capture_winner, recording_fingerprint
+from .capture_store import recording_fingerprint
 from .rundir import prepare_out_dir, write_json
 
 __all__ = ["CaptureLimits", "CaptureResult", "profile_costs", "shrink_capture"]
@@ -77,17 +80,16 @@ def profile_costs(
     return costs, note, tuple(outside), replace(limits, layers=kept)
 
 
-def _stored(out: Path, fingerprint_text: str) -> dict[str, CaptureScore]:
+def _stored(out: Path, runs: tuple[str, ...]) -> dict[str, CaptureScore]:
     """The scores of this run's trained candidates in ``out/models``."""
     done: dict[str, CaptureScore] = {}
-    for path in sorted((out / "models").glob(f"*{SUFFIX}")):
+    for path in stored_files(out / "models"):
         try:
-            stored = read_model_file(path)
-        except ModelFormatError:
+            _, prov = family_of(_cell_of(path)).read(path)
+        except (ModelFormatError, KeyError):
             continue
-        prov = stored.provenance
         score = prov.get("score")
-        if prov.get("run") == fingerprint_text and isinstance(score, dict):
+        if prov.get("run") in runs and isinstance(score, dict):
             try:
                 s = CaptureScore.from_dict(score)
             except TypeError:
@@ -96,11 +98,16 @@ def _stored(out: Path, fingerprint_text: str) -> dict[str, CaptureScore]:
     return done
 
 
-def engine_errors(spec: ModelSpec, rec: Recording, dtype: str) -> Any:
-    """Validation errors of ``spec`` run by our engine sample by sample, as a plugin runs it:
-    each validation span after a reset and the pre-roll of audio before it (not scored),
-    against the recording (the latency removed is reported beside it)."""
-    net = RecurrentNet.from_spec(spec, dtype=dtype)
+def _cell_of(path: Path) -> str:
+    """The family of a stored candidate, from its file name (``gru-8...``, ``wavenet-4-d8``)."""
+    return path.name.split("-", 1)[0]
+
+
+def engine_errors(spec: Any, rec: Recording, dtype: str) -> Any:
+    """Validation errors of ``spec`` (any engine family) run by our engine sample by sample, as
+    a plugin runs it: each validation span after a reset and the pre-roll of audio before it
+    (not scored), against the recording (the latency removed is reported beside it)."""
+    net = runner_of(spec, dtype)
     scored = []
     for x, y, first in rec.validation_pieces(round(VALIDATION_PREROLL_S * rec.sample_rate_hz)):
         net.reset()
@@ -118,6 +125,7 @@ def shrink_capture(
     out_dir: str | Path = "vashrink-capture",
     limits: CaptureLimits | None = None,
     config: RecurrentTrainConfig | None = None,
+    wavenet_config: WaveNetTrainConfig | None = None,
     dtype: str = "float32",
     budget_core_percent: float | None = None,
     cost_profile: str | Path | None = None,
@@ -126,13 +134,17 @@ def shrink_capture(
     report: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> CaptureResult:
-    """Find the cheapest GRU/LSTM whose validation ESR (engine, ``dtype``) meets ``esr_target``.
+    """Find the cheapest GRU/LSTM/WaveNet whose validation ESR (engine, ``dtype``) meets
+    ``esr_target``.
 
     Args:
         recording: an aligned input/output pair (:func:`vashrink.target.recording.load_recording`).
         esr_target: validation ESR to meet (pre-emphasised, as trainers report it), e.g. 0.01.
         limits: cells, largest hidden size, input skip, most trainings (:class:`CaptureLimits`).
-        config: training recipe (:class:`vashrink.train.RecurrentTrainConfig`).
+        config: GRU/LSTM training recipe (:class:`vashrink.train.RecurrentTrainConfig`).
+        wavenet_config: WaveNet training recipe
+            (:class:`vashrink.train.wavenet_config.WaveNetTrainConfig`), when ``limits.cells``
+            holds ``wavenet``.
         budget_core_percent: choose the lowest ESR within this % of one core instead.
         cost_profile: score by the GRU/LSTM rows of a ``vashrink profile`` table measured on the
             target CPU (interpolated in the hidden size) instead of timing on this machine.
@@ -153,6 +165,16 @@ def shrink_capture(
         raise InputError(msg)
     limits = limits or CaptureLimits()
     config = config or RecurrentTrainConfig()
+    recipes = Recipes(config, wavenet_config or WaveNetTrainConfig(seed=config.seed))
+    refused = [c for c in limits.cells if dtype not in family_of(c).dtypes]
+    if refused:
+        msg = (f"{', '.join(refused)} run in {', '.join(family_of(refused[0]).dtypes)} only, not "
+               f"--dtype {dtype}: drop {', '.join(refused)} from --cells or use float32")
+        raise InputError(msg)
+    if WAVENET in limits.cells and cost_profile is not None:
+        msg = ("a cost profile holds GRU/LSTM rows only: drop wavenet from --cells, or leave out "
+               "--cost-profile to time WaveNets on this machine")
+        raise InputError(msg)
     # An estimated latency is refined by short trial trainings (a given one is kept as given).
     recording = align_by_trial(recording, say)[0]
     # What a stored candidate depends on (the search limits do not: a wider or longer search in
@@ -167,9 +189,17 @@ def shrink_capture(
     profiled = profile_costs(cost_profile, limits, dtype, say) if cost_profile is not None else None
     out = prepare_out_dir(out_dir, "capture", fingerprint)
     run_id = hashlib.sha256(repr(sorted(fingerprint.items())).encode()).hexdigest()[:12]
+    # A WaveNet candidate also depends on its own recipe: kept out of the directory's
+    # fingerprint, so a search widened to WaveNets reuses the directory and its GRU/LSTMs.
+    wavenet_run = run_id + "-wn" + hashlib.sha256(
+        repr(sorted(recipes.wavenet.to_dict().items())).encode()).hexdigest()[:8]
     bound = memory_bound(recording, esr_target=esr_target)
     start_hidden = int(bound.suggested_hidden[0])
     say(bound.summary())
+    if WAVENET in limits.cells and limits.wavenet_depth == WAVENET_DEPTH:
+        # Dilations 1..2^(depth-1) covering the measured memory, never fewer than the floor's.
+        depth = max(WAVENET_DEPTH, depth_for_memory(bound.memory_samples))
+        limits = replace(limits, wavenet_depth=depth)
     extrapolated: tuple[str, ...] = ()
     if profiled is not None:
         costs, cost_note, extrapolated, limits = profiled
@@ -178,26 +208,25 @@ def shrink_capture(
         cost_note = ("costs measured on this machine (our engine, one sample per call, fastest "
                      "of interleaved rounds)")
     # Stored scores take this run's costs: a resume compares every candidate on one measurement.
-    stored = {k: v for k, v in _stored(out, run_id).items() if k in costs}
+    stored = {k: v for k, v in _stored(out, (run_id, wavenet_run)).items() if k in costs}
     done = {k: replace(s, ns_per_sample=costs[k]) for k, s in stored.items()}
     if done:
         say(f"resuming: {len(done)} trained candidates found in {out / 'models'}")
 
-    def train_one(arch: RecurrentArchitecture) -> CaptureScore | None:
+    def train_one(arch: Shape) -> CaptureScore | None:
         say(
             f"training {arch.label} ({arch.n_params:,} parameters, "
             f"{costs[arch.label]:.3g} ns/sample)"
         )
-        [trained] = train_recurrent(
-            recording, [arch], config, target_esr=esr_target, progress=progress
-        )
+        family = family_of(arch.cell)
+        trained = family.train(recording, arch, recipes, esr_target, progress)
         errors = engine_errors(trained.spec, recording, dtype)
         if errors is None:
             # Kept with an infinite error, so a resumed run does not train it again.
             say(f"  {arch.label}: the trained model gives non-finite output; not a candidate")
             inf = float("inf")
             errors = ErrorReport(esr=inf, esr_plain=inf, dc=inf, mse=inf)
-        path = out / "models" / f"{arch.label}{SUFFIX}"
+        path = out / "models" / f"{arch.label}{family.suffix}"
         score = CaptureScore(
             label=arch.label,
             cell=arch.cell,
@@ -219,14 +248,15 @@ def shrink_capture(
             epoch_seconds=float(np.median(trained.epoch_seconds)) if trained.epoch_seconds else 0.0,
             stop_reason=str(trained.stop_reason),
         )
-        write_model_file(
+        family.write(
             path,
             trained.spec,
-            dtype=dtype,
-            provenance={
-                "run": run_id,
+            dtype,
+            rate,
+            {
+                "run": wavenet_run if arch.cell == WAVENET else run_id,
                 "score": score.to_dict(),
-                "recipe": config.to_dict(),
+                "recipe": (recipes.wavenet if arch.cell == WAVENET else config).to_dict(),
                 "source": _source(recording),
                 "esr_target": esr_target,
                 "latency_removed_samples": int(recording.latency_samples),
@@ -242,7 +272,7 @@ def shrink_capture(
     fresh: dict[str, CaptureScore] = {}
     limit = None if budget_core_percent is None else budget_core_percent * 1e7 / rate
 
-    def train_and_keep(arch: RecurrentArchitecture) -> CaptureScore | None:
+    def train_and_keep(arch: Shape) -> CaptureScore | None:
         score = train_one(arch)
         if score is not None:
             fresh[arch.label] = score
@@ -294,7 +324,10 @@ def _finish(
     front = capture_pareto(cands)
     exports: dict[str, str] = {}
     if choice.winner is not None:
-        exports = export_capture_winner(out, out / choice.winner.model_path, dtype)
+        family = family_of(choice.winner.cell)
+        exports = family.export(out, out / choice.winner.model_path, dtype)
+        if family.export_note:
+            extra_notes = (*extra_notes, family.export_note)
     result = CaptureResult(
         source=_source(rec),
         sample_rate_hz=float(rec.sample_rate_hz),

@@ -1,12 +1,15 @@
-"""The cost of every GRU/LSTM shape a capture search may train, measured so load cannot inflate it.
+"""The cost of every shape a capture search may train (GRU, LSTM, WaveNet), measured so load
+cannot inflate it.
 
 ns/sample does not depend on the weights, so each shape is timed once, with random weights,
-before anything is trained, and kept with the run (``DIR/costs.json``): a resumed run compares
-candidates on the same measurements. Load on a shared machine only ever makes a pass slower, so
-the shapes are timed in interleaved rounds (each round times every shape once, so a burst of
-load hits every shape alike) and each keeps its *fastest* pass. A shape still costing clearly
-more than a larger shape of its family (``OUTLIER_RATIO``) was slowed by load: it is timed again
-until it is not, or the retries run out (then the note says so).
+before anything is trained (in the engine, loaded by
+:func:`~vashrink.runtime.families.runner_of`), and kept with the run (``DIR/costs.json``): a
+resumed run compares candidates on the same measurements. Load on a shared machine only ever
+makes a pass slower, so the shapes are timed in interleaved rounds (each round times every
+shape once, so a burst of load hits every shape alike) and each keeps its *fastest* pass. A
+shape still costing clearly more than a larger shape of its family (``OUTLIER_RATIO``) was
+slowed by load: it is timed again until it is not, or the retries run out (then the note says
+so).
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..model.architecture import RecurrentArchitecture
-from ..model.spec import random_spec
-from ..runtime.recurrent import RecurrentNet
+from ..runtime.families import runner_of
 from ..runtime.timing import timing_buffer
+from .capture_families import family_of
+from .capture_plan import Shape
 from .rundir import write_json
 
 __all__ = ["COSTS_FILE", "OUTLIER_RATIO", "measure_costs", "suspect_costs"]
@@ -30,7 +33,7 @@ OUTLIER_RATIO = 1.25
 RETRIES = 3
 
 
-def suspect_costs(costs: dict[str, float], archs: Sequence[RecurrentArchitecture]) -> list[str]:
+def suspect_costs(costs: dict[str, float], archs: Sequence[Shape]) -> list[str]:
     """Labels whose cost exceeds ``OUTLIER_RATIO`` times that of a larger shape of the same
     family (cell, layers, skip): more units cannot run faster, so load inflated it."""
     out: list[str] = []
@@ -45,11 +48,11 @@ def suspect_costs(costs: dict[str, float], archs: Sequence[RecurrentArchitecture
     return out
 
 
-def _time_rounds(archs: Sequence[RecurrentArchitecture], dtype: str, rounds: int,
+def _time_rounds(archs: Sequence[Shape], dtype: str, rounds: int,
                  ) -> dict[str, float]:
     """Fastest ns/sample of each shape over ``rounds`` interleaved passes."""
     buffer = timing_buffer(BUFFER_SAMPLES)
-    nets = {a.label: RecurrentNet.from_spec(random_spec(a), dtype=dtype) for a in archs}
+    nets = {a.label: runner_of(family_of(a.cell).random_spec(a), dtype) for a in archs}
     best = {label: float("inf") for label in nets}
     for k in range(rounds):
         for label, net in nets.items():
@@ -58,7 +61,7 @@ def _time_rounds(archs: Sequence[RecurrentArchitecture], dtype: str, rounds: int
     return best
 
 
-def measure_costs(out: Path, archs: Sequence[RecurrentArchitecture], dtype: str, rounds: int,
+def measure_costs(out: Path, archs: Sequence[Shape], dtype: str, rounds: int,
                   log: Callable[[str], None]) -> dict[str, float]:
     """ns/sample of every shape in ``archs`` (fastest of ``rounds`` interleaved passes), read
     from and kept in ``out/costs.json``; suspect costs (:func:`suspect_costs`) re-timed."""

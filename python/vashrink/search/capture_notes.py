@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..model.wavenet_shape import WaveNetShape
 from .capture_score import CaptureChoice, CaptureScore
 
 __all__ = ["capture_notes"]
@@ -22,14 +23,20 @@ def capture_notes(
     notes: list[str] = []
     lo, hi = (int(v) for v in bound.suggested_hidden)
     w = choice.winner
-    if w is not None and choice.met:
+    if w is not None and choice.met and w.cell == "wavenet":
+        notes.append(
+            f"the chosen {w.label} is a WaveNet of {w.hidden} channels and "
+            f"{WaveNetShape.parse(w.label).depth} dilated layers (covering the memory bound's "
+            f"{bound.memory_samples} samples of memory)"
+        )
+    elif w is not None and choice.met:
         where = "inside" if lo <= w.hidden <= hi else ("below" if w.hidden < lo else "above")
         per = f" ({w.layers} layers of {w.hidden})" if w.layers > 1 else ""
         notes.append(
             f"the memory bound suggested hidden {lo}-{hi} (one layer); the chosen {w.label}{per} "
             f"is {where} that range"
         )
-    if w is not None and w.layers > 1:
+    if w is not None and w.layers > 1 and w.cell != "wavenet":
         notes.append(
             f"{w.label} stacks {w.layers} recurrent layers: RTNeural loads model.json, but "
             "AIDA-X's plugin runs one recurrent layer (search --layers 1 for AIDA-X)"

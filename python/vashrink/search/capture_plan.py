@@ -1,14 +1,19 @@
-"""Which GRU/LSTM candidates to train, smallest measured cost first, and when to stop growing.
+"""Which GRU/LSTM/WaveNet candidates to train, smallest measured cost first, and when to stop
+growing.
 
-Training a recurrent candidate on minutes of audio takes tens of seconds, so the search trains as
-few as it can. Every shape's cost is measured in the engine before anything is trained (ns/sample
-does not depend on the weights). A family is a cell with a number of stacked layers (``lstm``,
-``lstm-2x``). For each family the hidden sizes of :data:`HIDDEN_LADDER` are tried from the data's
-starting point (the memory bound's suggestion; a deeper family starts at the rung costing about
-what the one-layer start costs): upward in growing steps (1, 2, 4 rungs) until one meets the ESR
-target, then bisected down to the smallest that does; downward the same way when the start already
-meets it. One-layer families go first; a candidate whose measured cost is not below the cheapest
-model already meeting the target, of any family, is never trained.
+Training a candidate on minutes of audio takes tens of seconds, so the search trains as few as it
+can. Every shape's cost is measured in the engine before anything is trained (ns/sample does not
+depend on the weights). A family is a cell with a number of stacked layers (``lstm``,
+``lstm-2x``), or ``wavenet`` (one layer array of dilated convolutions whose depth covers the gear's
+memory, :attr:`CaptureLimits.wavenet_depth`). Each family has a ladder of sizes (:data:`LADDERS`:
+hidden sizes of :data:`HIDDEN_LADDER` for GRU/LSTM, channel counts of
+:data:`~vashrink.model.wavenet_shape.WAVENET_CHANNELS` for WaveNet), tried from a starting rung
+(one-layer GRU/LSTM: the memory bound's suggestion; a deeper family or a WaveNet: the rung
+costing about what the cheapest one-layer start costs): upward in growing steps (1, 2, 4 rungs)
+until one meets the ESR target, then bisected down to the smallest that does; downward the same
+way when the start already meets it. One-layer families go first, in order of their start's
+cost; a candidate whose measured cost is not below the cheapest model already meeting the target,
+of any family, is never trained.
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..model.architecture import CELLS, SEARCH_RNN_LAYERS, RecurrentArchitecture
+from ..model.wavenet_shape import WAVENET, WAVENET_CHANNELS, WaveNetShape
 from .capture_score import CaptureScore
 
 __all__ = [
+    "DEFAULT_CELLS",
     "HIDDEN_LADDER",
+    "SEARCH_CELLS",
     "CaptureLimits",
     "PlanOutcome",
     "hidden_ladder",
@@ -32,9 +40,20 @@ __all__ = [
 #: The hidden sizes a search tries: AIDA-X's and NAM's shipped sizes, with smaller rungs below.
 HIDDEN_LADDER = (2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 80)
 
+#: Every family a capture search can train, and the default of ``--cells``: WaveNets train
+#: 5-10x longer than a GRU of the same cost (docs/capture.md, "The WaveNet family"), so they are
+#: searched when asked for.
+SEARCH_CELLS = (*CELLS, WAVENET)
+DEFAULT_CELLS = CELLS
+#: Fewest dilated layers of a searched WaveNet (receptive field 31); more when the memory bound
+#: measures a longer memory. On the panel's diode, 8 channels at depth 4 reached ESR 0.012 in
+#: 600 updates and at depth 8 (receptive field 511) 0.018, twice the time (docs/capture.md).
+WAVENET_DEPTH = 4
+
+Shape = RecurrentArchitecture | WaveNetShape
 Family = tuple[str, int]
-Train = Callable[[RecurrentArchitecture], CaptureScore | None]
-Cost = Callable[[RecurrentArchitecture], float]
+Train = Callable[[Shape], CaptureScore | None]
+Cost = Callable[[Shape], float]
 
 
 @dataclass(frozen=True)
@@ -42,15 +61,17 @@ class CaptureLimits:
     """What a capture search may try: cells, stacked layers, the largest hidden size, skip, the
     most trainings."""
 
-    cells: tuple[str, ...] = CELLS
+    cells: tuple[str, ...] = DEFAULT_CELLS
     hidden_max: int = 40
     skip: bool = False
     trials: int = 24
     layers: tuple[int, ...] = SEARCH_RNN_LAYERS
+    wavenet_depth: int = WAVENET_DEPTH
 
     def __post_init__(self) -> None:
-        if not self.cells or any(c not in CELLS for c in self.cells):
-            msg = f"cells must be some of {', '.join(CELLS)}, got {', '.join(self.cells) or 'none'}"
+        if not self.cells or any(c not in SEARCH_CELLS for c in self.cells):
+            msg = (f"cells must be some of {', '.join(SEARCH_CELLS)}, "
+                   f"got {', '.join(self.cells) or 'none'}")
             raise InputError(msg)
         if self.hidden_max < HIDDEN_LADDER[0]:
             msg = f"--hidden-max must be at least {HIDDEN_LADDER[0]}, got {self.hidden_max}"
@@ -66,16 +87,47 @@ class CaptureLimits:
 
     @property
     def families(self) -> list[Family]:
-        """``(cell, layers)`` pairs the search explores."""
-        return [(c, n) for n in sorted(set(self.layers)) for c in self.cells]
+        """``(cell, layers)`` pairs the search explores (a WaveNet: one layer array)."""
+        return [(c, n) for n in sorted(set(self.layers)) for c in self.cells
+                if n in LADDERS[c].stacks]
 
-    def arch(self, family: Family, hidden: int) -> RecurrentArchitecture:
-        return RecurrentArchitecture(family[0], hidden, self.skip, family[1])
+    def arch(self, family: Family, size: int) -> Shape:
+        """The shape of ``family`` at the rung ``size`` (hidden units or channels)."""
+        return LADDERS[family[0]].shape(self, family[1], size)
 
-    def shapes(self) -> list[RecurrentArchitecture]:
+    def rungs(self, family: Family) -> list[int]:
+        """The sizes ``family`` ladders over."""
+        return LADDERS[family[0]].rungs(self)
+
+    def shapes(self) -> list[Shape]:
         """Every shape the search may train (what is timed before training)."""
-        rungs = hidden_ladder(self.hidden_max)
-        return [self.arch(f, h) for f in self.families for h in rungs]
+        return [self.arch(f, h) for f in self.families for h in self.rungs(f)]
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """How a family's rungs become shapes: ``shape(limits, layers, size)``, its ``rungs``,
+    the ``stacks`` (layers) it takes, and whether its one-layer start is the memory bound's
+    suggested hidden size (``from_data``; else the rung costing about what the cheapest such
+    start costs)."""
+
+    shape: Callable[[CaptureLimits, int, int], Shape]
+    rungs: Callable[[CaptureLimits], list[int]]
+    stacks: tuple[int, ...]
+    from_data: bool = True
+
+
+def _recurrent_ladder(cell: str) -> Ladder:
+    return Ladder(lambda lim, n, h: RecurrentArchitecture(cell, h, lim.skip, n),
+                  lambda lim: hidden_ladder(lim.hidden_max), SEARCH_RNN_LAYERS)
+
+
+#: The ladder of each family in :data:`SEARCH_CELLS`: where a new family plugs into the plan.
+LADDERS: dict[str, Ladder] = {
+    **{cell: _recurrent_ladder(cell) for cell in CELLS},
+    WAVENET: Ladder(lambda lim, _n, c: WaveNetShape(c, lim.wavenet_depth),
+                    lambda _lim: list(WAVENET_CHANNELS), (1,), from_data=False),
+}
 
 
 def hidden_ladder(hidden_max: int) -> list[int]:
@@ -198,13 +250,17 @@ def plan_capture(
     family trains its costliest shape within the budget (the most capacity it allows) and no
     other unless that one fails. Raises :class:`InputError` when no shape fits the budget.
     """
-    rungs = hidden_ladder(limits.hidden_max)
     plan = _Plan(limits, train, cost, done or {}, esr_target)
     plan.trained = len(plan.scores)
     cells = list(limits.cells)
     families = limits.families
+    if not families:
+        msg = (f"--layers {', '.join(map(str, limits.layers))} leaves no family of "
+               f"{', '.join(cells)} to search (a WaveNet has one layer array: add 1)")
+        raise InputError(msg)
 
     def allowed(family: Family) -> list[int]:
+        rungs = limits.rungs(family)
         if cost_limit is None:
             return rungs
         return [h for h in rungs if cost(limits.arch(family, h)) <= cost_limit]
@@ -218,7 +274,10 @@ def plan_capture(
             f"{cheapest.label}, takes {cost(cheapest):.3g} ns/sample; raise the budget"
         )
         raise InputError(msg)
-    starts = {f: _first(f, at[f], limits, cost, start_hidden, cost_limit) for f in families}
+    starts = {f: _first(f, at[f], limits, cost, start_hidden, cost_limit) for f in families
+              if LADDERS[f[0]].from_data and f[1] == 1}
+    starts.update({f: _first(f, at[f], limits, cost, start_hidden, cost_limit, starts)
+                   for f in families if f not in starts})
     # One layer first (the usual form); a deeper family then trains only what costs less than
     # the best model found so far.
     families.sort(key=lambda f: (f[1], cost(limits.arch(f, at[f][starts[f]])), cells.index(f[0])))
@@ -231,14 +290,22 @@ def plan_capture(
 
 
 def _first(family: Family, rungs: list[int], limits: CaptureLimits, cost: Cost,
-           start_hidden: int, cost_limit: float | None) -> int:
+           start_hidden: int, cost_limit: float | None,
+           one_layer: dict[Family, int] | None = None) -> int:
     """Where a family starts: its costliest rung under a budget, else the rung nearest the data's
-    suggestion (one layer) or the rung costing about what that one-layer start costs (deeper)."""
+    suggestion (a one-layer GRU/LSTM), the rung costing about what that one-layer start costs (a
+    deeper stack), or about what the cheapest one-layer start costs (a WaveNet)."""
     if cost_limit is not None:
         return len(rungs) - 1
     nearest = min(range(len(rungs)), key=lambda i: (abs(rungs[i] - start_hidden), rungs[i]))
-    if family[1] == 1 or (family[0], 1) not in limits.families:
+    if one_layer is None:
         return nearest
-    ref = cost(limits.arch((family[0], 1), rungs[nearest]))
+    if (family[0], 1) in one_layer and family[1] > 1:
+        own = (family[0], 1)
+        ref = cost(limits.arch(own, limits.rungs(own)[one_layer[own]]))
+    elif one_layer and not LADDERS[family[0]].from_data:
+        ref = min(cost(limits.arch(f, limits.rungs(f)[i])) for f, i in one_layer.items())
+    else:
+        return nearest
     return min(range(len(rungs)), key=lambda i: (abs(cost(limits.arch(family, rungs[i])) - ref),
                                                  rungs[i]))

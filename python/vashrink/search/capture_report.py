@@ -19,8 +19,9 @@ import soundfile as sf
 from matplotlib.figure import Figure
 from scipy.signal import welch
 
-from ..model.file import read_model_file
-from ..runtime.recurrent import RecurrentNet
+from ..runtime.families import runner_of
+from .capture_families import family_of
+from .capture_plan import SEARCH_CELLS
 from .labels import field_label
 from .report import _CSS, _save, _table, label_points
 
@@ -29,9 +30,12 @@ if TYPE_CHECKING:
     from .capture_result import CaptureResult
     from .capture_score import CaptureScore
 
-__all__ = ["excerpt_bounds", "write_capture_report"]
+__all__ = ["FAMILY_STYLE", "excerpt_bounds", "write_capture_report"]
 
 EXCERPT_S = 4.0
+#: Marker, colour and legend name of each family in the Pareto plot.
+FAMILY_STYLE = {"gru": ("o", "tab:blue", "GRU"), "lstm": ("s", "tab:orange", "LSTM"),
+                "wavenet": ("^", "tab:purple", "WaveNet")}
 WAVE_MS = 20.0
 
 
@@ -48,7 +52,8 @@ def excerpt_bounds(signal: np.ndarray, rate: float, seconds: float = EXCERPT_S) 
 
 
 def _model_output(out: Path, cand: CaptureScore, x: np.ndarray) -> np.ndarray:
-    net = RecurrentNet.from_spec(read_model_file(out / cand.model_path).spec, dtype=cand.dtype)
+    spec, _ = family_of(cand.cell).read(out / cand.model_path)
+    net = runner_of(spec, cand.dtype)
     net.reset()
     return np.asarray(net.process_samples(x), dtype=np.float64)
 
@@ -56,14 +61,16 @@ def _model_output(out: Path, cand: CaptureScore, x: np.ndarray) -> np.ndarray:
 def _plot_pareto(result: CaptureResult, path: Path) -> Path:
     fig = Figure(figsize=(7, 4.2))
     ax = fig.add_subplot()
-    for cell, marker in (("gru", "o"), ("lstm", "s")):
+    for cell in SEARCH_CELLS:
         cs = [c for c in result.candidates if c.cell == cell]
         if cs:
+            marker, colour, name = FAMILY_STYLE[cell]
             ax.scatter(
                 [c.ns_per_sample for c in cs],
                 [c.esr for c in cs],
                 marker=marker,
-                label=cell.upper(),
+                color=colour,
+                label=name,
                 alpha=0.8,
             )
     front = [c for c in result.candidates if c.label in result.pareto]

@@ -1,4 +1,4 @@
-"""Score GRU/LSTM candidates trained on a recording, and choose the one to ship.
+"""Score GRU/LSTM/WaveNet candidates trained on a recording, and choose the one to ship.
 
 Error is the validation ESR (pre-emphasis ``1 - 0.85 z^-1``) of the model as our engine runs it,
 streamed sample by sample from a zero state over the validation part of the recording, in the
@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..model.architecture import RecurrentArchitecture
+from ..model.wavenet_shape import WAVENET, WaveNetShape
 from .score import COST_TIE, pareto_front
 
 __all__ = ["CaptureChoice", "CaptureScore", "capture_pareto", "choose_capture"]
@@ -23,7 +24,9 @@ SAMPLE_RATE_DEFAULT = 48000.0
 
 @dataclass(frozen=True)
 class CaptureScore:
-    """One trained recurrent candidate: validation errors against measured cost."""
+    """One trained candidate: validation errors against measured cost. ``cell`` is the family
+    (``gru``, ``lstm``, ``wavenet``); ``hidden`` the size the search ladders over (a WaveNet's
+    channels), ``layers`` stacked cells (a WaveNet: layer arrays)."""
 
     label: str
     cell: str
@@ -46,7 +49,9 @@ class CaptureScore:
     layers: int = 1
 
     @property
-    def architecture(self) -> RecurrentArchitecture:
+    def architecture(self) -> RecurrentArchitecture | WaveNetShape:
+        if self.cell == WAVENET:
+            return WaveNetShape.parse(self.label)
         return RecurrentArchitecture(self.cell, self.hidden, self.skip, self.layers)
 
     @property

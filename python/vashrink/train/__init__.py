@@ -1,8 +1,10 @@
 """train
 
 Recurrent (GRU/LSTM) training on recordings: :func:`train_recurrent` with a
-:class:`RecurrentTrainConfig`, returning :class:`TrainedRecurrent` results. Names are imported on
-first use (PEP 562), so importing this package (or its torch-free config) does not import torch.
+:class:`RecurrentTrainConfig`, returning :class:`TrainedRecurrent` results; WaveNets:
+:func:`train_wavenet` with a :class:`WaveNetTrainConfig`, returning :class:`TrainedWaveNet`.
+Names are imported on first use (PEP 562), so importing this package (or its torch-free
+config) does not import torch.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ if TYPE_CHECKING:
     from .rnn_config import RecurrentTrainConfig
     from .rnn_fit import stream_errors, train_recurrent
     from .rnn_result import RecurrentTrainingInterrupted, TrainedRecurrent
+    from .wavenet_config import TrainedWaveNet, WaveNetTrainConfig
+    from .wavenet_fit import train_wavenet
 
 _LAZY = {
     "RecurrentTrainConfig": "rnn_config",
@@ -21,14 +25,20 @@ _LAZY = {
     "TrainedRecurrent": "rnn_result",
     "stream_errors": "rnn_fit",
     "train_recurrent": "rnn_fit",
+    "TrainedWaveNet": "wavenet_config",
+    "WaveNetTrainConfig": "wavenet_config",
+    "train_wavenet": "wavenet_fit",
 }
 
 __all__ = [
     "RecurrentTrainConfig",
     "RecurrentTrainingInterrupted",
     "TrainedRecurrent",
+    "TrainedWaveNet",
+    "WaveNetTrainConfig",
     "stream_errors",
     "train_recurrent",
+    "train_wavenet",
 ]
 
 
