@@ -201,7 +201,8 @@ def train_rows(args: argparse.Namespace, config: RecurrentTrainConfig, seeds: li
                 [res] = train_recurrent(rec, [arch], cfg)
                 row = key | {"esr": res.validation.esr, "esr_plain": res.validation.esr_plain,
                              "epochs": res.epochs, "seconds": res.seconds,
-                             "stop_reason": res.stop_reason,
+                             "stop_reason": res.stop_reason, "start": res.start,
+                             "start_esrs": list(res.start_esrs),
                              "true_latency_samples": get_gear(gear).latency_samples,
                              "recording_latency_samples": rec.latency_samples}
                 print(f"  ESR {row['esr']:.4g} after {res.epochs} epochs, {res.seconds:.1f} s",
