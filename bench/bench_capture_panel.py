@@ -150,9 +150,14 @@ class Table:
     def __init__(self, path: Path, meta: dict[str, Any]) -> None:
         self.path = path
         self.data: dict[str, Any] = {"meta": meta, "rows": []}
+        commands: list[str] = []
         if path.exists():
-            self.data["rows"] = json.loads(path.read_text()).get("rows", [])
-        self.data["meta"] = meta
+            stored = json.loads(path.read_text())
+            self.data["rows"] = stored.get("rows", [])
+            before = stored.get("meta", {})
+            commands = before.get("commands", [before["command"]] if "command" in before else [])
+        # every command that added rows to this file, oldest first
+        self.data["meta"] = meta | {"commands": [*commands, meta["command"]]}
 
     def find(self, **key: Any) -> dict[str, Any] | None:
         for row in self.data["rows"]:
@@ -223,11 +228,16 @@ def best_reference(args: argparse.Namespace, path: Path) -> dict[tuple[str, str]
     return best
 
 
-def compare_default(args: argparse.Namespace, table: Table) -> None:
-    """Ratio default / reference and seconds per candidate; flags against the issue's goal."""
+def compare_default(args: argparse.Namespace, table: Table,
+                    config: RecurrentTrainConfig) -> None:
+    """Ratio default / reference and seconds per candidate (this recipe's rows for this data);
+    flags against the issue's goal."""
     best = best_reference(args, args.reference)
     summary = []
+    want = _data_key(args) | {"config": dataclasses.replace(config, seed=args.seeds[0]).to_dict()}
     for r in table.data["rows"]:
+        if not all(r.get(k) == v for k, v in want.items()):
+            continue
         ref = best.get((r["gear"], r["shape"]))
         ratio = r["esr"] / ref if ref else None
         flagged = ref is not None and ref < GOAL_REFERENCE and (
@@ -349,7 +359,7 @@ def main() -> None:
         print(f"reference recipe: {args.budget_x:g}x the budget fields {moved}", flush=True)
         train_rows(args, long, args.seeds, "reference")
     elif args.mode == "default":
-        compare_default(args, train_rows(args, config, args.seeds[:1], "default"))
+        compare_default(args, train_rows(args, config, args.seeds[:1], "default"), config)
     else:
         out = sweep(args) if args.mode == "sweep" else search(args, config)
         args.out.parent.mkdir(parents=True, exist_ok=True)
