@@ -49,9 +49,10 @@ runs end to end, not a measurement of the recipe)::
         --out bench/results/capture_panel_smoke_search.json
 
 ``--set FIELD=VALUE`` changes the default recipe (``RecurrentTrainConfig``; ``none`` for None)
-before the reference multiplies its budgets; ``--align true`` (default) removes each gear's true
-latency before training (the trainer sees the circuit alone), ``--align tool`` leaves alignment
-to the recording checks as a user's capture would.
+before the reference multiplies its budgets (``--set starts=1``: one start per candidate; rows
+keep which start went on and every start's check at the choice); ``--align true`` (default)
+removes each gear's true latency before training (the trainer sees the circuit alone),
+``--align tool`` leaves alignment to the recording checks as a user's capture would.
 """
 
 from __future__ import annotations
