@@ -49,10 +49,12 @@ runs end to end, not a measurement of the recipe)::
         --out bench/results/capture_panel_smoke_search.json
 
 ``--set FIELD=VALUE`` changes the default recipe (``RecurrentTrainConfig``; ``none`` for None)
-before the reference multiplies its budgets; ``--align true`` (default) removes each gear's true
-latency before training (the trainer sees the circuit alone), ``--align tool`` aligns as a user's
-capture is aligned: the recording checks' causal estimate refined by the latency trial
-(:mod:`vashrink.search.capture_align`), which each row keeps (``latency_trial``).
+before the reference multiplies its budgets (``--set starts=1``: one start per candidate; rows
+keep which start went on and every start's check at the choice); ``--align true`` (default)
+removes each gear's true latency before training (the trainer sees the circuit alone),
+``--align tool`` aligns as a user's capture is aligned: the recording checks' causal estimate
+refined by the latency trial (:mod:`vashrink.search.capture_align`), which each row keeps
+(``latency_trial``).
 """
 
 from __future__ import annotations
@@ -158,9 +160,14 @@ class Table:
     def __init__(self, path: Path, meta: dict[str, Any]) -> None:
         self.path = path
         self.data: dict[str, Any] = {"meta": meta, "rows": []}
+        commands: list[str] = []
         if path.exists():
-            self.data["rows"] = json.loads(path.read_text()).get("rows", [])
-        self.data["meta"] = meta
+            stored = json.loads(path.read_text())
+            self.data["rows"] = stored.get("rows", [])
+            before = stored.get("meta", {})
+            commands = before.get("commands", [before["command"]] if "command" in before else [])
+        # every command that added rows to this file, oldest first
+        self.data["meta"] = meta | {"commands": [*commands, meta["command"]]}
 
     def find(self, **key: Any) -> dict[str, Any] | None:
         for row in self.data["rows"]:
@@ -209,7 +216,8 @@ def train_rows(args: argparse.Namespace, config: RecurrentTrainConfig, seeds: li
                 [res] = train_recurrent(rec, [arch], cfg)
                 row = key | {"esr": res.validation.esr, "esr_plain": res.validation.esr_plain,
                              "epochs": res.epochs, "seconds": res.seconds,
-                             "stop_reason": res.stop_reason,
+                             "stop_reason": res.stop_reason, "start": res.start,
+                             "start_esrs": list(res.start_esrs),
                              "true_latency_samples": get_gear(gear).latency_samples,
                              "recording_latency_samples": rec.latency_samples,
                              "latency_trial": records.trials.get(gear)}
@@ -231,11 +239,16 @@ def best_reference(args: argparse.Namespace, path: Path) -> dict[tuple[str, str]
     return best
 
 
-def compare_default(args: argparse.Namespace, table: Table) -> None:
-    """Ratio default / reference and seconds per candidate; flags against the issue's goal."""
+def compare_default(args: argparse.Namespace, table: Table,
+                    config: RecurrentTrainConfig) -> None:
+    """Ratio default / reference and seconds per candidate (this recipe's rows for this data);
+    flags against the issue's goal."""
     best = best_reference(args, args.reference)
     summary = []
+    want = _data_key(args) | {"config": dataclasses.replace(config, seed=args.seeds[0]).to_dict()}
     for r in table.data["rows"]:
+        if not all(r.get(k) == v for k, v in want.items()):
+            continue
         ref = best.get((r["gear"], r["shape"]))
         ratio = r["esr"] / ref if ref else None
         flagged = ref is not None and ref < GOAL_REFERENCE and (
@@ -357,7 +370,7 @@ def main() -> None:
         print(f"reference recipe: {args.budget_x:g}x the budget fields {moved}", flush=True)
         train_rows(args, long, args.seeds, "reference")
     elif args.mode == "default":
-        compare_default(args, train_rows(args, config, args.seeds[:1], "default"))
+        compare_default(args, train_rows(args, config, args.seeds[:1], "default"), config)
     else:
         out = sweep(args) if args.mode == "sweep" else search(args, config)
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,7 @@ from .rnn_loop import MemberOutcome, train_pack
 from .rnn_native import train_pack_native
 from .rnn_pack import embed_spec, initial_spec
 from .rnn_result import RecurrentTrainingInterrupted, TrainedRecurrent
+from .rnn_starts import start_seed
 
 __all__ = ["PREWARM_S", "plan_packs", "silence_to_silence", "stream_errors",
            "stream_piece_errors", "train_recurrent"]
@@ -130,11 +131,12 @@ def silence_to_silence(spec: ModelSpec, prewarm_samples: int) -> ModelSpec:
     return replace(spec, dense=(*spec.dense[:-1], moved))
 
 
-def _start(arch: RecurrentArchitecture, warm: Mapping[RecurrentArchitecture, ModelSpec],
-           seed: int) -> ModelSpec:
+def _starts(arch: RecurrentArchitecture, warm: Mapping[RecurrentArchitecture, ModelSpec],
+            config: RecurrentTrainConfig) -> list[ModelSpec]:
+    """A warm candidate's one start, or ``config.starts`` fresh ones (:mod:`.rnn_starts`)."""
     if arch in warm:
-        return embed_spec(warm[arch], arch, seed)
-    return initial_spec(arch, seed)
+        return [embed_spec(warm[arch], arch, config.seed)]
+    return [initial_spec(arch, start_seed(config.seed, i)) for i in range(config.starts)]
 
 
 def train_recurrent(
@@ -173,7 +175,7 @@ def train_recurrent(
         msg = f"target_esr must be a finite ESR above 0 (e.g. 0.01), got {target_esr}"
         raise InputError(msg)
     warm = warm or {}
-    starts = {a: _start(a, warm, config.seed) for a in candidates}
+    starts = {a: _starts(a, warm, config) for a in candidates}
     data = prepare_recurrent_data(recording, config)
     packs = plan_packs(candidates, config)
     results: dict[RecurrentArchitecture, TrainedRecurrent] = {}
@@ -183,7 +185,9 @@ def train_recurrent(
     rows = int(data.x_rows.shape[0])
     prewarm = round(PREWARM_S * recording.sample_rate_hz)
     epochs_each = math.ceil(config.budget_updates(rows) / config.updates_per_epoch(rows))
-    total = float(len(candidates) * epochs_each)
+    trials = sum(len(s) - 1 for s in starts.values())
+    total = float(len(candidates) * epochs_each
+                  + trials * math.ceil(config.start_fraction * epochs_each))
     try:
         with TrainProgress(total, len(candidates), enabled=progress) as bar:
             for members in packs:
@@ -197,7 +201,8 @@ def train_recurrent(
                         epoch_seconds=tuple(m.epoch_seconds),
                         stop_reason=m.stop_reason or "budget",
                         val_curve=tuple(m.val_curve), pack_size=size,
-                        warm=m.architecture in warm,
+                        warm=m.architecture in warm, start=m.start,
+                        start_esrs=tuple(m.start_vals),
                     )
                     results[res.architecture] = res
                     bar.advance(float(max(epochs_each - m.epochs, 0)))

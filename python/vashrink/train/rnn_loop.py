@@ -11,20 +11,21 @@ opt-in wall-clock limit).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from ..errors import InputError
 from ..model.architecture import RecurrentArchitecture
 from ..model.spec import ModelSpec
 from .rnn_config import RecurrentTrainConfig
 from .rnn_data import RecurrentData
 from .rnn_loss import column_losses, masked_errors
+from .rnn_outcome import MemberOutcome
 from .rnn_pack import PackedRecurrent
+from .rnn_starts import choose_start, merge_starts, start_lists, trial_updates
 
 __all__ = ["MemberOutcome", "train_pack"]
 
@@ -35,52 +36,6 @@ _MAX_BAD_STEPS = 3
 _VAL_CHUNK_VALUES = 64e6
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
-
-
-@dataclass
-class MemberOutcome:
-    """What one candidate of a pack reached; filled in while the pack trains."""
-
-    architecture: RecurrentArchitecture
-    best_spec: ModelSpec
-    best_val: float = math.inf
-    stale_checks: int = 0
-    epochs: int = 0
-    train_esr: float = math.nan
-    seconds: float = 0.0
-    stop_reason: str | None = None
-    epoch_seconds: list[float] = field(default_factory=list)
-    val_curve: list[float] = field(default_factory=list)
-
-    def record_check(self, val: float, spec_of: Callable[[], ModelSpec],
-                     config: RecurrentTrainConfig) -> None:
-        """Add a validation check: keep the weights of every better one (``spec_of`` is called
-        only then); only an improvement by ``min_delta`` resets the stale count."""
-        self.val_curve.append(val)
-        first = self.best_val == math.inf and math.isfinite(val)
-        if val < self.best_val * (1.0 - config.min_delta) or first:
-            self.best_val, self.best_spec, self.stale_checks = val, spec_of(), 0
-            return
-        if val < self.best_val:
-            self.best_val, self.best_spec = val, spec_of()
-        self.stale_checks += 1
-
-    def reason_to_stop(self, config: RecurrentTrainConfig, *, diverged: bool,
-                       target_esr: float | None, updates: int, budget: int) -> str | None:
-        """Why this candidate stops after an epoch (``None``: it goes on); one rule for both
-        trainers (:func:`train_pack`, :func:`.rnn_native.train_pack_native`)."""
-        if diverged:
-            return "diverged"
-        if target_esr is not None and self.best_val <= target_esr / 2:
-            return "target"
-        if (config.patience is not None and self.stale_checks >= config.patience
-                and updates >= config.patience_after * budget):
-            return "no_improvement"
-        if config.max_seconds is not None and self.seconds >= config.max_seconds:
-            return "time_limit"
-        if updates >= budget:
-            return "budget"
-        return None
 
 
 def _detach(state: State) -> State:
@@ -161,7 +116,7 @@ def _epoch(pack: PackedRecurrent, opt: torch.optim.Optimizer, data: RecurrentDat
 
 def train_pack(
     members: Sequence[RecurrentArchitecture],
-    starts: Sequence[ModelSpec],
+    starts: Sequence[ModelSpec | Sequence[ModelSpec]],
     data: RecurrentData,
     config: RecurrentTrainConfig,
     *,
@@ -170,12 +125,25 @@ def train_pack(
     on_done: Callable[[MemberOutcome], None] | None = None,
 ) -> list[MemberOutcome]:
     """Train ``members`` (one cell) side by side from ``starts``; ``on_epoch`` gets the number of
-    candidates an epoch trained, ``on_done`` each candidate as it stops."""
-    pack = PackedRecurrent(members, starts)
-    outcomes = [MemberOutcome(m, s) for m, s in zip(members, starts, strict=True)]
+    starts an epoch trained, ``on_done`` each candidate as it stops.
+
+    A member's start may be a list of starts (:mod:`.rnn_starts`): they train side by side in
+    the pack (sharing its shuffles) until the trial ends, then the best goes on alone."""
+    lists = start_lists(starts)
+    if len(lists) != len(members) or not all(lists):
+        msg = f"{len(members)} candidates but {len(lists)} starts: give at least one start each"
+        raise InputError(msg)
+    owner = [k for k, specs in enumerate(lists) for _ in specs]
+    pack = PackedRecurrent([members[k] for k in owner], [s for specs in lists for s in specs])
+    outcomes = [MemberOutcome(members[k], s, start=i)
+                for k, specs in enumerate(lists) for i, s in enumerate(specs)]
+    groups = [[j for j, k in enumerate(owner) if k == g] for g in range(len(members))]
+    chosen: list[int | None] = [None if len(specs) > 1 else 0 for specs in lists]
+    results: list[MemberOutcome | None] = [None] * len(members)
     opt = torch.optim.Adam(pack.parameters(), lr=config.lr)
     rng = np.random.default_rng(config.seed)
     budget = config.budget_updates(int(data.x_rows.shape[0]))
+    trial = trial_updates(config, budget)
     updates = 0
     clock = time.perf_counter()
 
@@ -183,10 +151,24 @@ def train_pack(
         nonlocal updates
         updates += 1
 
-    def finish(m: MemberOutcome, reason: str) -> None:
-        m.stop_reason = reason
-        if on_done is not None:
-            on_done(m)
+    def settle() -> None:
+        """Choose the start of members whose trial is over; report members that stopped."""
+        for g, js in enumerate(groups):
+            runs = [outcomes[j] for j in js]
+            if chosen[g] is None:
+                if not (updates >= trial or all(m.stop_reason for m in runs)
+                        or any(m.stop_reason == "target" for m in runs)):
+                    continue
+                chosen[g] = pick = choose_start(runs)
+                for i, m in enumerate(runs):
+                    if i != pick and m.stop_reason is None:
+                        m.stop_reason = "dropped"
+                merge_starts(runs, pick)
+            winner = runs[chosen[g] or 0]
+            if winner.stop_reason is not None and results[g] is None:
+                results[g] = winner
+                if on_done is not None:
+                    on_done(winner)
 
     def check() -> None:
         vals = validation_check(pack, data, config)
@@ -197,8 +179,9 @@ def train_pack(
     check()
     for m in outcomes:
         if target_esr is not None and m.best_val <= target_esr / 2:
-            finish(m, "target")
-    while any(m.stop_reason is None for m in outcomes):
+            m.stop_reason = "target"
+    settle()
+    while any(r is None for r in results):
         clock = time.perf_counter()
         active_list = [m.stop_reason is None for m in outcomes]
         active = torch.tensor(active_list, dtype=torch.float32)
@@ -219,8 +202,8 @@ def train_pack(
             on_epoch(n_active)
         for m in outcomes:
             if m.stop_reason is None:
-                reason = m.reason_to_stop(config, diverged=diverged, target_esr=target_esr,
-                                          updates=updates, budget=budget)
-                if reason is not None:
-                    finish(m, reason)
-    return outcomes
+                m.stop_reason = m.reason_to_stop(config, diverged=diverged,
+                                                 target_esr=target_esr, updates=updates,
+                                                 budget=budget)
+        settle()
+    return [r for r in results if r is not None]

@@ -30,7 +30,9 @@ from ..model.layers import DenseLayer, GruLayer, LstmLayer
 from ..model.spec import ModelSpec
 from .rnn_config import RecurrentTrainConfig
 from .rnn_data import RecurrentData
-from .rnn_loop import _MAX_BAD_STEPS, MemberOutcome
+from .rnn_loop import _MAX_BAD_STEPS
+from .rnn_outcome import MemberOutcome
+from .rnn_starts import choose_start, merge_starts, start_lists, start_seed, trial_updates
 
 __all__ = ["ChunkResult", "NativeRecurrent", "native_validation_esr", "train_pack_native"]
 
@@ -269,38 +271,47 @@ def _epoch(net: NativeRecurrent, x_rows: np.ndarray, y_rows: np.ndarray,
     return err_sum / max(sig_sum, 1e-300), False
 
 
-def _train_member(arch: RecurrentArchitecture, start: ModelSpec, data: RecurrentData,
-                  config: RecurrentTrainConfig, target_esr: float | None,
-                  on_epoch: Callable[[int], None] | None, dtype: str) -> MemberOutcome:
-    m = MemberOutcome(arch, start)
+@dataclass
+class _Run:
+    """One start of a candidate in training: its outcome, model, shuffles and updates so far."""
+
+    m: MemberOutcome
+    net: NativeRecurrent
+    rng: np.random.Generator
+    updates: int = 0
+
+
+def _new_run(arch: RecurrentArchitecture, start: ModelSpec, index: int, data: RecurrentData,
+             config: RecurrentTrainConfig, dtype: str) -> _Run:
     n_rows = data.x_rows.shape[0]
     net = NativeRecurrent(start, max_batch=min(config.batch_size, n_rows),
                           max_steps=min(config.tbptt_samples,
                                         config.segment_samples - config.warmup_samples),
                           dtype=dtype)
-    x_rows = np.ascontiguousarray(data.x_rows.numpy(), dtype=net.dtype)
-    y_rows = np.ascontiguousarray(data.y_rows.numpy(), dtype=net.dtype)
-    rng = np.random.default_rng(config.seed)
-    budget = config.budget_updates(int(n_rows))
-    updates = 0
+    run = _Run(MemberOutcome(arch, start, start=index), net,
+               np.random.default_rng(start_seed(config.seed, index)))
+    run.m.record_check(native_validation_esr(net, data, config), net.to_spec, config)
+    return run
 
-    def count_update() -> None:
-        nonlocal updates
-        updates += 1
 
-    def check() -> None:
-        m.record_check(native_validation_esr(net, data, config), net.to_spec, config)
-
-    check()
+def _advance(run: _Run, rows: tuple[np.ndarray, np.ndarray], data: RecurrentData,
+             config: RecurrentTrainConfig, target_esr: float | None, until: int,
+             on_epoch: Callable[[int], None] | None) -> None:
+    """Train ``run`` epoch by epoch until it stops or has made ``until`` updates."""
+    m, net = run.m, run.net
+    budget = config.budget_updates(int(data.x_rows.shape[0]))
     if target_esr is not None and m.best_val <= target_esr / 2:
         m.stop_reason = "target"
-        return m
-    while m.stop_reason is None:
+
+    def count_update() -> None:
+        run.updates += 1
+
+    while m.stop_reason is None and run.updates < until:
         clock = time.perf_counter()
-        order = rng.permutation(n_rows)
-        train_esr, diverged = _epoch(net, x_rows, y_rows, config, order,
-                                     lambda: config.lr_at(updates / budget), count_update)
-        check()
+        order = run.rng.permutation(rows[0].shape[0])
+        train_esr, diverged = _epoch(net, rows[0], rows[1], config, order,
+                                     lambda: config.lr_at(run.updates / budget), count_update)
+        m.record_check(native_validation_esr(net, data, config), net.to_spec, config)
         spent = time.perf_counter() - clock
         m.epochs += 1
         m.train_esr = float(train_esr)
@@ -309,13 +320,40 @@ def _train_member(arch: RecurrentArchitecture, start: ModelSpec, data: Recurrent
         if on_epoch is not None:
             on_epoch(1)
         m.stop_reason = m.reason_to_stop(config, diverged=diverged, target_esr=target_esr,
-                                         updates=updates, budget=budget)
-    return m
+                                         updates=run.updates, budget=budget)
+
+
+def _train_member(arch: RecurrentArchitecture, starts: Sequence[ModelSpec], data: RecurrentData,
+                  config: RecurrentTrainConfig, target_esr: float | None,
+                  on_epoch: Callable[[int], None] | None, dtype: str) -> MemberOutcome:
+    """One candidate; with several starts each trains the trial, one after another (stopping
+    early when one reaches the target), then the chosen one goes on (:mod:`.rnn_starts`)."""
+    budget = config.budget_updates(int(data.x_rows.shape[0]))
+    runs: list[_Run] = []
+    rows: tuple[np.ndarray, np.ndarray] | None = None
+    for index, spec in enumerate(starts):
+        run = _new_run(arch, spec, index, data, config, dtype)
+        if rows is None:
+            rows = tuple(np.ascontiguousarray(t.numpy(), dtype=run.net.dtype)  # type: ignore[assignment]
+                         for t in (data.x_rows, data.y_rows))
+        assert rows is not None
+        until = budget if len(starts) == 1 else trial_updates(config, budget)
+        _advance(run, rows, data, config, target_esr, until, on_epoch)
+        runs.append(run)
+        if run.m.stop_reason == "target":
+            break
+    if len(starts) == 1:
+        return runs[0].m
+    pick = choose_start([r.m for r in runs])
+    assert rows is not None
+    winner = merge_starts([r.m for r in runs], pick)
+    _advance(runs[pick], rows, data, config, target_esr, budget, on_epoch)
+    return winner
 
 
 def train_pack_native(
     members: Sequence[RecurrentArchitecture],
-    starts: Sequence[ModelSpec],
+    starts: Sequence[ModelSpec | Sequence[ModelSpec]],
     data: RecurrentData,
     config: RecurrentTrainConfig,
     *,
@@ -327,13 +365,16 @@ def train_pack_native(
     """:func:`.rnn_loop.train_pack` on the native trainer: each candidate trains alone, one
     after another (so ``on_epoch`` always gets 1), with the same shuffles (a fresh generator
     from ``config.seed`` each), warm-up, TBPTT chunks, Adam, clip, validation checks and stop
-    reasons; ``dtype`` ``"float64"`` trains in double precision."""
-    if len(starts) != len(members):
-        msg = f"{len(members)} candidates but {len(starts)} starts: give one start each"
+    reasons; ``dtype`` ``"float64"`` trains in double precision. A member's start may be a list
+    of starts (:mod:`.rnn_starts`): each trains the trial with its own shuffles (seeded by
+    :func:`.rnn_starts.start_seed`), then the best goes on."""
+    lists = start_lists(starts)
+    if len(lists) != len(members) or not all(lists):
+        msg = f"{len(members)} candidates but {len(lists)} starts: give at least one start each"
         raise InputError(msg)
     outcomes: list[MemberOutcome] = []
-    for arch, start in zip(members, starts, strict=True):
-        m = _train_member(arch, start, data, config, target_esr, on_epoch, dtype)
+    for arch, specs in zip(members, lists, strict=True):
+        m = _train_member(arch, specs, data, config, target_esr, on_epoch, dtype)
         outcomes.append(m)
         if on_done is not None:
             on_done(m)

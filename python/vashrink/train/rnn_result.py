@@ -28,7 +28,9 @@ class TrainedRecurrent:
     epoch ran (a warm start already at the target), ``None`` in :meth:`to_dict`. ``seconds``
     is the candidate's share of its pack's training time (a pack of k candidates: wall / k);
     ``epoch_seconds`` the pack's epoch wall times divided the same way. ``pack_size`` is how
-    many candidates trained side by side in one layer with it.
+    many candidates trained side by side in one layer with it. ``start`` is which of its starts
+    went on and ``start_esrs`` every start's best validation check when it was chosen (empty
+    with one start; :mod:`~vashrink.train.rnn_starts`); ``seconds`` includes all starts.
     """
 
     architecture: RecurrentArchitecture
@@ -42,6 +44,8 @@ class TrainedRecurrent:
     val_curve: tuple[float, ...] = field(repr=False)
     pack_size: int = 1
     warm: bool = False
+    start: int = 0
+    start_esrs: tuple[float, ...] = ()
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -58,7 +62,8 @@ class TrainedRecurrent:
             "train_esr": self.train_esr if math.isfinite(self.train_esr) else None,
             "epochs": self.epochs, "seconds": self.seconds,
             "seconds_per_epoch": self.seconds_per_epoch, "stop_reason": self.stop_reason,
-            "pack_size": self.pack_size, "warm": self.warm,
+            "pack_size": self.pack_size, "warm": self.warm, "start": self.start,
+            "start_esrs": [v if math.isfinite(v) else None for v in self.start_esrs],
             "epoch_seconds": list(self.epoch_seconds), "val_curve": list(self.val_curve),
         }
 
