@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..model.architecture import SEARCH_RNN_LAYERS
-from ..search.capture_plan import DEFAULT_CELLS, SEARCH_CELLS
+from ..model.wavenet_shape import DEFAULT_CELLS, SEARCH_CELLS
 from ..train.rnn_config import RecurrentTrainConfig as _Recipe
 from .common import console, finite_float, positive_int, print_json
 

@@ -14,11 +14,20 @@ import re
 from dataclasses import dataclass
 
 from ..errors import InputError
+from .architecture import CELLS
 
-__all__ = ["WAVENET", "WAVENET_CHANNELS", "WaveNetShape", "depth_for_memory"]
+__all__ = [
+    "DEFAULT_CELLS", "SEARCH_CELLS", "WAVENET", "WAVENET_CHANNELS", "WaveNetShape",
+    "depth_for_memory",
+]
 
 #: The family's name in ``--cells`` and in labels.
 WAVENET = "wavenet"
+#: Every family a capture search can train, and the default of ``--cells``: WaveNets train
+#: 5-10x longer than a GRU of the same cost (docs/capture.md, "The WaveNet family"), so they are
+#: searched when asked for. Here, not in the search, so the CLI can name them without torch.
+SEARCH_CELLS = (*CELLS, WAVENET)
+DEFAULT_CELLS = CELLS
 #: Channel counts a capture search tries (the issue's 2..16; NAM's nano/feather/lite/standard
 #: use 2-16 channels).
 WAVENET_CHANNELS = (2, 3, 4, 6, 8, 12, 16)

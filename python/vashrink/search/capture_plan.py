@@ -24,7 +24,13 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..model.architecture import CELLS, SEARCH_RNN_LAYERS, RecurrentArchitecture
-from ..model.wavenet_shape import WAVENET, WAVENET_CHANNELS, WaveNetShape
+from ..model.wavenet_shape import (
+    DEFAULT_CELLS,
+    SEARCH_CELLS,
+    WAVENET,
+    WAVENET_CHANNELS,
+    WaveNetShape,
+)
 from .capture_score import CaptureScore
 
 __all__ = [
@@ -40,11 +46,6 @@ __all__ = [
 #: The hidden sizes a search tries: AIDA-X's and NAM's shipped sizes, with smaller rungs below.
 HIDDEN_LADDER = (2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 80)
 
-#: Every family a capture search can train, and the default of ``--cells``: WaveNets train
-#: 5-10x longer than a GRU of the same cost (docs/capture.md, "The WaveNet family"), so they are
-#: searched when asked for.
-SEARCH_CELLS = (*CELLS, WAVENET)
-DEFAULT_CELLS = CELLS
 #: Fewest dilated layers of a searched WaveNet (receptive field 31); more when the memory bound
 #: measures a longer memory. On the panel's diode, 8 channels at depth 4 reached ESR 0.012 in
 #: 600 updates and at depth 8 (receptive field 511) 0.018, twice the time (docs/capture.md).
