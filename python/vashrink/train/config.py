@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import InputError
+from .schedule import cosine_lr
 
 __all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "TrainConfig"]
 
@@ -139,6 +140,4 @@ class TrainConfig:
         warm = int(self.warmup_fraction * total_steps)
         if step < warm:
             return peak * (step + 1) / warm
-        t = (step - warm) / max(1, total_steps - warm)
-        low = peak * self.final_lr_fraction
-        return low + 0.5 * (peak - low) * (1.0 + math.cos(math.pi * t))
+        return cosine_lr(peak, self.final_lr_fraction, (step - warm) / max(1, total_steps - warm))

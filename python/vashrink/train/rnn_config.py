@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import InputError
+from .schedule import cosine_lr
 
 __all__ = ["BACKENDS", "PACKING", "RNN_SCHEDULES", "RecurrentTrainConfig"]
 
@@ -165,9 +166,7 @@ class RecurrentTrainConfig:
         """Learning rate at ``progress`` in [0, 1] of the candidate's budget."""
         if self.schedule == "constant":
             return self.lr
-        t = min(max(progress, 0.0), 1.0)
-        low = self.lr * self.final_lr_fraction
-        return low + 0.5 * (self.lr - low) * (1.0 + math.cos(math.pi * t))
+        return cosine_lr(self.lr, self.final_lr_fraction, progress)
 
     def to_dict(self) -> dict[str, Any]:
         """Every field as JSON-ready values (the run's fingerprint)."""

@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..model.wavenet import WaveNetSpec
 from ..model.wavenet_shape import WaveNetShape
 from ..target.esr import ErrorReport
+from .schedule import cosine_lr
 
 __all__ = ["TrainedWaveNet", "WaveNetTrainConfig"]
 
@@ -89,9 +90,7 @@ class WaveNetTrainConfig:
 
     def lr_at(self, progress: float) -> float:
         """Cosine decay from ``lr`` to ``lr * final_lr_fraction`` over ``progress`` in [0, 1]."""
-        t = min(max(progress, 0.0), 1.0)
-        low = self.lr * self.final_lr_fraction
-        return low + 0.5 * (self.lr - low) * (1.0 + math.cos(math.pi * t))
+        return cosine_lr(self.lr, self.final_lr_fraction, progress)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
