@@ -90,10 +90,8 @@ def gear_recording(
         msg = f"{input_wav} is at {rate:g} Hz but {path.name} runs at {model_rate:g} Hz"
         raise InputError(msg)
     family = family_of(spec)
-    warm = prewarm_samples(spec, warm, rate)
-    offset = _silence_offset(family.load(spec, "float32"), warm)
     runner = family.load(spec, "float32")
-    prewarm(runner, warm)
+    offset = _silence_offset(runner, prewarm_samples(spec, warm, rate))
     y = np.asarray(runner.process_samples(x.astype(np.float32)), dtype=np.float64).reshape(-1)
     y -= offset
     rendered = None
@@ -116,8 +114,9 @@ def gear_recording(
 
 
 def _silence_offset(runner: Any, warm: int) -> float:
-    """The original's settled output for silence: a constant no candidate is asked to learn
-    (training moves each candidate's own one out of its bias), so it is taken out of the
-    target; a random-weight model's can be most of its output's energy."""
+    """Pre-warm ``runner`` (plus one block of silence) and return its settled output for
+    silence: a constant no candidate is asked to learn (training moves each candidate's own one
+    out of its bias), so it is taken out of the target; a random-weight model's can be most of
+    its output's energy."""
     prewarm(runner, warm)
     return float(np.asarray(runner.process_samples(np.zeros(64, np.float32))).reshape(-1)[-1])
