@@ -46,22 +46,62 @@ wn::ActSpec act(const py::dict& d, const char* prefix, Keep& keep, int channels)
     return s;
 }
 
-/// Load `arrays` (+ an optional condition DSP: a dict with the same three keys) into `model`;
-/// "" on success or what was wrong.
-std::string build(wn::WaveNet& model, const py::list& arrays, float head_scale, const py::object& condition) {
+/// A post-stack head from {"convs": [{"in", "out", "kernel", "w", "b"}], "act_kind",
+/// "act_params"} into `spec` (its conv specs in `convs`).
+void post_head(const py::dict& d, Keep& keep, std::vector<wn::HeadConvSpec>& convs, wn::PostHeadSpec& spec) {
+    for (const auto& item : d["convs"].cast<py::list>()) {
+        const py::dict c = item.cast<py::dict>();
+        wn::HeadConvSpec h;
+        h.in = c["in"].cast<int>();
+        h.out = c["out"].cast<int>();
+        h.kernel = c["kernel"].cast<int>();
+        if (h.in < 1 || h.out < 1 || h.kernel < 1 || h.in > wn::kMaxChannels || h.out > wn::kMaxChannels ||
+            h.kernel > 1024)
+            throw std::invalid_argument("post-stack head: conv sizes out of range");
+        h.w = keep.get(c, "w", static_cast<py::ssize_t>(h.out) * h.in * h.kernel);
+        h.b = keep.get(c, "b", h.out);
+        convs.push_back(h);
+    }
+    spec.convs = convs.data();
+    spec.n = static_cast<int>(convs.size());
+    spec.act = act(d, "act", keep, 1);
+}
+
+/// A layer's FiLMs ("film_<position>_w", "_b", "_shift"; absent: inactive) for a modulated
+/// width per position; `cond`: the condition width.
+void films(const py::dict& d, Keep& keep, wn::LayerSpec& y, const int (&dims)[wn::n_film], int cond) {
+    for (int at = 0; at < wn::n_film; ++at) {
+        const std::string key = "film_" + std::to_string(at);
+        if (!d.contains((key + "_w").c_str()) || d[(key + "_w").c_str()].is_none()) continue;
+        const bool shift = d[(key + "_shift").c_str()].cast<bool>();
+        const py::ssize_t rows = (shift ? 2 : 1) * static_cast<py::ssize_t>(dims[at]);
+        if (dims[at] < 1) throw std::invalid_argument(key + ": modulates nothing");
+        y.film[at].shift = shift;
+        y.film[at].w = keep.get(d, (key + "_w").c_str(), rows * cond);
+        y.film[at].b = keep.get(d, (key + "_b").c_str(), rows);
+    }
+}
+
+/// Load `arrays` (+ an optional condition DSP: a dict with the same keys, + an optional
+/// post-stack head) into `model`; "" on success or what was wrong.
+std::string build(wn::WaveNet& model, const py::list& arrays, float head_scale, const py::object& condition,
+                  const py::object& head) {
         std::unique_ptr<wn::WaveNet> cond;
         if (!condition.is_none()) {
             cond = std::make_unique<wn::WaveNet>();
             try {
                 const py::dict c = condition.cast<py::dict>();
                 const std::string e = build(*cond, c["arrays"].cast<py::list>(), c["head_scale"].cast<float>(),
-                                            c.contains("condition") ? py::object(c["condition"]) : py::object(py::none()));
+                                            c.contains("condition") ? py::object(c["condition"]) : py::object(py::none()),
+                                            c.contains("head") ? py::object(c["head"]) : py::object(py::none()));
                 if (!e.empty()) return "condition DSP: " + e;
             } catch (const py::cast_error& e) {
                 return std::string("malformed condition DSP: ") + e.what();
             }
         }
         Keep keep;
+        std::vector<wn::HeadConvSpec> head_convs;
+        wn::PostHeadSpec head_spec;
         std::vector<std::vector<wn::LayerSpec>> layers(arrays.size());
         std::vector<wn::ArraySpec> specs(arrays.size());
         try {
@@ -88,6 +128,8 @@ std::string build(wn::WaveNet& model, const py::list& arrays, float head_scale, 
                     y.kernel_size = d["kernel_size"].cast<int>();
                     y.dilation = d["dilation"].cast<int>();
                     y.gated = d["gated"].cast<bool>();
+                    y.blended = d.contains("blended") && d["blended"].cast<bool>();
+                    if (y.blended && !y.gated) return "layer array " + std::to_string(k) + ": a blended layer has 2 B rows (gated)";
                     if (y.kernel_size < 1 || y.kernel_size > 1024)
                         return "layer array " + std::to_string(k) + ": kernel_size must be 1..1024";
                     const py::ssize_t z = (y.gated ? 2 : 1) * s.bottleneck, c = s.channels, b = s.bottleneck;
@@ -106,6 +148,9 @@ std::string build(wn::WaveNet& model, const py::list& arrays, float head_scale, 
                         y.h1_b = keep.get(d, "h1_b", y.head1x1_out);
                         head_in = y.head1x1_out;
                     }
+                    const int zi = static_cast<int>(z);
+                    const int dims[wn::n_film] = {s.channels, zi, s.cond_size, zi, zi, s.bottleneck, s.channels, y.head1x1_out};
+                    films(d, keep, y, dims, s.cond_size);
                     layers[k].push_back(y);
                 }
                 s.layers = layers[k].data();
@@ -114,22 +159,24 @@ std::string build(wn::WaveNet& model, const py::list& arrays, float head_scale, 
                 s.head_w = keep.get(a, "head_w", static_cast<py::ssize_t>(s.head_size) * head_in * s.head_kernel);
                 s.head_b = keep.get(a, "head_b", s.head_size);
             }
+            if (!head.is_none()) post_head(head.cast<py::dict>(), keep, head_convs, head_spec);
         } catch (const py::cast_error& e) {
             return std::string("malformed layer description: ") + e.what();
         } catch (const std::invalid_argument& e) {
             return e.what();
         }
-        const vashrink::Status st = model.load(specs.data(), static_cast<int>(specs.size()), head_scale, std::move(cond));
+        const vashrink::Status st = model.load(specs.data(), static_cast<int>(specs.size()), head_scale, std::move(cond),
+                                               head.is_none() ? nullptr : &head_spec);
         return st.ok ? std::string() : st.message;
 }
 
 class PyWaveNet {
 public:
     /// Load; returns "" on success or what was wrong (the model is then empty).
-    std::string load(const py::list& arrays, float head_scale, const py::object& condition) {
+    std::string load(const py::list& arrays, float head_scale, const py::object& condition, const py::object& head) {
         std::lock_guard<std::mutex> lock(mutex_);
         model_.clear();
-        std::string e = build(model_, arrays, head_scale, condition);
+        std::string e = build(model_, arrays, head_scale, condition, head);
         if (e.empty() && model_.out_size() != 1) e = "the model must have one output channel";
         if (!e.empty()) model_.clear();
         return e;
@@ -207,7 +254,8 @@ private:
 void register_wavenet(py::module_& m) {
     py::class_<PyWaveNet>(m, "WaveNetF32")
         .def(py::init<>())
-        .def("load", &PyWaveNet::load, py::arg("arrays"), py::arg("head_scale"), py::arg("condition") = py::none())
+        .def("load", &PyWaveNet::load, py::arg("arrays"), py::arg("head_scale"), py::arg("condition") = py::none(),
+             py::arg("head") = py::none())
         .def("reset", &PyWaveNet::reset)
         .def("forward", &PyWaveNet::forward, py::arg("x"))
         .def("process_samples", &PyWaveNet::process_samples, py::arg("x"))

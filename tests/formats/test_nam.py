@@ -131,9 +131,9 @@ def test_weight_count_nan_and_truncation(tmp_path: Path,
 
 def test_unsupported_features_are_unverified(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    film = _set(_doc(), "config.layers.0.conv_pre_film", {"active": True, "shift": True})
-    code, out = _check(tmp_path, film, capsys)
-    assert code == 3 and "UNVERIFIED" in out and "conv_pre_film: uses FiLM" in out
+    stereo = _set(_doc(), "config.in_channels", 2)
+    code, out = _check(tmp_path, stereo, capsys)
+    assert code == 3 and "UNVERIFIED" in out and "config.in_channels: is not 1" in out
     lstm = nam_document(random_spec(RecurrentArchitecture.parse("lstm-4"), seed=0))
     cond = _set(_doc(), "config.condition_dsp", lstm)
     code, out = _check(tmp_path, cond, capsys)

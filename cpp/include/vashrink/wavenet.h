@@ -24,6 +24,7 @@
 
 #include "vashrink/config.h"
 #include "vashrink/storage.h"
+#include "vashrink/wavenet_film.h"
 #include "vashrink/wavenet_kernels.h"
 #include "vashrink/wavenet_lanes.h"
 #include "vashrink/wavenet_small.h"
@@ -37,24 +38,32 @@ class WaveNet {
 public:
     /// `condition`: a loaded WaveNet whose output channels feed every input mixin (NAM Core's
     /// condition DSP; each array's cond_size must equal its out_size()), or null: the input.
-    Status load(const ArraySpec* arrays, int n_arrays, float head_scale, std::unique_ptr<WaveNet> condition = nullptr);
+    /// `head`: a post-stack head after head_scale (NAM Core's), or null.
+    Status load(const ArraySpec* arrays, int n_arrays, float head_scale, std::unique_ptr<WaveNet> condition = nullptr,
+                const PostHeadSpec* head = nullptr);
 
     bool loaded() const noexcept { return !arrays_.empty(); }
     void clear() noexcept {
         arrays_.clear();
         condition_.reset();
+        post_.in.clear(), post_.conv.clear();
+        post_.out_size = 0;
     }
-    /// Output channels (the last array's head_size); process/forward give the first.
-    int out_size() const noexcept { return arrays_.empty() ? 0 : arrays_.back().head_size; }
+    /// Output channels (the post-stack head's, or the last array's head_size); process/forward
+    /// give the first.
+    int out_size() const noexcept {
+        return arrays_.empty() ? 0 : post_.active() ? post_.out_size : arrays_.back().head_size;
+    }
 
     /// Zero every buffer (the state after load).
     void reset() noexcept {
         if (condition_) condition_->reset();
+        post_.reset();
         for (auto& a : arrays_) {
             a.head_acc.reset();
             a.head_rows.reset();
             a.out_rows.reset();
-            for (auto& l : a.layers) l.input.reset(), l.rows.reset();
+            for (auto& l : a.layers) l.input.reset(), l.rows.reset(), l.pre.reset();
         }
     }
 
@@ -85,13 +94,20 @@ private:
     /// The arrays over n <= kMaxBlock frames of x, the mixins reading cond (frame stride cs);
     /// leaves the last array's unscaled head output in arrays_.back().head_out.
     void run(const float* x, const float* cond, int cs, int n) noexcept;
-    /// Every output channel, head_scale applied, into dst (frame stride ds).
+    /// Every output channel, head_scale (and the post-stack head) applied, into dst (frame
+    /// stride ds).
     void outputs(const float* x, int n, float* dst, int ds) noexcept;
+    /// The arrays (and the post-stack head) over n frames of x: the output frames, their stride
+    /// and the scale still to apply.
+    const float* forward_block(const float* x, int n, int& stride, float& scale) noexcept;
 
     std::vector<detail::Array> arrays_;
     std::unique_ptr<WaveNet> condition_;
-    AlignedVector<float> cond_;  // [kMaxBlock][condition's outputs padded]
+    AlignedVector<float> cond_;  // [kMaxBlock][condition's outputs padded], or the input padded
     int cond_stride_ = 0;
+    bool pad_input_ = false;     // no condition DSP but FiLM: the input copied to whole registers
+    detail::FilmScratch film_;
+    detail::PostHead post_;
     float one_[kMaxBlock] = {};
     AlignedVector<float> z_;  // [kMaxBlock][Z padded], the widest layer's
     int zstride_ = 0;
@@ -145,7 +161,8 @@ inline std::string check_array(const ArraySpec& s, int k, int prev_channels, int
 
 }  // namespace detail
 
-inline Status WaveNet::load(const ArraySpec* arrays, int n_arrays, float head_scale, std::unique_ptr<WaveNet> condition) {
+inline Status WaveNet::load(const ArraySpec* arrays, int n_arrays, float head_scale, std::unique_ptr<WaveNet> condition,
+                            const PostHeadSpec* head) {
     using namespace detail;
     clear();
     if (condition != nullptr && !condition->loaded()) return Status::error("the condition DSP is not loaded");
@@ -153,6 +170,8 @@ inline Status WaveNet::load(const ArraySpec* arrays, int n_arrays, float head_sc
     if (arrays == nullptr || n_arrays < 1 || n_arrays > 64) return Status::error("the model needs 1..64 layer arrays");
     if (!std::isfinite(head_scale)) return Status::error("head_scale is NaN or Inf");
     int prev_c = 0, prev_h = 0, zmax = 0, rf = 1;
+    bool any_extended = false;
+    film_ = FilmScratch{};
     for (int k = 0; k < n_arrays; ++k) {
         const std::string e = check_array(arrays[k], k, prev_c, prev_h);
         if (!e.empty()) return Status::error(e);
@@ -210,16 +229,26 @@ inline Status WaveNet::load(const ArraySpec* arrays, int n_arrays, float head_sc
             ly.has_h1 = y.head1x1_out > 0;
             if (ly.has_h1) ly.h1.pack(y.h1_w, y.h1_b, y.head1x1_out, s.bottleneck, 1, 1);
             ly.input.init(s.channels, (y.kernel_size - 1) * y.dilation);
-            ly.small = small_kernel(ly, s.channels);
+            const std::string fe = load_films(ly, y, s.channels, s.cond_size, film_);
+            if (!fe.empty()) return Status::error("layer array " + std::to_string(k) + ": layer " + std::to_string(l) + ": " + fe);
+            any_extended = any_extended || ly.extended;
+            ly.small = ly.extended ? nullptr : small_kernel(ly, s.channels);
             rf += (y.kernel_size - 1) * y.dilation;
         }
         if (lanes_enabled_) lanes_setup(a);
     }
+    if (head != nullptr) {
+        const std::string he = post_.load(*head, built.back().head_size);
+        if (!he.empty()) return Status::error(he);
+        rf += post_.receptive_field();
+    }
     z_.assign(static_cast<std::size_t>(kMaxBlock) * zmax, 0.0f);
     zstride_ = zmax;
     head_scale_ = head_scale;
-    if (condition) {
-        rf += condition->receptive_field() - 1;
+    film_.allocate();
+    pad_input_ = any_extended && !condition;
+    if (condition || pad_input_) {
+        if (condition) rf += condition->receptive_field() - 1;
         cond_stride_ = padded(cond_size);
         cond_.assign(static_cast<std::size_t>(kMaxBlock) * cond_stride_, 0.0f);
         condition_ = std::move(condition);
@@ -229,31 +258,44 @@ inline Status WaveNet::load(const ArraySpec* arrays, int n_arrays, float head_sc
     return {};
 }
 
-inline void WaveNet::outputs(const float* x, int n, float* dst, int ds) noexcept {
+inline const float* WaveNet::forward_block(const float* x, int n, int& stride, float& scale) noexcept {
     using namespace detail;
     if (condition_) {
         condition_->outputs(x, n, cond_.data(), cond_stride_);
+        run(x, cond_.data(), cond_stride_, n);
+    } else if (pad_input_) {
+        for (int f = 0; f < n; ++f) cond_[static_cast<std::size_t>(f) * cond_stride_] = x[f];
         run(x, cond_.data(), cond_stride_, n);
     } else {
         run(x, x, 1, n);
     }
     const Array& last = arrays_.back();
-    const int os = padded(last.head_size);
+    if (post_.active()) {
+        post_.run(last.head_out.data(), padded(last.head_size), last.head_size, head_scale_, n);
+        stride = padded(post_.out_size);
+        scale = 1.0f;
+        return post_.out.data();
+    }
+    stride = padded(last.head_size);
+    scale = head_scale_;
+    return last.head_out.data();
+}
+
+inline void WaveNet::outputs(const float* x, int n, float* dst, int ds) noexcept {
+    int os = 0;
+    float scale = 1.0f;
+    const float* out = forward_block(x, n, os, scale);
+    const int width = out_size();
     for (int f = 0; f < n; ++f)
-        for (int c = 0; c < last.head_size; ++c)
-            dst[static_cast<std::ptrdiff_t>(f) * ds + c] = head_scale_ * last.head_out[static_cast<std::size_t>(f) * os + c];
+        for (int c = 0; c < width; ++c)
+            dst[static_cast<std::ptrdiff_t>(f) * ds + c] = scale * out[static_cast<std::ptrdiff_t>(f) * os + c];
 }
 
 inline void WaveNet::block(const float* x, float* y, int n) noexcept {
-    if (condition_) {
-        condition_->outputs(x, n, cond_.data(), cond_stride_);
-        run(x, cond_.data(), cond_stride_, n);
-    } else {
-        run(x, x, 1, n);
-    }
-    const float* out = arrays_.back().head_out.data();
-    const int os = detail::padded(arrays_.back().head_size);
-    for (int f = 0; f < n; ++f) y[f] = head_scale_ * out[static_cast<std::ptrdiff_t>(f) * os];
+    int os = 0;
+    float scale = 1.0f;
+    const float* out = forward_block(x, n, os, scale);
+    for (int f = 0; f < n; ++f) y[f] = scale * out[static_cast<std::ptrdiff_t>(f) * os];
 }
 
 inline void WaveNet::run(const float* x, const float* cond, int cns, int n) noexcept {
@@ -304,6 +346,11 @@ inline void WaveNet::run(const float* x, const float* cond, int cns, int n) noex
             }
             if (ly.small != nullptr) {
                 ly.small(ly, h, cs, cond, cns, acc, hs, next, ns, n);
+                r.pos += n;
+                continue;
+            }
+            if (ly.extended) {
+                extended_layer(ly, h, cs, cond, cns, acc, hs, next, ns, z_.data(), zstride_, film_, n);
                 r.pos += n;
                 continue;
             }

@@ -1,6 +1,7 @@
 #pragma once
 // The WaveNet's building blocks (wavenet.h): the load-time specs, the history buffers ("rings"),
-// packed convolution weights and their register-tiled kernels, and NAM Core's activations.
+// packed convolution weights and their register-tiled kernels, FiLM; activations are in
+// wavenet_activation.h.
 
 #include <algorithm>
 #include <cstddef>
@@ -12,28 +13,31 @@
 #include "vashrink/storage.h"
 #include "vashrink/vec.h"
 #include "vashrink/vmath.h"
+#include "vashrink/wavenet_activation.h"
 
 namespace VASHRINK_NAMESPACE {
 namespace wavenet {
 
 
-enum class Act : int {
-    tanh = 0, hardtanh, fasttanh, relu, leaky_relu, prelu, sigmoid, silu, hardswish,
-    leaky_hardtanh, softsign, count
+/// Where a layer applies FiLM (NAM Core's NAM/film.h), in the file's order.
+enum FilmAt : int {
+    conv_pre = 0, conv_post, input_mixin_pre, input_mixin_post, activation_pre, activation_post,
+    layer1x1_post, head1x1_post, n_film
 };
 
-/// An activation: its kind, 4 scalars (slope; or min_val, max_val, min_slope, max_slope) and
-/// optional per-channel PReLU slopes (bottleneck values; read during load only).
-struct ActSpec {
-    int kind = 0;
-    float params[4] = {0.01f, 0.0f, 0.0f, 0.0f};
-    const float* slopes = nullptr;
+/// A FiLM: x <- x * s (+ t) with [s; t] = w c + b; w null: inactive.
+struct FilmSpec {
+    const float* w = nullptr;  // [D or 2 D][cond_size]
+    const float* b = nullptr;  // [D or 2 D]
+    bool shift = true;
 };
 
 /// One layer as handed to the loader (pointers only read during load).
 struct LayerSpec {
     int kernel_size = 0, dilation = 0;
-    bool gated = false;
+    bool gated = false;    // z has 2 B rows: gated, or blended when `blended`
+    bool blended = false;  // a = g act(z1) + (1 - g) z1, g = gate(z2)
+    FilmSpec film[n_film];
     ActSpec act, gate;
     const float* conv_w = nullptr;   // [Z][C][K], Z = B or 2 B gated
     const float* conv_b = nullptr;   // [Z]
@@ -60,12 +64,6 @@ inline constexpr int kMaxBlock = 256;
 inline constexpr int kMaxChannels = 1 << 10;
 
 namespace detail {
-
-using V = simd::Ops<float>;
-using reg = V::reg;
-inline constexpr int L = V::lanes;
-
-inline int padded(int n) noexcept { return (n + L - 1) / L * L; }
 
 /// Frames of `stride` floats: `hist` frames of history before the current block at `pos`.
 struct Ring {
@@ -255,69 +253,43 @@ inline void apply(const Conv& a, const float* x, int xs, const Conv* b, const fl
     }
 }
 
-struct Activation {
-    Act kind = Act::tanh;
-    float p[4] = {0.01f, 0, 0, 0};
-    AlignedVector<float> slopes;  // padded, PReLU per channel (empty: p[0])
+/// A FiLM packed for the padded layout of what it modulates: logical channel c at pos(c) =
+/// c < split ? c : split_at + (c - split) (a gated z's two halves), its scale at row pos(c) and
+/// its shift at row span + pos(c) of the 1x1 conv of the condition; padded rows are zero.
+struct Film {
+    Conv cv;
+    int span = 0;
+    bool shift = false, active = false;
 
-    VASHRINK_INLINE reg operator()(reg x, int v) const noexcept {
-        switch (kind) {
-            case Act::tanh: return vmath::tanh<float>(x);
-            case Act::sigmoid: return vmath::sigmoid<float>(x);
-            case Act::hardtanh: return V::min(V::set1(1.0f), V::max(V::set1(-1.0f), x));
-            case Act::relu: return V::max(V::zero(), x);
-            case Act::leaky_relu:
-            case Act::prelu: {
-                const reg s = slopes.empty() ? V::set1(p[0]) : V::load(slopes.data() + v * L);
-                return V::fma(s, V::min(V::zero(), x), V::max(V::zero(), x));
+    void pack(const FilmSpec& s, int dim, int cond, int split, int split_at) {
+        active = s.w != nullptr;
+        if (!active) return;
+        shift = s.shift;
+        span = padded(split < dim ? split_at + dim - split : dim);
+        const int rows = (shift ? 2 : 1) * span;
+        std::vector<float> w(static_cast<std::size_t>(rows) * cond, 0.0f), b(static_cast<std::size_t>(rows), 0.0f);
+        for (int h = 0; h < (shift ? 2 : 1); ++h)
+            for (int c = 0; c < dim; ++c) {
+                const std::size_t src = static_cast<std::size_t>(h * dim + c);
+                const std::size_t dst = static_cast<std::size_t>(h * span + (c < split ? c : split_at + c - split));
+                std::copy(s.w + src * cond, s.w + (src + 1) * cond, w.begin() + static_cast<std::ptrdiff_t>(dst * cond));
+                b[dst] = s.b[src];
             }
-            case Act::silu: return V::mul(x, vmath::sigmoid<float>(x));
-            case Act::hardswish: {
-                const reg t = V::min(V::set1(6.0f), V::max(V::zero(), V::add(x, V::set1(3.0f))));
-                return V::mul(V::mul(x, t), V::set1(1.0f / 6.0f));
-            }
-            case Act::softsign: return V::div(x, V::add(V::set1(1.0f), V::abs(x)));
-            case Act::leaky_hardtanh: {
-                const reg lo = V::set1(p[0]), hi = V::set1(p[1]);
-                const reg mid = V::min(hi, V::max(lo, x));
-                const reg below = V::mul(V::set1(p[2]), V::min(V::zero(), V::sub(x, lo)));
-                const reg above = V::mul(V::set1(p[3]), V::max(V::zero(), V::sub(x, hi)));
-                return V::add(mid, V::add(below, above));
-            }
-            case Act::fasttanh: {
-                const reg ax = V::abs(x), x2 = V::mul(x, x);
-                const reg num = V::mul(x, V::add(V::fma(V::set1(2.45550750702956f), ax, V::set1(2.45550750702956f)),
-                                                 V::mul(V::fma(V::set1(0.821226666969744f), ax, V::set1(0.893229853513558f)), x2)));
-                const reg den = V::fma(V::add(V::set1(2.44506634652299f), x2),
-                                       V::abs(V::fma(V::mul(V::set1(0.814642734961073f), x), ax, x)),
-                                       V::set1(2.44506634652299f));
-                return V::div(num, den);
-            }
-            default: return x;
-        }
+        cv.pack(w.data(), b.data(), rows, cond, 1, 1);
     }
 
-    bool load(const ActSpec& s, int channels, std::string& error) {
-        if (s.kind < 0 || s.kind >= static_cast<int>(Act::count)) {
-            error = "unknown activation code " + std::to_string(s.kind);
-            return false;
-        }
-        kind = static_cast<Act>(s.kind);
-        std::copy(s.params, s.params + 4, p);
-        if (!all_finite(p, 4)) {
-            error = "activation parameters contain NaN or Inf";
-            return false;
-        }
-        slopes.clear();
-        if (s.slopes != nullptr) {
-            if (!all_finite(s.slopes, static_cast<std::size_t>(channels))) {
-                error = "PReLU slopes contain NaN or Inf";
-                return false;
+    /// y = x * s (+ t) over n frames (y may be x); `ss` holds n frames of cv.outp floats.
+    void operator()(const float* cond, int cs, const float* x, int xs, float* y, int ys, float* ss, int n) const noexcept {
+        apply(cv, cond, cs, nullptr, nullptr, 0, nullptr, 0, ss, cv.outp, n);
+        for (int f = 0; f < n; ++f) {
+            const float* sf = ss + static_cast<std::ptrdiff_t>(f) * cv.outp;
+            const float* xf = x + static_cast<std::ptrdiff_t>(f) * xs;
+            float* yf = y + static_cast<std::ptrdiff_t>(f) * ys;
+            for (int v = 0; v < span; v += L) {
+                const reg xv = V::load(xf + v), sv = V::load(sf + v);
+                V::store(yf + v, shift ? V::fma(xv, sv, V::load(sf + span + v)) : V::mul(xv, sv));
             }
-            slopes.assign(static_cast<std::size_t>(padded(channels)), 0.0f);
-            std::copy(s.slopes, s.slopes + channels, slopes.begin());
         }
-        return true;
     }
 };
 
@@ -329,10 +301,13 @@ using SmallFn = void (*)(const Layer&, const float*, int, const float*, int, flo
 struct Layer {
     Conv conv, mixin, l1, h1;
     SmallFn small = nullptr;
-    bool has_l1 = false, has_h1 = false, gated = false;
+    bool has_l1 = false, has_h1 = false, gated = false, blended = false;
+    bool extended = false;  // FiLM or blending: the extended path (wavenet_film.h)
     int bottleneck = 0;
     Activation act, gate;
+    Film film[n_film];
     Ring input;  // this layer's h, with (K - 1) d frames of history
+    Ring pre;    // with a conv_pre FiLM: the modulated h the conv reads, with its history
     Rows rows;                 // the same, channel-major, for an array on the lanes path
     AlignedVector<float> ws;   // lanes path: conv weights as scalars [tap][in][out]
 };

@@ -189,7 +189,7 @@ inline bool lanes_setup(Array& a) {
     const int c = a.channels;
     if (c > L || a.head.outp != L || a.head_in != c) return false;
     for (const Layer& ly : a.layers)
-        if (ly.gated || ly.has_h1 || ly.conv.outp != L || ly.conv.in != c || ly.mixin.in != 1 ||
+        if (ly.gated || ly.extended || ly.has_h1 || ly.conv.outp != L || ly.conv.in != c || ly.mixin.in != 1 ||
             !ly.act.slopes.empty() || (ly.has_l1 ? (ly.l1.in != c || ly.l1.outp != L) : ly.bottleneck != c))
             return false;
     switch (c) {

@@ -73,6 +73,7 @@ class NamFile:
     sample_rate_hz: float | None
     metadata: dict[str, Any] = field(default_factory=dict)
     submodels: tuple[tuple[float, NamFile], ...] = ()
+    stored_weights: int | None = None
 
     @property
     def prewarm_samples(self) -> int:
@@ -87,6 +88,10 @@ class NamFile:
 
     @property
     def n_params(self) -> int:
+        """Weights the file stores for the model that runs (a condition DSP's included; grouped
+        convolutions counted as stored, not as the dense form the engine runs)."""
+        if self.stored_weights is not None:
+            return self.stored_weights
         if isinstance(self.model, ModelSpec):
             n = sum(r.weight_ih.size + r.weight_hh.size + r.bias.size + 2 * r.hidden_size
                     for r in self.model.rnn if isinstance(r, LstmLayer))
@@ -195,7 +200,7 @@ def _container(doc: Fields, where: str) -> NamFile:
                  "submodel must run at the container's sample rate")
     last = out[-1][1]
     return NamFile(doc.obj["version"], "SlimmableContainer", last.model, rate,
-                   _metadata(doc) or last.metadata, tuple(out))
+                   _metadata(doc) or last.metadata, tuple(out), last.stored_weights)
 
 
 def _metadata(doc: Fields) -> dict[str, Any]:
@@ -205,10 +210,12 @@ def _metadata(doc: Fields) -> dict[str, Any]:
     return dict(meta or {})
 
 
-def _wavenet(doc: Fields, weights: np.ndarray, multi_output: bool) -> WaveNetSpec:
-    """A WaveNet document's model, its condition DSP (a nested WaveNet document) included."""
+def _wavenet(doc: Fields, weights: np.ndarray, multi_output: bool) -> tuple[WaveNetSpec, int]:
+    """A WaveNet document's model, its condition DSP (a nested WaveNet document) included, and
+    the weights both store."""
     config = Fields(doc.obj["config"], doc.path("config"))
     condition = None
+    stored = weights.size
     if config.has("condition_dsp"):
         sub = _document(config.obj["condition_dsp"], config.path("condition_dsp"), True)
         if not isinstance(sub.model, WaveNetSpec):
@@ -220,7 +227,9 @@ def _wavenet(doc: Fields, weights: np.ndarray, multi_output: bool) -> WaveNetSpe
                  f"is {sub.sample_rate_hz:g} Hz but the model's is {rate:g} Hz; the condition "
                  "DSP must run at the model's sample rate")
         condition = sub.model
-    return parse_wavenet(doc.obj["config"], weights, doc.path("config"), condition, multi_output)
+        stored += sub.n_params
+    spec = parse_wavenet(doc.obj["config"], weights, doc.path("config"), condition, multi_output)
+    return spec, int(stored)
 
 
 def read_nam_document(obj: Any, where: str = "") -> NamFile:
@@ -247,11 +256,13 @@ def _document(obj: Any, where: str, multi_output: bool) -> NamFile:
             unsupported(doc.path("architecture"), f"is {arch}")
         fail(doc.path("architecture"), f"unknown architecture {arch!r}; .nam files use {known}")
     weights = read_weights(doc.raw("weights"), doc.path("weights"))
+    stored = int(weights.size)
     if arch == "WaveNet":
-        model: Model = _wavenet(doc, weights, multi_output)
+        model, stored = _wavenet(doc, weights, multi_output)
     else:
         model = ARCHITECTURES[arch](doc.obj["config"], weights, doc.path("config"))
-    return NamFile(doc.obj["version"], arch, model, _sample_rate(doc), _metadata(doc))
+    return NamFile(doc.obj["version"], arch, model, _sample_rate(doc), _metadata(doc),
+                   stored_weights=stored)
 
 
 def read_nam(path: str | Path) -> NamFile:

@@ -6,9 +6,11 @@ rechannel 1x1, then per layer the dilated conv (weights, bias), the input mixin,
 when ``head_bias``); after every array, ``head_scale`` (the file's value, which replaces the
 config's). Legacy keys (``head_size``/``head_bias``, ``kernel_size``, ``gated``) and the newer ones
 (``head``, ``kernel_sizes``, ``gating_mode``, ``bottleneck``, groups, per-layer activations) are
-read. A condition DSP (parsed by the caller, :mod:`vashrink.formats.nam`) feeds the input mixins;
-slimmable layer arrays are checked and run at full size (NAM Core's default). FiLM, a post-stack
-head and blended gating are refused as unsupported (``check``: UNVERIFIED).
+read, and so are FiLM (its 1x1 conv weights and bias after the layer's head 1x1, one per active
+position in :data:`~vashrink.model.wavenet.FILM_POSITIONS` order), blended gating and the
+post-stack ``head`` (its convs' weights and biases after the last array, before
+``head_scale``). A condition DSP (parsed by the caller, :mod:`vashrink.formats.nam`) feeds the
+input mixins; slimmable layer arrays are checked and run at full size (NAM Core's default).
 """
 
 from __future__ import annotations
@@ -18,14 +20,20 @@ from typing import Any
 
 import numpy as np
 
-from ..model.wavenet import Activation, LayerArray, WaveNetLayer, WaveNetSpec
+from ..model.wavenet import (
+    FILM_POSITIONS,
+    Activation,
+    FiLM,
+    LayerArray,
+    PostHead,
+    WaveNetLayer,
+    WaveNetSpec,
+)
 from .nam_fields import Fields, WeightCursor, activation, fail, unsupported
 
 __all__ = ["parse_wavenet"]
 
-_FILMS = ("conv_pre_film", "conv_post_film", "input_mixin_pre_film", "input_mixin_post_film",
-          "activation_pre_film", "activation_post_film", "layer1x1_post_film",
-          "head1x1_post_film")
+_FILMS = tuple(f"{p}_film" for p in FILM_POSITIONS)
 _KNOWN = {"input_size", "condition_size", "head_size", "head_bias", "head", "channels",
           "bottleneck", "kernel_size", "kernel_sizes", "dilations", "activation", "gated",
           "gating_mode", "secondary_activation", "groups_input", "groups_input_mixin",
@@ -41,23 +49,22 @@ def _per_layer(f: Fields, key: str, n: int) -> list[Any]:
     return [value] * n
 
 
-def _gating(f: Fields, n: int, bottleneck: int) -> list[Activation | None]:
-    """Per layer: the gate activation, or None for an ungated layer."""
+def _gating(f: Fields, n: int, bottleneck: int) -> list[tuple[Activation | None, bool]]:
+    """Per layer: (the gate or blend activation, or None for a plain layer; blended)."""
     if f.has("gating_mode"):
         modes = _per_layer(f, "gating_mode", n)
         for i, m in enumerate(modes):
-            if m == "blended":
-                unsupported(f"{f.path('gating_mode')}[{i}]", "uses blended gating")
-            if m not in ("gated", "none"):
-                fail(f"{f.path('gating_mode')}[{i}]", f"unknown gating mode {m!r} (gated, none)")
+            if m not in ("gated", "blended", "none"):
+                fail(f"{f.path('gating_mode')}[{i}]",
+                     f"unknown gating mode {m!r} (gated, blended, none)")
         second = _per_layer(f, "secondary_activation", n) if f.has("secondary_activation") \
             else ["Sigmoid"] * n
-        return [activation(s if s is not None else "Sigmoid",
-                           f"{f.path('secondary_activation')}[{i}]", bottleneck)
-                if m == "gated" else None
+        return [(activation(s if s is not None else "Sigmoid",
+                            f"{f.path('secondary_activation')}[{i}]", bottleneck)
+                 if m != "none" else None, m == "blended")
                 for i, (m, s) in enumerate(zip(modes, second, strict=True))]
     gated = f.flag("gated", default=False)
-    return [Activation("Sigmoid") if gated else None] * n
+    return [(Activation("Sigmoid") if gated else None, False)] * n
 
 
 def _head(f: Fields) -> tuple[int, int, bool, int]:
@@ -83,10 +90,29 @@ def _check_supported(f: Fields) -> None:
     for key in f.obj:
         if key not in _KNOWN:
             unsupported(f.path(key), "is a key NeuralAmpModelerCore's WaveNet does not read here")
-    for key in _FILMS:
-        film = f.obj.get(key)
-        if film not in (None, False) and (not isinstance(film, dict) or film.get("active", True)):
-            unsupported(f.path(key), "uses FiLM conditioning")
+
+
+def _film_configs(f: Fields) -> dict[str, tuple[bool, int]]:
+    """Active FiLM positions -> (shift, groups); absent, ``false`` or ``"active": false``: off."""
+    out = {}
+    for position, key in zip(FILM_POSITIONS, _FILMS, strict=True):
+        if f.obj.get(key, False) in (False, None):
+            continue
+        s = f.sub(key)
+        if s.flag("active", default=True):
+            out[position] = (s.flag("shift", default=True), s.whole("groups", default=1))
+    return out
+
+
+def _films(cur: WeightCursor, configs: dict[str, tuple[bool, int]], dims: dict[str, int],
+           cond: int, where: str) -> dict[str, FiLM]:
+    """One layer's FiLMs, in the file's order; ``dims``: channels modulated per position."""
+    films = {}
+    for position, (shift, groups) in configs.items():
+        rows = (2 if shift else 1) * dims[position]
+        weight = cur.conv(rows, cond, 1, groups, f"{where} {position}_film")[:, :, 0]
+        films[position] = FiLM(weight, cur.take(rows), shift)
+    return films
 
 
 def _check_slimmable(f: Fields, channels: int) -> None:
@@ -133,6 +159,7 @@ def _layer_array(f: Fields, cur: WeightCursor, condition_width: int) -> LayerArr
                        else f.path("activation"), bottleneck)
             for i, a in enumerate(_per_layer(f, "activation", n))]
     gates = _gating(f, n, bottleneck)
+    film_configs = _film_configs(f)
     head_size, head_kernel, head_bias, head_dilation = _head(f)
     groups_in = f.whole("groups_input", default=1)
     groups_mix = f.whole("groups_input_mixin", default=1)
@@ -141,9 +168,15 @@ def _layer_array(f: Fields, cur: WeightCursor, condition_width: int) -> LayerArr
     if not l1_active and bottleneck != channels:
         fail(f.where, f"layer1x1 is inactive, so bottleneck ({bottleneck}) must equal "
              f"channels ({channels})")
+    for position, needs, active in (("layer1x1_post", "layer1x1", l1_active),
+                                    ("head1x1_post", "head1x1", h1_active)):
+        if position in film_configs and not active:
+            fail(f.path(f"{position}_film"), f"cannot be active when {needs} is not "
+                 "(NeuralAmpModelerCore refuses it)")
     rechannel = cur.conv(channels, input_size, 1, 1, f.path("input_size"))[:, :, 0]
     layers = []
-    for i, (k, d, act, gate) in enumerate(zip(kernels, dilations, acts, gates, strict=True)):
+    for i, (k, d, act, (gate, blended)) in enumerate(zip(kernels, dilations, acts, gates,
+                                                         strict=True)):
         where = f"{f.where} layer {i}"
         z = 2 * bottleneck if gate is not None else bottleneck
         conv = cur.conv(z, channels, k, groups_in, where)
@@ -156,7 +189,12 @@ def _layer_array(f: Fields, cur: WeightCursor, condition_width: int) -> LayerArr
         if h1_active:
             assert h1_out is not None
             h1w, h1b = cur.conv(h1_out, bottleneck, 1, h1_groups, where)[:, :, 0], cur.take(h1_out)
-        layers.append(WaveNetLayer(d, act, conv, conv_bias, mixin, gate, l1w, l1b, h1w, h1b))
+        dims = {"conv_pre": channels, "conv_post": z, "input_mixin_pre": condition_size,
+                "input_mixin_post": z, "activation_pre": z, "activation_post": bottleneck,
+                "layer1x1_post": channels, "head1x1_post": h1_out or 0}
+        films = _films(cur, film_configs, dims, condition_size, where)
+        layers.append(WaveNetLayer(d, act, conv, conv_bias, mixin, gate, l1w, l1b, h1w, h1b,
+                                   blended, films))
     head_in = h1_out if h1_out is not None else bottleneck
     head_w = cur.conv(head_size, head_in, head_kernel, 1, f.path("head"))
     head_b = cur.take(head_size) if head_bias else None
@@ -171,8 +209,6 @@ def parse_wavenet(config: Any, weights: np.ndarray, where: str,
     f = Fields(config, where)
     if f.has("condition_dsp") and condition is None:
         unsupported(f.path("condition_dsp"), "uses a condition DSP")
-    if f.has("head"):
-        unsupported(f.path("head"), "uses a post-stack head")
     if f.whole("in_channels", default=1) != 1:
         unsupported(f.path("in_channels"), "is not 1 (multi-channel input)")
     f.number("head_scale")  # required by NAM Core's parser; the weights' last value replaces it
@@ -196,8 +232,33 @@ def parse_wavenet(config: Any, weights: np.ndarray, where: str,
         arrays.append(arr)
     if arrays[0].input_size != 1:
         fail(f"{f.path('layers')}[0].input_size", f"is {arrays[0].input_size}; the input is 1")
-    if arrays[-1].head_size != 1 and not multi_output:
-        unsupported(f"{f.path('layers')}[{len(arrays) - 1}]", "has more than one output channel")
+    head = _post_head(f, cur, arrays[-1].head_size) if f.has("head") else None
+    out_size = arrays[-1].head_size if head is None else head.out_size
+    if out_size != 1 and not multi_output:
+        where_out = f.path("head") if head else f"{f.path('layers')}[{len(arrays) - 1}]"
+        unsupported(where_out, "has more than one output channel")
     head_scale = float(cur.take(1)[0])
     cur.finish()
-    return WaveNetSpec(tuple(arrays), head_scale, condition)
+    return WaveNetSpec(tuple(arrays), head_scale, condition, head)
+
+
+def _post_head(f: Fields, cur: WeightCursor, in_size: int) -> PostHead:
+    """The post-stack ``head`` (NAM Core's ``detail::Head``): ``kernel_sizes`` convs of
+    ``channels`` channels (the last: ``out_channels``) with bias, each after ``activation``."""
+    h = f.sub("head")
+    if h.has("in_channels") and h.whole("in_channels") != in_size:
+        fail(h.path("in_channels"), f"is {h.obj['in_channels']} but the last layer array's "
+             f"head_size is {in_size}")
+    channels, out = h.whole("channels"), h.whole("out_channels")
+    kernels = h.int_list("kernel_sizes")
+    raw = h.raw("activation")
+    if isinstance(raw, dict) and "negative_slopes" in raw:
+        unsupported(h.path("activation"), "has per-channel slopes in the post-stack head")
+    act = activation(raw, h.path("activation"), in_size)
+    convs = []
+    cin = in_size
+    for i, k in enumerate(kernels):
+        cout = out if i + 1 == len(kernels) else channels
+        convs.append((cur.conv(cout, cin, k, 1, f"{h.path('kernel_sizes')}[{i}]"), cur.take(cout)))
+        cin = cout
+    return PostHead(tuple(convs), act)

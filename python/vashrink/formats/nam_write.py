@@ -4,7 +4,8 @@
 The weight order is the reader's (:mod:`.nam_wavenet`, :func:`.nam._lstm`); LSTMs are written
 with a zero initial state (h0 = c0 = 0: vashrink's, and torch's). Files use the oldest layout
 that holds the model (version 0.5.4: ``head_size``/``head_bias``, one ``kernel_size``, ``gated``)
-so older plugins load them too; newer keys are written only when the model needs them.
+so older plugins load them too; newer keys are written only when the model needs them (FiLM,
+blended gating and a post-stack head: version 0.6.0 keys, as NAM Core's ``wavenet_a2_max.nam``).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import numpy as np
 from ..errors import ModelFormatError
 from ..model.layers import LstmLayer
 from ..model.spec import ModelSpec
-from ..model.wavenet import Activation, LayerArray, WaveNetSpec
+from ..model.wavenet import FILM_POSITIONS, Activation, LayerArray, WaveNetSpec
 
-__all__ = ["NAM_VERSION", "export_nam", "lstm_document", "nam_document", "wavenet_document",
-           "write_nam"]
+__all__ = ["NAM_VERSION", "NAM_VERSION_FILM", "export_nam", "lstm_document", "nam_document",
+           "wavenet_document", "write_nam"]
 
 NAM_VERSION = "0.5.4"
+#: The version written for a model using FiLM, blended gating or a post-stack head.
+NAM_VERSION_FILM = "0.6.0"
 
 
 def _activation(a: Activation) -> Any:
@@ -58,10 +61,12 @@ def _array_config(arr: LayerArray) -> dict[str, Any]:
     cfg["dilations"] = [x.dilation for x in layers]
     cfg["activation"] = _same([_activation(x.activation) for x in layers])
     gates = [x.gate_activation for x in layers]
-    if all(g is None for g in gates) or all(g == Activation("Sigmoid") for g in gates):
+    if not any(x.blended for x in layers) and (
+            all(g is None for g in gates) or all(g == Activation("Sigmoid") for g in gates)):
         cfg["gated"] = gates[0] is not None
     else:
-        cfg["gating_mode"] = ["none" if g is None else "gated" for g in gates]
+        cfg["gating_mode"] = ["none" if x.gate_activation is None else
+                              "blended" if x.blended else "gated" for x in layers]
         cfg["secondary_activation"] = [None if g is None else _activation(g) for g in gates]
     if first.bottleneck != arr.channels:
         cfg["bottleneck"] = first.bottleneck
@@ -69,15 +74,19 @@ def _array_config(arr: LayerArray) -> dict[str, Any]:
         cfg["layer1x1"] = {"active": False, "groups": 1}
     if first.head1x1_weight is not None:
         cfg["head1x1"] = {"active": True, "out_channels": first.head_size, "groups": 1}
+    for position in FILM_POSITIONS:
+        if position in first.films:
+            cfg[f"{position}_film"] = {"active": True, "shift": first.films[position].shift,
+                                       "groups": 1}
     return cfg
 
 
 def _check_uniform(arr: LayerArray, i: int) -> None:
     """A layer array's layers must agree on what the config states once for all of them."""
-    keys = {(x.bottleneck, x.layer1x1_weight is None, x.head_size, x.head1x1_weight is None)
-            for x in arr.layers}
+    keys = {(x.bottleneck, x.layer1x1_weight is None, x.head_size, x.head1x1_weight is None,
+             tuple((p, f.shift) for p, f in sorted(x.films.items()))) for x in arr.layers}
     if len(keys) > 1:
-        msg = (f"layer array {i}: its layers differ in bottleneck, layer 1x1 or head 1x1, "
+        msg = (f"layer array {i}: its layers differ in bottleneck, layer 1x1, head 1x1 or FiLM, "
                "which a .nam config states once per array")
         raise ModelFormatError(msg)
 
@@ -91,9 +100,15 @@ def _wavenet_weights(spec: WaveNetSpec) -> list[float]:
             for a in (x.layer1x1_weight, x.layer1x1_bias, x.head1x1_weight, x.head1x1_bias):
                 if a is not None:
                     parts.append(a.reshape(-1))
+            for position in FILM_POSITIONS:
+                if position in x.films:
+                    parts += [x.films[position].weight.reshape(-1), x.films[position].bias]
         parts.append(arr.head_weight.reshape(-1))
         if arr.head_bias is not None:
             parts.append(arr.head_bias)
+    if spec.head is not None:
+        for w, b in spec.head.convs:
+            parts += [w.reshape(-1), b]
     parts.append(np.array([spec.head_scale]))
     out: list[float] = np.concatenate(parts).astype(np.float64).tolist()
     return out
@@ -103,9 +118,29 @@ def wavenet_document(spec: WaveNetSpec) -> dict[str, Any]:
     """``{"architecture": "WaveNet", "config": ..., "weights": ...}`` for ``spec``."""
     for i, arr in enumerate(spec.arrays):
         _check_uniform(arr, i)
-    config = {"layers": [_array_config(a) for a in spec.arrays], "head": None,
+    config = {"layers": [_array_config(a) for a in spec.arrays], "head": _post_head(spec),
               "head_scale": spec.head_scale}
     return {"architecture": "WaveNet", "config": config, "weights": _wavenet_weights(spec)}
+
+
+def _post_head(spec: WaveNetSpec) -> dict[str, Any] | None:
+    head = spec.head
+    if head is None:
+        return None
+    inner = {int(w.shape[0]) for w, _ in head.convs[:-1]}
+    if len(inner) > 1:
+        msg = "the post-stack head's convs differ in width, which a .nam config states once"
+        raise ModelFormatError(msg)
+    return {"channels": inner.pop() if inner else head.out_size, "out_channels": head.out_size,
+            "kernel_sizes": [int(w.shape[2]) for w, _ in head.convs],
+            "activation": _activation(head.activation)}
+
+
+def _uses_06(spec: WaveNetSpec) -> bool:
+    """FiLM, blended gating or a post-stack head (here or in the condition DSP)."""
+    layers = [x for a in spec.arrays for x in a.layers]
+    return (spec.head is not None or any(x.films or x.blended for x in layers)
+            or (spec.condition is not None and _uses_06(spec.condition)))
 
 
 def lstm_document(spec: ModelSpec) -> dict[str, Any]:
@@ -155,7 +190,9 @@ def nam_document(model: WaveNetSpec | ModelSpec, *, sample_rate_hz: float | None
         # NAM Core reads a condition DSP as a whole nested document, at the model's rate
         body["config"]["condition_dsp"] = nam_document(model.condition,
                                                        sample_rate_hz=sample_rate_hz)
-    doc: dict[str, Any] = {"version": NAM_VERSION, **body, "metadata": dict(metadata or {})}
+    version = NAM_VERSION_FILM if isinstance(model, WaveNetSpec) and _uses_06(model) \
+        else NAM_VERSION
+    doc: dict[str, Any] = {"version": version, **body, "metadata": dict(metadata or {})}
     if sample_rate_hz is not None:
         doc["sample_rate"] = sample_rate_hz
     if not all(np.isfinite(doc["weights"])):

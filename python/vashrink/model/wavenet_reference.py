@@ -1,6 +1,7 @@
-"""A float64 numpy reference of the WaveNet maths (:mod:`vashrink.model.wavenet`), written
-for clarity: whole signals at once, one layer after another, zero history before the first
-sample (what a freshly reset engine holds). The engine's float32 output is tested against it."""
+"""A float64 numpy reference of the WaveNet maths (:mod:`vashrink.model.wavenet`: FiLM,
+blended gating and the post-stack head included), written for clarity: whole signals at once,
+one layer after another, zero history before the first sample (what a freshly reset engine
+holds). The engine's float32 output is tested against it."""
 
 from __future__ import annotations
 
@@ -25,16 +26,27 @@ def _causal_conv(x: np.ndarray, weight: np.ndarray, dilation: int) -> np.ndarray
 
 
 def _layer(h: np.ndarray, c: np.ndarray, layer: WaveNetLayer) -> tuple[np.ndarray, np.ndarray]:
-    z = _causal_conv(h, layer.conv_weight, layer.dilation) + layer.conv_bias
-    z = z + c @ layer.mixin_weight.T
+    def film(position: str, x: np.ndarray) -> np.ndarray:
+        f = layer.film(position)
+        return x if f is None else f.apply(x, c)
+
+    z = film("conv_post", _causal_conv(film("conv_pre", h), layer.conv_weight, layer.dilation)
+             + layer.conv_bias)
+    z = film("activation_pre", z + film("input_mixin_post",
+                                        film("input_mixin_pre", c) @ layer.mixin_weight.T))
     b = layer.bottleneck
     if layer.gate_activation is None:
         a = layer.activation.apply(z)
+    elif layer.blended:
+        g = layer.gate_activation.apply(z[:, b:])
+        a = g * layer.activation.apply(z[:, :b]) + (1.0 - g) * z[:, :b]
     else:
         a = layer.activation.apply(z[:, :b]) * layer.gate_activation.apply(z[:, b:])
-    head = a if layer.head1x1_weight is None else a @ layer.head1x1_weight.T + layer.head1x1_bias
+    a = film("activation_post", a)
+    head = a if layer.head1x1_weight is None else \
+        film("head1x1_post", a @ layer.head1x1_weight.T + layer.head1x1_bias)
     if layer.layer1x1_weight is not None:
-        h = h + a @ layer.layer1x1_weight.T + layer.layer1x1_bias
+        h = h + film("layer1x1_post", a @ layer.layer1x1_weight.T + layer.layer1x1_bias)
     return h, head
 
 
@@ -60,6 +72,9 @@ def _outputs(spec: WaveNetSpec, sig: np.ndarray) -> np.ndarray:
         h, head = _array(h, cond, head, arr)
     assert head is not None
     out: np.ndarray = spec.head_scale * head
+    if spec.head is not None:
+        for weight, bias in spec.head.convs:
+            out = _causal_conv(spec.head.activation.apply(out), weight, 1) + bias
     return out
 
 

@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelFormatError
-from ..model.wavenet import ACTIVATIONS, Activation, WaveNetLayer, WaveNetSpec
+from ..model.wavenet import (
+    ACTIVATIONS,
+    FILM_POSITIONS,
+    Activation,
+    PostHead,
+    WaveNetLayer,
+    WaveNetSpec,
+)
 from .checks import NativeRunner
 from .native import engine
 
@@ -44,7 +51,12 @@ def _layer(layer: WaveNetLayer) -> dict[str, Any]:
         "l1_b": _f32(layer.layer1x1_bias), **_act("act", layer.activation),
     }
     if layer.gate_activation is not None:
-        d.update(_act("gate", layer.gate_activation))
+        d.update(_act("gate", layer.gate_activation), blended=layer.blended)
+    for i, position in enumerate(FILM_POSITIONS):
+        film = layer.film(position)  # what NAM Core applies (layer1x1_post: blended only)
+        if film is not None:
+            d.update({f"film_{i}_w": _f32(film.weight), f"film_{i}_b": _f32(film.bias),
+                      f"film_{i}_shift": film.shift})
     if layer.head1x1_weight is not None:
         d.update(head1x1_out=int(layer.head1x1_weight.shape[0]), h1_w=_f32(layer.head1x1_weight),
                  h1_b=_f32(layer.head1x1_bias))
@@ -54,7 +66,14 @@ def _layer(layer: WaveNetLayer) -> dict[str, Any]:
 def _model(spec: WaveNetSpec) -> dict[str, Any]:
     """What the engine's ``load`` takes: the arrays, head_scale and the condition DSP's."""
     return {"arrays": _arrays(spec), "head_scale": float(np.float32(spec.head_scale)),
-            "condition": None if spec.condition is None else _model(spec.condition)}
+            "condition": None if spec.condition is None else _model(spec.condition),
+            "head": None if spec.head is None else _post_head(spec.head)}
+
+
+def _post_head(head: PostHead) -> dict[str, Any]:
+    convs = [{"in": int(w.shape[1]), "out": int(w.shape[0]), "kernel": int(w.shape[2]),
+              "w": _f32(w), "b": _f32(b)} for w, b in head.convs]
+    return {"convs": convs, **_act("act", head.activation)}
 
 
 def _arrays(spec: WaveNetSpec) -> list[dict[str, Any]]:
@@ -64,6 +83,7 @@ def _arrays(spec: WaveNetSpec) -> list[dict[str, Any]]:
         for layer in arr.layers:
             values += [layer.conv_weight, layer.conv_bias, layer.mixin_weight,
                        layer.layer1x1_weight, layer.layer1x1_bias, layer.head1x1_weight]
+            values += [a for f in layer.films.values() for a in (f.weight, f.bias)]
         if not all(v is None or np.isfinite(np.asarray(v, np.float32)).all() for v in values):
             msg = "the WaveNet has NaN, Inf or float32-overflowing weights; repair the model"
             raise ModelFormatError(msg)
@@ -94,7 +114,7 @@ class WaveNet(NativeRunner):
             raise ModelFormatError(msg)
         native = engine().WaveNetF32()
         m = _model(spec)
-        error = native.load(m["arrays"], m["head_scale"], m["condition"])
+        error = native.load(m["arrays"], m["head_scale"], m["condition"], m["head"])
         if error:
             msg = f"the engine refused the WaveNet: {error}"
             raise ModelFormatError(msg)
