@@ -1,5 +1,6 @@
 """Same output as NeuralAmpModelerCore: its ``render`` tool and ``vashrink render`` on the same
-WAV, for ``.nam`` files vashrink writes (WaveNets of several shapes, an exported LSTM) and every
+WAV, for ``.nam`` files vashrink writes (WaveNets of several shapes, one with FiLM, blended
+gating and a post-stack head, an exported LSTM) and every
 example model of the checkout that ``vashrink check`` calls valid; its ``loadmodel`` loads what
 vashrink writes.
 
@@ -22,7 +23,7 @@ from vashrink.formats.nam_write import write_nam
 from vashrink.formats.render import render_file
 from vashrink.model.architecture import RecurrentArchitecture
 from vashrink.model.spec import random_spec
-from vashrink.model.wavenet_presets import a1_wavenet, random_wavenet
+from vashrink.model.wavenet_presets import a1_wavenet, film_wavenet, random_wavenet
 
 #: |ours - NAM Core| over the output's peak: float32 rounding of two different summation orders
 #: (measured at most 4.3e-6 on NAM Core's example models).
@@ -65,7 +66,8 @@ def _compare(model: Path, wav: Path, tmp: Path) -> float:
     return err
 
 
-@pytest.mark.parametrize("name", ["nano", "standard", "gated", "lstm", "conditioned", "small"])
+@pytest.mark.parametrize("name", ["nano", "standard", "gated", "lstm", "conditioned", "small",
+                                  "film"])
 def test_our_files_load_and_match(name: str, wav: Path, tmp_path: Path) -> None:
     if name == "gated":
         model = random_wavenet(((6, 4, (1, 2, 8)), (4, 1, (16, 3))), gated=True, head1x1=4,
@@ -76,6 +78,8 @@ def test_our_files_load_and_match(name: str, wav: Path, tmp_path: Path) -> None:
     elif name == "small":  # 3 channels, kernel 6, LeakyReLU: A2's small shape (fused kernel)
         model = random_wavenet(((3, 1, (1, 3, 7, 17, 41)),), kernel_size=6,
                                activation="LeakyReLU", head_kernel=16, seed=13)
+    elif name == "film":  # FiLM everywhere, blended gating, a post-stack head (wavenet_a2_max's)
+        model = film_wavenet(seed=14)
     elif name == "lstm":
         model = random_spec(RecurrentArchitecture.parse("lstm-2x8"), seed=8)
     else:
