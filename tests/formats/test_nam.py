@@ -104,6 +104,8 @@ _DELETE = object()
     ("config.head_scale", _DELETE, "config.head_scale: missing"),
     ("sample_rate", -1, "sample_rate: must be positive"),
     ("config.layers.1.input_size", 3, "config.layers[1].input_size: is 3 but the array before"),
+    ("config.layers.1.channels", 4, "config.layers[1].channels: is 4 but NeuralAmpModelerCore "
+     "needs the head_size of the array before it (2)"),
 ])
 def test_bad_fields_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                         path: str, value: Any, message: str) -> None:

@@ -226,6 +226,9 @@ def parse_wavenet(config: Any, weights: np.ndarray, where: str,
             if arr.input_size != prev.channels:
                 fail(f"{here}.input_size", f"is {arr.input_size} but the array before it has "
                      f"{prev.channels} channels")
+            if arr.channels != prev.head_size:  # NAM Core's WaveNet constructor refuses it
+                fail(f"{here}.channels", f"is {arr.channels} but NeuralAmpModelerCore needs the "
+                     f"head_size of the array before it ({prev.head_size})")
             if arr.layers[0].head_size != prev.head_size:
                 fail(f"{here}.channels", f"the head input ({arr.layers[0].head_size}) must equal "
                      f"the head_size of the array before it ({prev.head_size})")

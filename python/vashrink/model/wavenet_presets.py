@@ -150,7 +150,7 @@ def film_wavenet(shift: bool = True, seed: int = 0) -> WaveNetSpec:
     (two arrays, SiLU, head 1x1s, gated and blended layers, FiLM everywhere) feeding a model of
     two arrays with gated, blended and plain layers, FiLM everywhere and a post-stack head of two
     convs (Softsign). ``shift`` False: scale-only FiLMs."""
-    cond = random_wavenet(((3, 3, (1, 2)), (4, 3, (1, 3, 5))), gated=True, head1x1=3,
+    cond = random_wavenet(((3, 4, (1, 2)), (4, 3, (1, 3, 5))), gated=True, head1x1=4,
                           activation="SiLU", kernel_size=2, seed=seed)
     cond = with_films(cond, shift=shift, blended=(0, 2), seed=seed + 1)
     model = random_wavenet(((4, 3, (1, 2, 4)), (3, 2, (1, 8))), condition=cond, gated=True,
