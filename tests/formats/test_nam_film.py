@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from vashrink.cli import main
 from vashrink.formats.nam import read_nam
@@ -107,3 +108,21 @@ def test_malformed_fields_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     edit(doc)
     code, out = _check(tmp_path, doc, capsys)
     assert code == 2 and message in out and len(out.strip().splitlines()) == 1, out
+
+
+def test_cli_time_and_render_with_prewarm(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """``vashrink render`` pre-warms (silence in blocks of 64 until the receptive field,
+    condition DSP and post-stack head included, has gone through) and then plays the WAV: the
+    float64 reference of the same silence + signal, within float32 rounding."""
+    spec = film_wavenet(seed=6)
+    model = write_nam(tmp_path / "f.nam", spec)
+    x = (0.5 * np.sin(np.arange(3000) * 0.03)).astype(np.float32)
+    sf.write(str(tmp_path / "in.wav"), x, 48000, subtype="FLOAT")
+    assert main(["render", str(model), str(tmp_path / "in.wav"), str(tmp_path / "out.wav")]) == 0
+    assert main(["time", str(model), "--block-size", "64", "--repeats", "1"]) == 0
+    capsys.readouterr()
+    y, _ = sf.read(str(tmp_path / "out.wav"), dtype="float64")
+    warm = -(-spec.prewarm_samples // 64) * 64
+    ref = wavenet_reference(spec, np.concatenate([np.zeros(warm), x]))[warm:]
+    assert float(np.max(np.abs(y - ref)) / np.max(np.abs(ref))) < 2e-5
