@@ -273,7 +273,7 @@ def read_nam(path: str | Path) -> NamFile:
             missing or malformed field, a weight count that does not match the config, NaN or
             Inf weights, submodels at different sample rates. The message names the field.
         UnsupportedModelError: valid as far as vashrink can tell, but uses a feature it does
-            not run (FiLM, a condition DSP, a post-stack head, ...).
+            not run (a non-WaveNet condition DSP, several channels, ConvNet, ...).
     """
     p = Path(path)
     try:

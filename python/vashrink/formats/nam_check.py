@@ -4,7 +4,7 @@ one, and show what it holds.
 Valid: every field is present and well-formed, the weight count matches the config, every
 weight is finite, and the model loads into vashrink's engine (so vashrink also runs it).
 A problem is one line naming the field (:class:`~vashrink.errors.ModelFormatError`, exit 2); a
-well-formed file using a feature vashrink does not verify (FiLM, a condition DSP, ...) is
+well-formed file using a feature vashrink does not verify (a non-WaveNet condition DSP, ...) is
 UNVERIFIED (exit 3). The metadata NAM's trainer writes (gear, loudness, gain, levels) is shown.
 """
 
