@@ -35,7 +35,7 @@ from ..train.wavenet_config import WaveNetTrainConfig
 from .capture_align import align_by_trial
 from .capture_costs import measure_costs
 from .capture_families import Recipes, family_of, stored_files
-from .capture_plan import WAVENET_DEPTH, CaptureLimits, Shape, plan_capture
+from .capture_plan import CaptureLimits, Shape, plan_capture
 from .capture_result import CaptureResult
 from .capture_score import CaptureScore, capture_pareto, choose_capture
 from .capture_store import recording_fingerprint
@@ -196,9 +196,10 @@ def shrink_capture(
     bound = memory_bound(recording, esr_target=esr_target)
     start_hidden = int(bound.suggested_hidden[0])
     say(bound.summary())
-    if WAVENET in limits.cells and limits.wavenet_depth == WAVENET_DEPTH:
-        # Dilations 1..2^(depth-1) covering the measured memory, never fewer than the floor's.
-        depth = max(WAVENET_DEPTH, depth_for_memory(bound.memory_samples))
+    if WAVENET in limits.cells:
+        # Dilations 1..2^(depth-1) covering the measured memory, never fewer than the floor
+        # (WAVENET_DEPTH, or --wavenet-depth for gear whose memory the bound cannot see).
+        depth = max(limits.wavenet_depth, depth_for_memory(bound.memory_samples))
         limits = replace(limits, wavenet_depth=depth)
     extrapolated: tuple[str, ...] = ()
     if profiled is not None:
