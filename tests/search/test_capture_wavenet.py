@@ -80,11 +80,6 @@ def test_what_a_wavenet_cannot_do_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="wavenet run in float32 only"):
         shrink_capture(rec, 0.05, out_dir=tmp_path / "a", limits=limits, dtype="float64",
                        config=RecurrentTrainConfig(), progress=False)
-    profile = tmp_path / "p.json"
-    profile.write_text("{}")
-    with pytest.raises(InputError, match="cost profile holds GRU/LSTM rows only"):
-        shrink_capture(rec, 0.05, out_dir=tmp_path / "b", limits=limits, cost_profile=profile,
-                       progress=False)
 
 
 def test_export_writes_the_chosen_wavenets_header(  # type: ignore[no-untyped-def]
