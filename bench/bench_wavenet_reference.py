@@ -44,8 +44,10 @@ def main() -> None:
     ap.add_argument("--gears", nargs="+", default=["diode", "tube", "fuzz"])
     ap.add_argument("--channels", type=int, nargs="+", default=[4])
     ap.add_argument("--depth", type=int, default=None)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1])
     ap.add_argument("--budget-x", type=int, default=5)
+    ap.add_argument("--no-default", action="store_true",
+                    help="references only (another process runs the default)")
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--validation-s", type=float, default=5.0)
     ap.add_argument("--out", type=Path, default=RESULTS / "wavenet_reference.json")
@@ -63,7 +65,8 @@ def main() -> None:
         depth = args.depth or max(WAVENET_DEPTH, depth_for_memory(memory))
         for c in args.channels:
             shape = WaveNetShape(c, depth)
-            runs = [("default", config)] + [
+            runs = [] if args.no_default else [("default", config)]
+            runs += [
                 (f"reference-seed{s}", _reference(config, args.budget_x, s)) for s in args.seeds]
             for name, cfg in runs:
                 if (gear, shape.label, name) in done:
