@@ -213,3 +213,27 @@ def test_a_resume_with_another_target_names_the_difference(
     (out / ".vashrink-run.json").write_text(json.dumps({"kind": "capture", "fingerprint": {}}))
     assert main(_args(fi, fo, out)) == 2
     assert "other settings" in capsys.readouterr().err
+
+
+def test_wavenet_depth_reaches_the_search_as_a_floor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--wavenet-depth`` sets the fewest dilated layers the search gives its WaveNets (the
+    memory bound cannot see a fuzz's or a cabinet's memory); without it, the floor is 4."""
+    import vashrink.search.capture as capture
+
+    seen = []
+
+    def spy(*_args: object, limits: object, **_kw: object) -> None:
+        seen.append(limits)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(capture, "shrink_capture", spy)
+    fi, fo = _pair(tmp_path, seconds=2.5)
+    base = ["shrink", "--input", str(fi), "--output", str(fo), "--esr", "0.05",
+            "--cells", "gru,wavenet", "--validation-s", "0.5", "--out", str(tmp_path / "run")]
+    for extra in ([], ["--wavenet-depth", "10"]):
+        with pytest.raises(SystemExit):
+            main(base + extra)
+    assert [lim.wavenet_depth for lim in seen] == [4, 10]  # type: ignore[attr-defined]
+    assert main([*base, "--wavenet-depth", "0"]) == 2

@@ -44,8 +44,10 @@ def test_the_profile_is_a_versioned_table_with_the_cpu(profile: Path) -> None:
     import importlib.util
 
     if importlib.util.find_spec("vashrink.runtime.recurrent") is not None:
-        cells = {(r["kind"], r["hidden"]) for r in data["rows"] if r["kind"] != "dense"}
+        cells = {(r["kind"], r["hidden"]) for r in data["rows"] if r["kind"] in ("gru", "lstm")}
         assert ("gru", 16) in cells and ("lstm", 16) in cells
+    assert {(r["channels"], r["depth"]) for r in data["rows"] if r["kind"] == "wavenet"} >= {
+        (2, 4), (16, 10)}
 
 
 def test_interpolation_is_exact_on_the_grid_and_between_neighbours_off_it(profile: Path) -> None:

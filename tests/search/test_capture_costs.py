@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from vashrink.model.architecture import RecurrentArchitecture
-from vashrink.runtime.profile import measure_profile, write_profile
+from vashrink.model.wavenet_shape import WAVENET_CHANNELS, WaveNetShape
+from vashrink.runtime.profile import WAVENET_DEPTHS, measure_profile, write_profile
 from vashrink.search.capture import profile_costs
 from vashrink.search.capture_plan import CaptureLimits
 from vashrink.search.costs import CostProfileError, load_cost_profile
@@ -81,6 +82,37 @@ def test_a_profile_without_float64_recurrent_rows_is_a_clear_error(profile: Path
     with pytest.raises(CostProfileError, match="no gru x1 float64 rows"):
         profile_costs(profile, CaptureLimits(cells=("gru",), hidden_max=8), "float64",
                        lambda _: None)
+
+
+def test_wavenet_rows_are_profiled_and_cost_the_searched_wavenets(
+    profile: Path, tmp_path: Path
+) -> None:
+    rows = {(r["channels"], r["depth"]): r for r in json.loads(profile.read_text())["rows"]
+            if r["kind"] == "wavenet"}
+    assert {d for _, d in rows} == set(WAVENET_DEPTHS)
+    assert {c for c, _ in rows} == set(WAVENET_CHANNELS)
+    assert all(r["ns_per_sample"] > 0 and r["ns_per_sample_block"] > 0 for r in rows.values())
+    table = load_cost_profile(profile)
+    at, outside = table.estimate_wavenet(WaveNetShape(8, 6), "float32")
+    assert at == pytest.approx(rows[(8, 6)]["ns_per_sample"]) and not outside
+    # Between profiled depths: between the costs of the depths around it.
+    mid, outside = table.estimate_wavenet(WaveNetShape(8, 9), "float32")
+    lo, hi = sorted((rows[(8, 8)]["ns_per_sample"], rows[(8, 10)]["ns_per_sample"]))
+    assert lo <= mid <= hi and not outside
+    _, outside = table.estimate_wavenet(WaveNetShape(8, 14), "float32")
+    assert outside
+    limits = CaptureLimits(cells=("gru", "wavenet"), hidden_max=8, layers=(1,),
+                           wavenet_depth=10)
+    costs, _, _, _ = profile_costs(profile, limits, "float32", lambda _: None)
+    assert costs["wavenet-4-d10"] == pytest.approx(rows[(4, 10)]["ns_per_sample"])
+    assert "gru-8" in costs
+    # A profile from before WaveNet rows says what to do.
+    doc = json.loads(profile.read_text())
+    doc["rows"] = [r for r in doc["rows"] if r["kind"] != "wavenet"]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    with pytest.raises(CostProfileError, match=r"no WaveNet rows.*drop wavenet"):
+        profile_costs(old, limits, "float32", lambda _: None)
 
 
 @pytest.mark.slow

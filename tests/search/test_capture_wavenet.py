@@ -1,6 +1,7 @@
 """A capture search over WaveNets end to end: costs timed in the engine, candidates trained and
 stored as ``.nam``, the winner exported as ``.nam`` that ``vashrink time`` and ``render`` read
-(and, with ``NAM_CORE_DIR``, NeuralAmpModelerCore's ``loadmodel`` loads), a resumed run trains
+and a self-contained C++ header (``vashrink export model.nam --to x.h`` writes the same; and,
+with ``NAM_CORE_DIR``, NeuralAmpModelerCore's ``loadmodel`` loads), a resumed run trains
 nothing again, and what a WaveNet cannot do is refused in one line."""
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def test_the_chosen_wavenet_is_exported_as_nam_and_scored_by_the_engine(searched
     _, out, _, result = searched
     assert result.winner is not None and result.winner.cell == "wavenet"
     assert result.met, result.message
-    assert set(result.exports) == {"model"}
+    assert set(result.exports) == {"model", "cpp"}
+    assert "struct Model" in Path(result.exports["cpp"]).read_text()
     nam = read_nam(result.exports["model"])
     assert isinstance(nam.model, WaveNetSpec)
     assert nam.model.receptive_field == 31  # depth 4: dilations 1, 2, 4, 8, kernel 3
@@ -78,11 +80,16 @@ def test_what_a_wavenet_cannot_do_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="wavenet run in float32 only"):
         shrink_capture(rec, 0.05, out_dir=tmp_path / "a", limits=limits, dtype="float64",
                        config=RecurrentTrainConfig(), progress=False)
-    profile = tmp_path / "p.json"
-    profile.write_text("{}")
-    with pytest.raises(InputError, match="cost profile holds GRU/LSTM rows only"):
-        shrink_capture(rec, 0.05, out_dir=tmp_path / "b", limits=limits, cost_profile=profile,
-                       progress=False)
+
+
+def test_export_writes_the_chosen_wavenets_header(  # type: ignore[no-untyped-def]
+        searched, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _, result = searched
+    assert main(["export", str(out / "model.nam"), "--to", str(out / "again.h")]) == 0
+    assert "cpp-wavenet" in capsys.readouterr().out
+    assert (out / "again.h").read_text() == Path(result.exports["cpp"]).read_text().replace(
+        "namespace model", "namespace again")
+    assert (out / "again.snapshot.json").is_file()
 
 
 def test_exporting_a_wavenet_to_rtneural_is_refused_in_one_line(  # type: ignore[no-untyped-def]

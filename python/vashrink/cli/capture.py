@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..model.architecture import SEARCH_RNN_LAYERS
-from ..model.wavenet_shape import DEFAULT_CELLS, SEARCH_CELLS
+from ..model.wavenet_shape import DEFAULT_CELLS, SEARCH_CELLS, WAVENET_DEPTH
 from ..train.rnn_config import RecurrentTrainConfig as _Recipe
 from .common import console, finite_float, positive_int, print_json
 
@@ -108,6 +108,16 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
         metavar="1,2",
         help="stacked recurrent layers to try (default 1,2: one layer, and two as NAM's "
         "2x8 'lite'); a deeper shape is trained only where it costs less than the best so far",
+    )
+    g.add_argument(
+        "--wavenet-depth",
+        type=positive_int,
+        default=WAVENET_DEPTH,
+        metavar="D",
+        help="with --cells ...,wavenet: at least D dilated layers (dilations 1..2^(D-1), "
+        "receptive field 2^(D+1) - 1 samples; default 4, more when the memory bound measures "
+        "a longer memory). The bound sees at most 2 ms and nothing behind a hard clip: give "
+        "9-11 for a fuzz or an amp with a cabinet (docs/capture.md)",
     )
     g.add_argument(
         "--hidden-max",
@@ -290,6 +300,7 @@ def run_capture(args: argparse.Namespace) -> int:
             args.skip,
             args.trials if args.trials is not None else 24,
             args.layers,
+            args.wavenet_depth,
         ),
         config=RecurrentTrainConfig(**overrides),
         wavenet_config=WaveNetTrainConfig(seed=args.seed, max_seconds=args.max_seconds),

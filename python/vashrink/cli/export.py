@@ -76,6 +76,32 @@ def _stored_winner(args: argparse.Namespace) -> Any:
     return model
 
 
+def _wavenet_header(args: argparse.Namespace) -> int | None:
+    """A ``.nam`` WaveNet to a self-contained C++ header (``None``: not a WaveNet)."""
+    from ..formats.cpp_wavenet import wavenet_to_cpp
+    from ..formats.nam import read_nam
+    from ..formats.snapshot import snapshot_path
+    from ..model.wavenet import WaveNetSpec
+
+    nam = read_nam(args.model)
+    if not isinstance(nam.model, WaveNetSpec):
+        return None
+    if args.runtime != "vashrink":
+        msg = "a WaveNet's C++ header is self-contained: drop --runtime rtneural"
+        raise InputError(msg)
+    dtype = _CPP_TYPES.get(args.dtype or "float32", "float")
+    path = wavenet_to_cpp(nam.model, args.out, dtype=dtype, snapshot=not args.no_snapshot)
+    result = {"format": "cpp-wavenet", "path": str(path),
+              "snapshot": None if args.no_snapshot else str(snapshot_path(path))}
+    if args.json:
+        print_json(result)
+    else:
+        print(f"wrote {path} (cpp-wavenet, self-contained)")
+        if result["snapshot"]:
+            print(f"wrote {result['snapshot']} (test inputs and expected outputs)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..formats.cpp import to_cpp
     from ..formats.load import load_model
@@ -92,6 +118,10 @@ def run(args: argparse.Namespace) -> int:
             "(C++) file name"
         )
         raise InputError(msg)
+    if fmt == "cpp" and args.model is not None and args.model.suffix.lower() == ".nam":
+        done = _wavenet_header(args)
+        if done is not None:
+            return done
     arch = Architecture.parse(args.architecture, args.activation) if args.architecture else None
     shared = args.storage or args.study or args.model is None
     loaded = _stored_winner(args) if shared else load_model(args.model, arch)

@@ -15,6 +15,7 @@ from .aidax import batch_snapshot, fold_gains
 from .check import CheckReport, check_rtneural
 from .coreaudioml import is_coreaudioml, parse_coreaudioml
 from .cpp import cpp_header, to_cpp
+from .cpp_wavenet import wavenet_cpp_header, wavenet_to_cpp
 from .load import load_model
 from .onnx_export import onnx_model, run_onnx, to_onnx
 from .reference import reference_forward
@@ -60,5 +61,7 @@ __all__ = [
     "to_cpp",
     "to_onnx",
     "to_rtneural",
+    "wavenet_cpp_header",
+    "wavenet_to_cpp",
     "write_snapshot",
 ]

@@ -17,7 +17,8 @@ from ..errors import InputError
 from .architecture import CELLS
 
 __all__ = [
-    "DEFAULT_CELLS", "SEARCH_CELLS", "WAVENET", "WAVENET_CHANNELS", "WaveNetShape",
+    "DEFAULT_CELLS", "SEARCH_CELLS", "WAVENET", "WAVENET_CHANNELS", "WAVENET_DEPTH",
+    "WaveNetShape",
     "depth_for_memory",
 ]
 
@@ -31,6 +32,11 @@ DEFAULT_CELLS = CELLS
 #: Channel counts a capture search tries (the issue's 2..16; NAM's nano/feather/lite/standard
 #: use 2-16 channels).
 WAVENET_CHANNELS = (2, 3, 4, 6, 8, 12, 16)
+#: Fewest dilated layers of a searched WaveNet (receptive field 31); more when the memory bound
+#: measures a longer memory (or ``--wavenet-depth`` asks). On the panel's diode, 8 channels at
+#: depth 4 reached ESR 0.012 in 600 updates and at depth 8 (receptive field 511) 0.018, twice
+#: the time (docs/capture.md).
+WAVENET_DEPTH = 4
 MAX_CHANNELS = 256
 MAX_DEPTH = 16
 MIN_DEPTH = 3

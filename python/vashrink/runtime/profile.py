@@ -3,7 +3,8 @@
 ``vashrink profile --out pi.json`` runs on the target (a Raspberry Pi, a pedal's ARM board, a
 user's older laptop) with only the engine installed (no torch): it times random-weight dense
 nets of every ``activation x dtype x depth x width`` of the grid per sample and per block, and
-GRU/LSTM nets per sample when the engine has recurrent layers, and writes a versioned JSON table
+GRU/LSTM nets per sample when the engine has recurrent layers, the search's WaveNet shapes
+(channels x depths, kernel 3) per sample and per block, and writes a versioned JSON table
 with the CPU's description. ``shrink --cost-profile`` then interpolates it
 (:mod:`vashrink.search.costs`) instead of timing candidates on the training machine.
 
@@ -36,6 +37,7 @@ __all__ = [
     "FORMAT",
     "HIDDEN_SIZES",
     "VERSION",
+    "WAVENET_DEPTHS",
     "WIDTHS",
     "CostProfile",
     "check_output_path",
@@ -140,6 +142,35 @@ def _recurrent_rows(buffer: np.ndarray, repeats: int, say: Callable[[str], None]
     return rows
 
 
+#: WaveNet depths profiled (dilated layers, kernel 3): the search's floor and the deeper
+#: stacks that reach a fuzz's or a cabinet's memory; channels: the search's ladder.
+WAVENET_DEPTHS = (4, 6, 8, 10)
+
+
+def _wavenet_rows(buffer: np.ndarray, repeats: int, block_size: int, statistic: str,
+                  say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Rows of the search's WaveNet shapes (channels x depths), float32, per sample and block."""
+    from ..model.wavenet_presets import random_wavenet
+    from ..model.wavenet_shape import WAVENET_CHANNELS, WaveNetShape
+    from .wavenet import WaveNet
+
+    buf = np.ascontiguousarray(buffer, np.float32)
+    rows = []
+    for depth in WAVENET_DEPTHS:
+        for channels in WAVENET_CHANNELS:
+            shape = WaveNetShape(channels, depth)
+            net = WaveNet(random_wavenet(((channels, 1, shape.dilations),), seed=1))
+            ns, spread = _stats(net.time_samples(buf, repeats, 1), buffer.size, statistic)
+            ns_b, spread_b = _stats(net.time_blocks(buf, block_size, repeats, 1), buffer.size,
+                                    statistic)
+            rows.append({"kind": "wavenet", "channels": channels, "depth": depth,
+                         "kernel_size": shape.kernel_size, "dtype": "float32",
+                         "ns_per_sample": ns, "ns_per_sample_block": ns_b,
+                         "spread": max(spread, spread_b)})
+    say(f"wavenet: {len(WAVENET_CHANNELS)} channel counts x {len(WAVENET_DEPTHS)} depths timed")
+    return rows
+
+
 def measure_profile(
     *,
     depths: Sequence[int] = DEPTHS,
@@ -190,6 +221,7 @@ def measure_profile(
             say(f"{dtype} {activation}: {len(depths) * len(widths)} shapes timed")
     if recurrent:
         rows += _recurrent_rows(buffer, repeats, say)
+        rows += _wavenet_rows(buffer, repeats, block_size, statistic, say)
     return CostProfile(
         machine={**system_info().to_dict(), "profiled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                          time.gmtime())},

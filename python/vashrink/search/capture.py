@@ -25,7 +25,7 @@ import numpy as np
 from ..bound.memory import memory_bound
 from ..errors import InputError, ModelFormatError
 from ..model.file import DTYPES
-from ..model.wavenet_shape import WAVENET, depth_for_memory
+from ..model.wavenet_shape import WAVENET, WaveNetShape, depth_for_memory
 from ..runtime.families import runner_of
 from ..target.esr import ErrorReport, piece_errors
 from ..target.recording import Recording
@@ -35,7 +35,7 @@ from ..train.wavenet_config import WaveNetTrainConfig
 from .capture_align import align_by_trial
 from .capture_costs import measure_costs
 from .capture_families import Recipes, family_of, stored_files
-from .capture_plan import WAVENET_DEPTH, CaptureLimits, Shape, plan_capture
+from .capture_plan import CaptureLimits, Shape, plan_capture
 from .capture_result import CaptureResult
 from .capture_score import CaptureScore, capture_pareto, choose_capture
 from .capture_store import recording_fingerprint
@@ -60,7 +60,8 @@ def profile_costs(
     for layers in sorted(set(limits.layers)):
         part = replace(limits, layers=(layers,))
         try:
-            rows = {a.label: table.estimate_recurrent(a, dtype) for a in part.shapes()}
+            rows = {a.label: table.estimate_wavenet(a, dtype) if isinstance(a, WaveNetShape)
+                    else table.estimate_recurrent(a, dtype) for a in part.shapes()}
         except CostProfileError:
             if layers == 1 or len(limits.layers) == 1:
                 raise
@@ -171,10 +172,6 @@ def shrink_capture(
         msg = (f"{', '.join(refused)} run in {', '.join(family_of(refused[0]).dtypes)} only, not "
                f"--dtype {dtype}: drop {', '.join(refused)} from --cells or use float32")
         raise InputError(msg)
-    if WAVENET in limits.cells and cost_profile is not None:
-        msg = ("a cost profile holds GRU/LSTM rows only: drop wavenet from --cells, or leave out "
-               "--cost-profile to time WaveNets on this machine")
-        raise InputError(msg)
     # An estimated latency is refined by short trial trainings (a given one is kept as given).
     recording = align_by_trial(recording, say)[0]
     # What a stored candidate depends on (the search limits do not: a wider or longer search in
@@ -186,7 +183,8 @@ def shrink_capture(
         "config": config.to_dict(),
     }
     rate = float(recording.sample_rate_hz)
-    profiled = profile_costs(cost_profile, limits, dtype, say) if cost_profile is not None else None
+    if cost_profile is not None:  # a profile that cannot cost this search fails before any work
+        profile_costs(cost_profile, limits, dtype, lambda _t: None)
     out = prepare_out_dir(out_dir, "capture", fingerprint)
     run_id = hashlib.sha256(repr(sorted(fingerprint.items())).encode()).hexdigest()[:12]
     # A WaveNet candidate also depends on its own recipe: kept out of the directory's
@@ -196,13 +194,14 @@ def shrink_capture(
     bound = memory_bound(recording, esr_target=esr_target)
     start_hidden = int(bound.suggested_hidden[0])
     say(bound.summary())
-    if WAVENET in limits.cells and limits.wavenet_depth == WAVENET_DEPTH:
-        # Dilations 1..2^(depth-1) covering the measured memory, never fewer than the floor's.
-        depth = max(WAVENET_DEPTH, depth_for_memory(bound.memory_samples))
+    if WAVENET in limits.cells:
+        # Dilations 1..2^(depth-1) covering the measured memory, never fewer than the floor
+        # (WAVENET_DEPTH, or --wavenet-depth for gear whose memory the bound cannot see).
+        depth = max(limits.wavenet_depth, depth_for_memory(bound.memory_samples))
         limits = replace(limits, wavenet_depth=depth)
     extrapolated: tuple[str, ...] = ()
-    if profiled is not None:
-        costs, cost_note, extrapolated, limits = profiled
+    if cost_profile is not None:
+        costs, cost_note, extrapolated, limits = profile_costs(cost_profile, limits, dtype, say)
     else:
         costs = measure_costs(out, limits.shapes(), dtype, timing_repeats, say)
         cost_note = ("costs measured on this machine (our engine, one sample per call, fastest "

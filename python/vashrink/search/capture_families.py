@@ -152,17 +152,21 @@ def _wavenet_read(path: Path) -> tuple[Any, dict[str, Any]]:
 
 
 def _wavenet_export(out: Path, model_file: Path, _dtype: str) -> dict[str, str]:
+    from ..formats.cpp_wavenet import wavenet_to_cpp
+    from ..formats.nam import read_nam
+
     target = out / "model.nam"
     shutil.copyfile(model_file, target)
-    return {"model": str(target)}
+    header = wavenet_to_cpp(read_nam(target).model, out / "model.h")
+    return {"model": str(target), "cpp": str(header)}
 
 
 WAVENET_FAMILY = CaptureFamily(
     "wavenet", ".nam", ("float32",), _wavenet_random, _wavenet_train, _wavenet_write,
     _wavenet_read, _wavenet_export,
     export_note=("the chosen WaveNet is exported as model.nam (NAM's plugin loads it; vashrink "
-                 "time and render run it); RTNeural JSON, ONNX and the C++ header hold GRU/LSTM "
-                 "only, so none is written for it"))
+                 "time and render run it) and model.h (a self-contained C++ header); RTNeural "
+                 "JSON and ONNX hold GRU/LSTM only, so neither is written for it"))
 
 _BY_CELL: dict[str, CaptureFamily] = {**{c: RECURRENT for c in CELLS}, WAVENET: WAVENET_FAMILY}
 

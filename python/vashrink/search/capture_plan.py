@@ -29,6 +29,7 @@ from ..model.wavenet_shape import (
     SEARCH_CELLS,
     WAVENET,
     WAVENET_CHANNELS,
+    WAVENET_DEPTH,
     WaveNetShape,
 )
 from .capture_score import CaptureScore
@@ -37,6 +38,7 @@ __all__ = [
     "DEFAULT_CELLS",
     "HIDDEN_LADDER",
     "SEARCH_CELLS",
+    "WAVENET_DEPTH",
     "CaptureLimits",
     "PlanOutcome",
     "hidden_ladder",
@@ -46,10 +48,6 @@ __all__ = [
 #: The hidden sizes a search tries: AIDA-X's and NAM's shipped sizes, with smaller rungs below.
 HIDDEN_LADDER = (2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 80)
 
-#: Fewest dilated layers of a searched WaveNet (receptive field 31); more when the memory bound
-#: measures a longer memory. On the panel's diode, 8 channels at depth 4 reached ESR 0.012 in
-#: 600 updates and at depth 8 (receptive field 511) 0.018, twice the time (docs/capture.md).
-WAVENET_DEPTH = 4
 
 Shape = RecurrentArchitecture | WaveNetShape
 Family = tuple[str, int]

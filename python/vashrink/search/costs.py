@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..model.architecture import Architecture, RecurrentArchitecture
+from ..model.wavenet_shape import WaveNetShape
 from ..runtime.profile import FORMAT, VERSION
 from .score import CandidateScore
 
@@ -79,6 +80,10 @@ class CostTable:
     recurrent: dict[tuple[str, str, int], tuple[tuple[int, ...], tuple[float, ...]]] = field(
         default_factory=dict
     )
+    #: (dtype, kernel size) -> {depth: (channel counts, ns/sample)}, WaveNet rows (one array)
+    wavenet: dict[tuple[str, int], dict[int, tuple[tuple[int, ...], tuple[float, ...]]]] = field(
+        default_factory=dict
+    )
 
     @property
     def label(self) -> str:
@@ -113,6 +118,42 @@ class CostTable:
             raise CostProfileError(msg)
         value, outside = _interp([float(h) for h in row[0]], list(row[1]), float(arch.hidden))
         return max(value, min(row[1])), outside  # never below the cheapest shape profiled
+
+
+    def estimate_wavenet(self, shape: WaveNetShape, dtype: str) -> tuple[float, bool]:
+        """``(ns/sample, outside the profiled shapes)`` of a one-array WaveNet per sample:
+        linear in the channel count at each profiled depth, then linear in depth (each layer
+        adds the same work)."""
+        by_depth = self.wavenet.get((dtype, shape.kernel_size))
+        if not by_depth:
+            msg = (f"the cost profile {self.path} has no WaveNet rows (kernel "
+                   f"{shape.kernel_size}, {dtype}); profile with this vashrink version on the "
+                   "target, or drop wavenet from --cells")
+            raise CostProfileError(msg)
+        depths = sorted(by_depth)
+        at_depth = [_interp([float(c) for c in by_depth[d][0]], list(by_depth[d][1]),
+                            float(shape.channels)) for d in depths]
+        value, outside = _interp([float(d) for d in depths], [v for v, _ in at_depth],
+                                 float(shape.depth))
+        lowest = min(min(by_depth[d][1]) for d in depths)
+        return max(value, lowest), outside or any(o for _, o in at_depth)
+
+
+def _wavenet_rows(
+    rows: Any,
+) -> dict[tuple[str, int], dict[int, tuple[tuple[int, ...], tuple[float, ...]]]]:
+    """WaveNet profile rows by (dtype, kernel size), then depth: (channels, ns/sample)."""
+    cells: dict[tuple[str, int], dict[int, dict[int, float]]] = {}
+    for row in rows or ():
+        if not isinstance(row, dict) or row.get("kind") != "wavenet":
+            continue
+        value = row.get("ns_per_sample")
+        if isinstance(value, int | float) and math.isfinite(value) and value > 0:
+            key = (str(row.get("dtype", "float32")), int(row.get("kernel_size", 3)))
+            depth = cells.setdefault(key, {}).setdefault(int(row["depth"]), {})
+            depth[int(row["channels"])] = float(value)
+    return {k: {d: (tuple(sorted(v)), tuple(v[c] for c in sorted(v))) for d, v in by.items()
+                if len(v) >= 2} for k, by in cells.items()}
 
 
 def _recurrent_rows(
@@ -198,7 +239,7 @@ def load_cost_profile(path: str | Path) -> CostTable:
     errs = [e for k, g in grids.items() if k[2] == "sample" for e in _leave_one_out(g)]
     unc = float(np.quantile(errs, 0.9)) if errs else math.nan
     return CostTable(machine, int(data.get("block_size", 64)), grids, unc, str(p),
-                     _recurrent_rows(data.get("rows")))
+                     _recurrent_rows(data.get("rows")), _wavenet_rows(data.get("rows")))
 
 
 def rescore(scores: Sequence[CandidateScore], table: CostTable) -> list[CandidateScore]:

@@ -30,7 +30,8 @@ from .rnn_loss import recurrent_loss
 from .wavenet_config import TrainedWaveNet, WaveNetTrainConfig
 from .wavenet_torch import WaveNetTorch
 
-__all__ = ["WaveNetRows", "silence_to_silence_wavenet", "train_wavenet", "wavenet_rows"]
+__all__ = ["WaveNetRows", "rows_esr", "silence_to_silence_wavenet", "torch_validation_esr",
+           "train_wavenet", "wavenet_rows"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,9 +71,10 @@ def _pieces(recording: Recording) -> list[tuple[np.ndarray, np.ndarray, int]]:
     return list(recording.validation_pieces(round(VALIDATION_PREROLL_S * recording.sample_rate_hz)))
 
 
-def _check(model: WaveNetTorch, pieces: Sequence[tuple[np.ndarray, np.ndarray, int]]) -> float:
-    """Validation ESR of the torch model: each piece padded with silence before it (the model's
-    context), scored from its ``scored_from``."""
+def torch_validation_esr(model: WaveNetTorch,
+                         pieces: Sequence[tuple[np.ndarray, np.ndarray, int]]) -> float:
+    """Validation ESR of the torch model (the once-an-epoch check): each piece padded with
+    silence before it (the model's context), scored from its ``scored_from``."""
     pad = model.receptive_field - 1
     scored = []
     with torch.no_grad():
@@ -82,6 +84,20 @@ def _check(model: WaveNetTorch, pieces: Sequence[tuple[np.ndarray, np.ndarray, i
             scored.append((y, pred, first))
     esr = piece_errors(scored).esr
     return esr if math.isfinite(esr) else math.inf
+
+
+def rows_esr(model: WaveNetTorch, rows: WaveNetRows, pre_emphasis: float) -> float:
+    """The pre-emphasised ESR of ``model`` over training ``rows``, as the loss scores them (each
+    row's first target only gives the pre-emphasis its previous sample)."""
+    err = sig = 0.0
+    with torch.no_grad():
+        for b in range(0, int(rows.x.shape[0]), 64):
+            y, y_hat = rows.y[b : b + 64], model(rows.x[b : b + 64])
+            p = y[:, 1:] - pre_emphasis * y[:, :-1]
+            e = p - (y_hat[:, 1:] - pre_emphasis * y_hat[:, :-1])
+            err += float((e * e).sum())
+            sig += float((p * p).sum())
+    return err / sig if sig > 0 else math.nan
 
 
 def silence_to_silence_wavenet(spec: WaveNetSpec) -> WaveNetSpec:
@@ -108,7 +124,7 @@ def _train_one(shape: WaveNetShape, rows: WaveNetRows, pieces: Pieces,
     n_rows = int(rows.x.shape[0])
     per_epoch = math.ceil(n_rows / config.batch_size)
     budget = min(config.max_updates, config.max_epochs * per_epoch)
-    best_val = _check(model, pieces)
+    best_val = torch_validation_esr(model, pieces)
     best_state = {k: v.clone() for k, v in model.state_dict().items()}
     curve, epoch_secs = [best_val], []
     updates = epochs = stale = 0
@@ -144,7 +160,7 @@ def _train_one(shape: WaveNetShape, rows: WaveNetRows, pieces: Pieces,
                 sig_sum += float((p * p).sum())
         epochs += 1
         train_esr = err_sum / sig_sum if sig_sum > 0 else math.nan
-        val = math.inf if diverged else _check(model, pieces)
+        val = math.inf if diverged else torch_validation_esr(model, pieces)
         curve.append(val)
         if val < best_val * (1.0 - config.min_delta):
             best_val, stale = val, 0

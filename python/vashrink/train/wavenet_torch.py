@@ -71,6 +71,28 @@ class WaveNetTorch(nn.Module):
         out = F.conv1d(head, self.head_w.unsqueeze(-1), self.head_b)
         return out[:, 0]
 
+    @classmethod
+    def from_spec(cls, shape: WaveNetShape, spec: WaveNetSpec) -> WaveNetTorch:
+        """A model of ``shape`` holding the weights of ``spec`` (as :meth:`to_spec` wrote them;
+        ``head_scale`` folded into the head)."""
+        model = cls(shape, dtype=torch.float32)
+        arr = spec.arrays[0]
+
+        def put(p: nn.Parameter, value: np.ndarray) -> None:
+            with torch.no_grad():
+                p.copy_(torch.as_tensor(np.asarray(value), dtype=p.dtype).reshape(p.shape))
+
+        put(model.rechannel, arr.rechannel)
+        for i, layer in enumerate(arr.layers):
+            put(model.conv_w[i], layer.conv_weight)
+            put(model.conv_b[i], layer.conv_bias)
+            put(model.mixin[i], layer.mixin_weight)
+            put(model.l1_w[i], np.asarray(layer.layer1x1_weight)[..., None])
+            put(model.l1_b[i], np.asarray(layer.layer1x1_bias))
+        put(model.head_w, spec.head_scale * arr.head_weight)
+        put(model.head_b, spec.head_scale * np.asarray(arr.head_bias))
+        return model
+
     def to_spec(self) -> WaveNetSpec:
         """The weights as a :class:`WaveNetSpec` (float64), ``head_scale`` 1."""
 
