@@ -1,15 +1,16 @@
-"""CPU seconds per update of each recurrent shape on the native trainer, against the model of
-:mod:`vashrink.train.rnn_budget` that scales the default budget with the shape.
+"""Seconds per update of each recurrent shape, measured in the capture panel's default
+trainings, against the model of :mod:`vashrink.train.rnn_budget` that scales the default budget
+with the shape.
 
-Each shape trains alone (one start, no patience, one thread) on the capture panel's diode
-recording (``--seconds`` of audio, ``--validation-s`` of it validating), once for ``--short``
-updates and once for ``--updates``; the difference of the two process CPU times
-(``time.process_time``: less inflated by other jobs than wall time, not immune to them) over
-the difference of updates is its cost per update, validation checks included (the fixed work of
-a training, data preparation and the final streamed scoring, cancels).
-Reported per shape: seconds per update, that relative to the one-layer 16-unit shape of its
-cell (measured), the modelled ratio (``update_cost``), and the updates the default recipe gives
-it (``RecurrentTrainConfig().updates_for``), with the modelled CPU seconds of that budget.
+Input: a panel ``default`` table whose trainings ran one after another on a quiet machine
+(``bench/results/capture_panel_default_timing.json``: the 8,000-update, two-start recipe, 20 s
+of audio, 5 s validating, so 48 updates per epoch). A row's seconds cover its epochs plus the
+trial epochs of the start that was dropped (``ceil(start_fraction * budget / per_epoch)``), so
+its seconds per update are ``seconds / ((epochs + trial) * per_epoch)``, validation checks
+included. Per shape: the median over the panel's gear, the measured ratio to the one-layer
+16-unit shape of its cell, the modelled ratio (``update_cost``), and the updates the default
+recipe now gives it with the seconds that would take at the measured rate (both starts, the
+whole budget: patience usually stops a candidate between half and all of it).
 
 Published numbers (bench/results/rnn_budget.json, docs/training.md "The budget")::
 
@@ -20,76 +21,64 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import time
+import math
+import statistics
 from pathlib import Path
 from typing import Any
 
 from vashrink.model.architecture import RecurrentArchitecture
-from vashrink.target.gear import gear_recording, to_recording
 from vashrink.train import RecurrentTrainConfig
 from vashrink.train.rnn_budget import REFERENCE_HIDDEN, update_cost
-from vashrink.train.rnn_fit import train_recurrent
 
-SHAPES = ("gru-4", "gru-8", "gru-12", "gru-16", "gru-24", "gru-2x8",
-          "lstm-4", "lstm-8", "lstm-12", "lstm-16", "lstm-24", "lstm-2x8")
+TIMING = Path(__file__).resolve().parent / "results" / "capture_panel_default_timing.json"
+
+
+def per_update_seconds(path: Path) -> dict[str, list[float]]:
+    """Seconds per update of every row of a panel default table, by shape."""
+    out: dict[str, list[float]] = {}
+    for row in json.loads(path.read_text())["rows"]:
+        cfg = RecurrentTrainConfig(**{"starts": 1} | {
+            k: v for k, v in row["config"].items()
+            if k in RecurrentTrainConfig.__dataclass_fields__})
+        rows = math.floor(row["seconds_audio"] * row["sample_rate_hz"]
+                          - row["validation_s"] * row["sample_rate_hz"]) // cfg.segment_samples
+        per_epoch = cfg.updates_per_epoch(rows)
+        budget = cfg.budget_updates(rows, RecurrentArchitecture.parse(row["shape"]))
+        trial = (cfg.starts - 1) * math.ceil(cfg.start_fraction * budget / per_epoch)
+        out.setdefault(row["shape"], []).append(
+            row["seconds"] / ((row["epochs"] + trial) * per_epoch))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timing", type=Path, default=TIMING)
     parser.add_argument("--out", default="bench/results/rnn_budget.json")
-    parser.add_argument("--shapes", nargs="+", default=list(SHAPES))
-    parser.add_argument("--updates", type=int, default=960)
-    parser.add_argument("--short", type=int, default=96)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--validation-s", type=float, default=5.0)
     args = parser.parse_args()
-    pair = gear_recording("diode", seconds=args.seconds)
-    rec = to_recording(pair, validation_s=args.validation_s, compensate=True)
+    measured = {k: statistics.median(v) for k, v in per_update_seconds(args.timing).items()}
     default = RecurrentTrainConfig()
-    load_before = os.getloadavg()[0]
-    per_update: dict[str, float] = {}
-    for label in args.shapes:
-        cpu = []
-        for updates in (args.short, args.updates):
-            probe = RecurrentTrainConfig(max_updates=updates, starts=1, patience=None)
-            clock = time.process_time()
-            train_recurrent(rec, [label], probe)
-            cpu.append(time.process_time() - clock)
-        per_update[label] = (cpu[1] - cpu[0]) / (args.updates - args.short)
-        print(f"{label}: {per_update[label] * 1e3:.3f} ms/update", flush=True)
     rows: list[dict[str, Any]] = []
-    for label, cost in per_update.items():
+    for label, cost in sorted(measured.items()):
         arch = RecurrentArchitecture.parse(label)
-        ref = str(RecurrentArchitecture(arch.cell, REFERENCE_HIDDEN))
+        ref = RecurrentArchitecture(arch.cell, REFERENCE_HIDDEN)
         updates = default.updates_for(arch)
+        starts = 1 + (default.starts - 1) * default.start_fraction
         rows.append({
             "architecture": label, "s_per_update": cost,
-            "measured_ratio_to_reference": (per_update[ref] / cost if ref in per_update
-                                            else None),
-            "modelled_ratio_to_reference": update_cost(RecurrentArchitecture.parse(ref))
-            / update_cost(arch),
+            "measured_ratio_to_reference": measured[ref.label] / cost
+            if ref.label in measured else None,
+            "modelled_ratio_to_reference": update_cost(ref) / update_cost(arch),
             "default_updates": updates,
-            "default_cpu_s_one_start": cost * updates,
-            "default_cpu_s_with_starts": cost * updates
-            * (1 + (default.starts - 1) * default.start_fraction),
+            "seconds_whole_budget_both_starts": cost * updates * starts,
         })
-    out = {
-        "command": "python bench/bench_rnn_budget.py --out " + args.out,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_average_1min_before_after": [load_before, os.getloadavg()[0]]},
-        "recording": {"gear": "diode", "seconds": args.seconds,
-                      "validation_s": args.validation_s},
-        "probe_updates": [args.short, args.updates],
-        "rows": rows,
-    }
-    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
-    for r in rows:
-        print(f"{r['architecture']:>9} {r['s_per_update'] * 1e3:7.3f} ms  measured "
+        r = rows[-1]
+        print(f"{label:>9} {cost * 1e3:6.3f} ms/update  measured "
               f"{r['measured_ratio_to_reference'] or 0:5.2f}x  modelled "
-              f"{r['modelled_ratio_to_reference']:5.2f}x  default {r['default_updates']:6d} "
-              f"updates, {r['default_cpu_s_with_starts']:5.1f} CPU s")
+              f"{r['modelled_ratio_to_reference']:5.2f}x  default {updates:6d} updates, "
+              f"{r['seconds_whole_budget_both_starts']:5.1f} s at most")
+    out = {"command": f"python bench/bench_rnn_budget.py --out {args.out}",
+           "timing": str(args.timing.name), "rows": rows}
+    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":
