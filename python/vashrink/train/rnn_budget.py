@@ -12,9 +12,10 @@ the shape only, so the same seed gives bit-identical weights on a busy and an id
 Modelled work of one update (its training chunk, its share of the validation checks):
 ``OVERHEAD_MACS + macs_per_sample``, where :attr:`RecurrentArchitecture.macs_per_sample` counts the
 cells' and head's multiply-accumulates per sample and ``OVERHEAD_MACS`` the per-step work that
-does not grow with the units (state copies, loss, Adam, the batch's bookkeeping), fitted to CPU
-seconds per update measured by ``bench/bench_rnn_budget.py`` (bench/results/rnn_budget.json,
-docs/training.md, "The budget").
+does not grow with the units (state copies, loss, Adam, the batch's bookkeeping), fitted to the
+seconds per update of the capture panel's default trainings on a quiet machine
+(``bench/bench_rnn_budget.py``, bench/results/rnn_budget.json; docs/training.md, "The budget
+scales with the shape": within 15 % for one layer, a second layer overrated by 10-25 %).
 """
 
 from __future__ import annotations
