@@ -7,7 +7,7 @@ cells and stacks (``CaptureLimits``) at hidden sizes 4, 8, 12, 16, 24, 32. Modes
 
 ``reference``
     a long training per (gear, shape, seed): the default recipe with every budget field
-    (``max_epochs``, ``max_seconds``, ``patience`` and any work budget such as ``max_updates``)
+    (``max_epochs``, ``max_seconds``, ``patience`` and any work budget such as ``base_updates``)
     multiplied by ``--budget-x`` (default 5); the best of the seeds (default 0 and 1) is what the
     shape can represent. Every result is written at once to ``--out``
     (``bench/results/capture_panel_reference.json``), so an interrupted run resumes.
@@ -69,6 +69,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vashrink.errors import InputError
 from vashrink.model.architecture import RecurrentArchitecture
 from vashrink.search.capture_align import align_by_trial
 from vashrink.search.capture_plan import CaptureLimits
@@ -81,8 +82,8 @@ DEFAULT_OUT = {mode: RESULTS / f"capture_panel_{mode}.json"
                for mode in ("reference", "default", "sweep", "search")}
 PANEL_HIDDEN = (4, 8, 12, 16, 24, 32)
 #: Fields of the recipe that are a budget: the reference multiplies each one that exists.
-BUDGET_FIELDS = ("max_epochs", "max_updates", "max_steps", "max_batches", "max_samples",
-                 "max_seconds", "patience")
+BUDGET_FIELDS = ("max_epochs", "max_updates", "base_updates", "max_steps", "max_batches",
+                 "max_samples", "max_seconds", "patience")
 GOAL_REFERENCE = 0.05
 GOAL_RATIO = 1.25
 GOAL_SECONDS = 30.0
@@ -215,6 +216,7 @@ def train_rows(args: argparse.Namespace, config: RecurrentTrainConfig, seeds: li
                 print(f"{label}: {gear} {arch.label} seed {seed}", flush=True)
                 [res] = train_recurrent(rec, [arch], cfg)
                 row = key | {"esr": res.validation.esr, "esr_plain": res.validation.esr_plain,
+                             "updates": cfg.updates_for(arch),
                              "epochs": res.epochs, "seconds": res.seconds,
                              "stop_reason": res.stop_reason, "start": res.start,
                              "start_esrs": list(res.start_esrs),
@@ -227,15 +229,38 @@ def train_rows(args: argparse.Namespace, config: RecurrentTrainConfig, seeds: li
     return table
 
 
+def row_work(shape: str, config: dict[str, Any]) -> float | None:
+    """A recipe's budget for ``shape`` in row-updates (updates x batch rows, the starts' trials
+    included), from a stored row's ``config``; ``None`` when the recipe no longer parses."""
+    names = {f.name for f in dataclasses.fields(RecurrentTrainConfig)}
+    try:
+        # a recipe from before the starts had one start
+        cfg = RecurrentTrainConfig(**{"starts": 1} | {k: v for k, v in config.items()
+                                                     if k in names})
+    except (TypeError, InputError):  # a recipe of an older version: no budget to report
+        return None
+    arch = RecurrentArchitecture.parse(shape)
+    starts = 1 + (cfg.starts - 1) * cfg.start_fraction
+    return float(cfg.updates_for(arch) * cfg.batch_size * starts)
+
+
 def best_reference(args: argparse.Namespace, path: Path) -> dict[tuple[str, str], float]:
     """Best ESR over seeds per (gear, shape) for this data (any reference recipe)."""
+    return {k: v[0] for k, v in best_reference_rows(args, path).items()}
+
+
+def best_reference_rows(args: argparse.Namespace,
+                        path: Path) -> dict[tuple[str, str], tuple[float, float | None]]:
+    """Best ESR over seeds per (gear, shape) for this data, with that row's work
+    (:func:`row_work`)."""
     rows = json.loads(path.read_text())["rows"] if path.exists() else []
     want = _data_key(args)
-    best: dict[tuple[str, str], float] = {}
+    best: dict[tuple[str, str], tuple[float, float | None]] = {}
     for r in rows:
         if all(r.get(k) == v for k, v in want.items()):
             k = (r["gear"], r["shape"])
-            best[k] = min(best.get(k, float("inf")), float(r["esr"]))
+            if float(r["esr"]) < best.get(k, (float("inf"), None))[0]:
+                best[k] = (float(r["esr"]), row_work(r["shape"], r.get("config", {})))
     return best
 
 
@@ -243,22 +268,26 @@ def compare_default(args: argparse.Namespace, table: Table,
                     config: RecurrentTrainConfig) -> None:
     """Ratio default / reference and seconds per candidate (this recipe's rows for this data);
     flags against the issue's goal."""
-    best = best_reference(args, args.reference)
+    best = best_reference_rows(args, args.reference)
     summary = []
     want = _data_key(args) | {"config": dataclasses.replace(config, seed=args.seeds[0]).to_dict()}
     for r in table.data["rows"]:
         if not all(r.get(k) == v for k, v in want.items()):
             continue
-        ref = best.get((r["gear"], r["shape"]))
+        ref, ref_work = best.get((r["gear"], r["shape"]), (None, None))
         ratio = r["esr"] / ref if ref else None
+        work = row_work(r["shape"], r["config"])
+        work_x = ref_work / work if ref_work and work else None
         flagged = ref is not None and ref < GOAL_REFERENCE and (
             (ratio is not None and ratio > GOAL_RATIO) or r["seconds"] > GOAL_SECONDS)
         summary.append({"gear": r["gear"], "shape": r["shape"], "default_esr": r["esr"],
                         "reference_esr": ref, "ratio": ratio, "seconds": r["seconds"],
-                        "flagged": flagged})
+                        "default_row_updates": work, "reference_row_updates": ref_work,
+                        "reference_work_x": work_x, "flagged": flagged})
         shown = f"{ratio:.3g}" if ratio is not None else "no reference"
+        weak = f"  reference at {work_x:.2g}x the work" if work_x and work_x < 5 else ""
         print(f"{r['gear']:10s} {r['shape']:10s} default {r['esr']:.4g} ratio {shown} "
-              f"{r['seconds']:.1f} s{'  FLAG' if flagged else ''}")
+              f"{r['seconds']:.1f} s{'  FLAG' if flagged else ''}{weak}")
     table.data["summary"] = summary
     table.save()
 

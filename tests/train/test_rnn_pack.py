@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -81,7 +82,7 @@ def test_a_pack_holds_one_layer_count() -> None:
     archs = [RecurrentArchitecture("gru", 4), RecurrentArchitecture("gru", 4, layers=2)]
     with pytest.raises(InputError, match="layer count"):
         PackedRecurrent(archs, [initial_spec(a, 0) for a in archs])
-    config = RecurrentTrainConfig(packing="all")
+    config = RecurrentTrainConfig(packing="all", max_updates=100)
     packs = plan_packs([*archs, RecurrentArchitecture("gru", 6, layers=2)], config)
     assert [[a.label for a in p] for p in packs] == [["gru-4"], ["gru-2x4", "gru-2x6"]]
 
@@ -122,12 +123,23 @@ def test_starts_depend_on_the_candidate_only() -> None:
 
 def test_plan_packs_gru_together_lstm_alone() -> None:
     archs = [RecurrentArchitecture.parse(t) for t in ("lstm-8", "gru-32", "gru-4", "lstm-4")]
-    packs = plan_packs(archs, RecurrentTrainConfig())
+    fixed = RecurrentTrainConfig(max_updates=100)
+    packs = plan_packs(archs, fixed)
     assert [[a.label for a in p] for p in packs] == [["gru-4", "gru-32"], ["lstm-4"], ["lstm-8"]]
-    capped = plan_packs(archs, RecurrentTrainConfig(max_pack_hidden=16))
+    capped = plan_packs(archs, replace(fixed, max_pack_hidden=16))
     assert [len(p) for p in capped] == [1, 1, 1, 1]
-    assert len(plan_packs(archs, RecurrentTrainConfig(packing="all"))) == 2
-    assert len(plan_packs(archs, RecurrentTrainConfig(packing="none"))) == 4
+    assert len(plan_packs(archs, replace(fixed, packing="all"))) == 2
+    assert len(plan_packs(archs, replace(fixed, packing="none"))) == 4
+
+
+def test_a_pack_shares_one_budget_of_updates() -> None:
+    """With the default budget scaled by shape, GRU-4 and GRU-32 train different numbers of
+    updates, so they cannot share a pack's schedule; equal budgets still pack."""
+    archs = [RecurrentArchitecture.parse(t) for t in ("gru-32", "gru-4", "gru-24")]
+    config = RecurrentTrainConfig(backend="torch")
+    assert config.updates_for(archs[1]) > config.updates_for(archs[0])
+    packs = plan_packs(archs, config)
+    assert [[a.label for a in p] for p in packs] == [["gru-4"], ["gru-24", "gru-32"]]
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from rnn_synthetic import synthetic_recording
 
-from vashrink.model.architecture import Architecture
+from vashrink.model.architecture import Architecture, RecurrentArchitecture
 from vashrink.train import RecurrentTrainConfig, train_recurrent
 from vashrink.train.candidates import TrainConfig, train_candidates
 
@@ -49,17 +49,20 @@ def test_budget_is_updates_scaled_by_the_data() -> None:
     cfg = RecurrentTrainConfig(max_updates=100, segment_samples=2048, warmup_samples=48,
                                tbptt_samples=1000, batch_size=4)
     assert cfg.updates_per_epoch(10) == 3 * 2  # ceil(10 / 4) batches x 2 chunks of 1000
-    assert cfg.budget_updates(10) == 100
+    lstm = RecurrentArchitecture.parse("lstm-4")
+    assert cfg.budget_updates(10, lstm) == 100
     assert RecurrentTrainConfig(max_updates=10**6, max_epochs=3,
-                                batch_size=4).budget_updates(10) == 3 * 3 * 8
+                                batch_size=4).budget_updates(10, lstm) == 3 * 3 * 8
 
 
 @pytest.mark.slow
 def test_recurrent_weights_are_bit_identical_under_load() -> None:
     rec = synthetic_recording(3.0, 16_000, validation_s=1.0)
     cfg = RecurrentTrainConfig(segment_samples=2048, warmup_samples=100, tbptt_samples=256,
-                               max_updates=60, patience=None, val_window_samples=2048,
+                               base_updates=15, patience=None, val_window_samples=2048,
                                val_burn_in_samples=256)
+    # the default, shape-scaled budget: LSTM-4 gets 4x the base
+    assert cfg.updates_for(RecurrentArchitecture.parse("lstm-4")) == 60
     [idle] = train_recurrent(rec, ["lstm-4"], cfg)
     with _busy():
         [busy] = train_recurrent(rec, ["lstm-4"], cfg)
@@ -83,7 +86,6 @@ def test_lm_result_is_bit_identical_under_load() -> None:
 def test_patience_waits_for_half_the_budget_then_stops() -> None:
     """A candidate is never ended for lack of improvement on its first checks (one stopped at
     ESR 1.0 after 10 epochs), only once half its updates are spent."""
-    from vashrink.model.architecture import RecurrentArchitecture
     from vashrink.model.spec import random_spec
     from vashrink.train.rnn_loop import MemberOutcome
 

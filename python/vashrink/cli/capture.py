@@ -144,8 +144,10 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=None,
         metavar="N",
-        help=f"training budget per candidate in Adam updates (default {_Recipe.max_updates}); "
-        "work, not time, so the same seed gives the same model on a busy and an idle machine",
+        help="training budget per candidate in Adam updates, the same for every shape (default: "
+        f"{_Recipe.base_updates} for a 16-unit candidate, up to {_Recipe.max_update_scale:g}x as "
+        "many for smaller shapes, by their modelled work per update); work, not time, so the "
+        "same seed gives the same model on a busy and an idle machine",
     )
     g.add_argument(
         "--max-seconds",

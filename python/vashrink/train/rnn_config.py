@@ -4,8 +4,9 @@ The defaults follow what the common amp trainers do (``../shared/notes/recording
 segments of about 8,192 samples, truncated back-propagation through time (a 200-sample warm-up
 whose loss is masked, a weight update every 1,000 samples), loss ``0.75 ESR + 0.25 DC`` with the
 ESR on signals pre-emphasised by ``1 - 0.85 z^-1``. The batch (16 rows), the budget (8,000
-updates), the patience (20 checks, counted from half the budget) and the two starts (each
-trains a quarter of the budget, the better goes on) were chosen on the capture panel against
+updates for a 16-unit candidate, more for smaller shapes: :mod:`.rnn_budget`), the patience
+(20 checks, counted from half the budget) and the two starts (each trains a quarter of the
+budget, the better goes on) were chosen on the capture panel against
 long reference trainings (docs/capture.md, "Measured: the default recipe against long
 references"): the second start rescues a failed one (fuzz LSTM-8: 0.209 with one start, 0.035
 with two), but which start is better at a quarter of the budget often is not which is better
@@ -21,6 +22,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import InputError
+from ..model.architecture import RecurrentArchitecture
+from .rnn_budget import shape_updates
 from .schedule import cosine_lr
 
 __all__ = ["BACKENDS", "PACKING", "RNN_SCHEDULES", "RecurrentTrainConfig"]
@@ -52,10 +55,16 @@ class RecurrentTrainConfig:
             of updates) or ``"constant"``.
         max_grad_norm: each candidate's gradient is scaled to at most this norm before a step
             (``None``: no clipping).
-        max_updates: the work budget: Adam updates per candidate (an epoch makes
+        max_updates: a fixed work budget: Adam updates for every candidate (an epoch makes
             ``ceil(rows / batch_size) * ceil((segment - warmup) / tbptt)`` of them, so a longer
-            recording gets fewer epochs of the same work). Work, not seconds: the same seed
-            gives bit-identical weights on a busy and on an idle machine.
+            recording gets fewer epochs of the same work). ``None`` (the default): the budget
+            scales with the shape (:meth:`updates_for`). Work, not seconds either way: the same
+            seed gives bit-identical weights on a busy and on an idle machine.
+        base_updates: with ``max_updates=None``, the updates of a one-layer 16-unit candidate;
+            a smaller shape gets the updates that cost the same modelled work
+            (:func:`.rnn_budget.shape_updates`), at most ``max_update_scale`` times as many; a
+            larger one gets ``base_updates``.
+        max_update_scale: the most times ``base_updates`` a small shape gets.
         starts: initialisations tried per candidate (:mod:`.rnn_starts`): each trains for
             ``start_fraction`` of the budget of updates, then the one with the best validation
             check goes on to the end of the budget (the others are dropped); ``1``: one start.
@@ -88,7 +97,9 @@ class RecurrentTrainConfig:
     schedule: str = "cosine"
     final_lr_fraction: float = 0.05
     max_grad_norm: float | None = 1.0
-    max_updates: int = 8000
+    max_updates: int | None = None
+    base_updates: int = 8000
+    max_update_scale: float = 4.0
     starts: int = 2
     start_fraction: float = 0.25
     max_epochs: int = 1000
@@ -122,7 +133,11 @@ class RecurrentTrainConfig:
              f"final_lr_fraction must be in (0, 1], got {self.final_lr_fraction}"),
             (self.max_grad_norm is None or self.max_grad_norm > 0,
              f"max_grad_norm must be > 0 (or None), got {self.max_grad_norm}"),
-            (self.max_updates >= 1, f"max_updates must be >= 1, got {self.max_updates}"),
+            (self.max_updates is None or self.max_updates >= 1,
+             f"max_updates must be >= 1 (or None: scaled with the shape), got {self.max_updates}"),
+            (self.base_updates >= 1, f"base_updates must be >= 1, got {self.base_updates}"),
+            (math.isfinite(self.max_update_scale) and self.max_update_scale >= 1.0,
+             f"max_update_scale must be finite and >= 1, got {self.max_update_scale}"),
             (self.starts >= 1, f"starts must be >= 1, got {self.starts}"),
             (0.0 < self.start_fraction <= 1.0,
              f"start_fraction must be in (0, 1], got {self.start_fraction}"),
@@ -158,9 +173,16 @@ class RecurrentTrainConfig:
         chunks = math.ceil((self.segment_samples - self.warmup_samples) / self.tbptt_samples)
         return math.ceil(rows / self.batch_size) * chunks
 
-    def budget_updates(self, rows: int) -> int:
-        """Updates a candidate trains for at most: ``max_updates`` or ``max_epochs`` epochs."""
-        return min(self.max_updates, self.max_epochs * self.updates_per_epoch(rows))
+    def updates_for(self, arch: RecurrentArchitecture) -> int:
+        """The update budget of ``arch``: ``max_updates`` when set, else ``base_updates`` scaled
+        with the shape (:func:`.rnn_budget.shape_updates`)."""
+        if self.max_updates is not None:
+            return self.max_updates
+        return shape_updates(arch, self.base_updates, self.max_update_scale)
+
+    def budget_updates(self, rows: int, arch: RecurrentArchitecture) -> int:
+        """Updates ``arch`` trains for at most: :meth:`updates_for` or ``max_epochs`` epochs."""
+        return min(self.updates_for(arch), self.max_epochs * self.updates_per_epoch(rows))
 
     def lr_at(self, progress: float) -> float:
         """Learning rate at ``progress`` in [0, 1] of the candidate's budget."""

@@ -61,9 +61,9 @@ def _check_archs(archs: Sequence[RecurrentArchitecture | str]) -> list[Recurrent
 
 def plan_packs(archs: Sequence[RecurrentArchitecture],
                config: RecurrentTrainConfig) -> list[list[RecurrentArchitecture]]:
-    """Which candidates train side by side: by cell and layer count, smallest first, filled up
-    to ``max_pack_hidden`` summed units; only GRUs pack under ``"auto"``, none under
-    ``"none"``."""
+    """Which candidates train side by side: by cell, layer count and budget of updates (a pack
+    shares one learning-rate schedule), smallest first, filled up to ``max_pack_hidden`` summed
+    units; only GRUs pack under ``"auto"``, none under ``"none"``."""
     packs: list[list[RecurrentArchitecture]] = []
     for cell, layers in sorted({(a.cell, a.layers) for a in archs}):
         members = sorted((a for a in archs if (a.cell, a.layers) == (cell, layers)),
@@ -72,7 +72,9 @@ def plan_packs(archs: Sequence[RecurrentArchitecture],
         current: list[RecurrentArchitecture] = []
         for arch in members:
             size = sum(m.hidden for m in current) + arch.hidden
-            if current and (not packable or size > config.max_pack_hidden):
+            other_budget = bool(current) and (config.updates_for(arch)
+                                              != config.updates_for(current[0]))
+            if current and (not packable or size > config.max_pack_hidden or other_budget):
                 packs.append(current)
                 current = []
             current.append(arch)
@@ -184,10 +186,10 @@ def train_recurrent(
         torch.set_num_threads(config.threads)
     rows = int(data.x_rows.shape[0])
     prewarm = round(PREWARM_S * recording.sample_rate_hz)
-    epochs_each = math.ceil(config.budget_updates(rows) / config.updates_per_epoch(rows))
-    trials = sum(len(s) - 1 for s in starts.values())
-    total = float(len(candidates) * epochs_each
-                  + trials * math.ceil(config.start_fraction * epochs_each))
+    per_epoch = config.updates_per_epoch(rows)
+    epochs_of = {a: math.ceil(config.budget_updates(rows, a) / per_epoch) for a in candidates}
+    total = float(sum(epochs_of[a] + (len(starts[a]) - 1)
+                      * math.ceil(config.start_fraction * epochs_of[a]) for a in candidates))
     try:
         with TrainProgress(total, len(candidates), enabled=progress) as bar:
             for members in packs:
@@ -205,7 +207,7 @@ def train_recurrent(
                         start_esrs=tuple(m.start_vals),
                     )
                     results[res.architecture] = res
-                    bar.advance(float(max(epochs_each - m.epochs, 0)))
+                    bar.advance(float(max(epochs_of[m.architecture] - m.epochs, 0)))
                     bar.candidate_done(res.validation.esr)
                     if on_result is not None:
                         on_result(res)

@@ -142,7 +142,12 @@ def train_pack(
     results: list[MemberOutcome | None] = [None] * len(members)
     opt = torch.optim.Adam(pack.parameters(), lr=config.lr)
     rng = np.random.default_rng(config.seed)
-    budget = config.budget_updates(int(data.x_rows.shape[0]))
+    budgets = {config.budget_updates(int(data.x_rows.shape[0]), a) for a in members}
+    if len(budgets) != 1:
+        msg = (f"the members of a pack share one budget of updates; got {sorted(budgets)} for "
+               f"{', '.join(map(str, members))} (plan them with rnn_fit.plan_packs)")
+        raise InputError(msg)
+    budget = budgets.pop()
     trial = trial_updates(config, budget)
     updates = 0
     clock = time.perf_counter()

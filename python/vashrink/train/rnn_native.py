@@ -9,9 +9,9 @@ torch's Adam with the per-candidate gradient clip. Rows of a batch run side by s
 lanes; float64 gradients equal torch autograd's (tests/train/test_rnn_native.py).
 
 :func:`train_pack_native` trains the candidates of a pack one after another with the same
-recipe and stop rules as the torch loop; its budget is ``max_updates`` (the learning-rate
-schedule runs over it) and ``patience``, ``max_seconds`` (opt-in) is only a
-wall-clock cap per candidate.
+recipe and stop rules as the torch loop; its budget is the candidate's
+:meth:`~.rnn_config.RecurrentTrainConfig.updates_for` (the learning-rate schedule runs over it)
+and ``patience``, ``max_seconds`` (opt-in) is only a wall-clock cap per candidate.
 """
 
 from __future__ import annotations
@@ -299,7 +299,7 @@ def _advance(run: _Run, rows: tuple[np.ndarray, np.ndarray], data: RecurrentData
              on_epoch: Callable[[int], None] | None) -> None:
     """Train ``run`` epoch by epoch until it stops or has made ``until`` updates."""
     m, net = run.m, run.net
-    budget = config.budget_updates(int(data.x_rows.shape[0]))
+    budget = config.budget_updates(int(data.x_rows.shape[0]), m.architecture)
     if target_esr is not None and m.best_val <= target_esr / 2:
         m.stop_reason = "target"
 
@@ -328,7 +328,7 @@ def _train_member(arch: RecurrentArchitecture, starts: Sequence[ModelSpec], data
                   on_epoch: Callable[[int], None] | None, dtype: str) -> MemberOutcome:
     """One candidate; with several starts each trains the trial, one after another (stopping
     early when one reaches the target), then the chosen one goes on (:mod:`.rnn_starts`)."""
-    budget = config.budget_updates(int(data.x_rows.shape[0]))
+    budget = config.budget_updates(int(data.x_rows.shape[0]), arch)
     runs: list[_Run] = []
     rows: tuple[np.ndarray, np.ndarray] | None = None
     for index, spec in enumerate(starts):
