@@ -93,7 +93,12 @@ def test_every_option_of_every_command_has_help() -> None:
 def test_help_says_numbers_and_spells_out_esr(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["shrink", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "the recipe's" not in text and "Adam updates (default 8000)" in text
+    from vashrink.train import RecurrentTrainConfig
+
+    recipe = RecurrentTrainConfig()
+    assert "the recipe's" not in text and "in Adam updates" in text
+    assert (f"default: {recipe.base_updates} for a 16-unit candidate, up to "
+            f"{recipe.max_update_scale:g}x as many for smaller shapes") in text
     assert "error-to-signal ratio" in text
 
 
