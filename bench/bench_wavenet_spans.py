@@ -74,7 +74,7 @@ def main() -> None:
         return [(rec.input[f:b], rec.output[f:b], a - f) for f, a, b in firsts]
 
     def by_rows(spans: tuple[tuple[int, int], ...]) -> float:
-        part = replace(rec, validation_spans=_complement(spans, rec))
+        part = replace(rec, validation_spans=replace(rec, validation_spans=spans).train_spans)
         rows = wavenet_rows(part, shape.receptive_field, config.row_samples)
         return rows_esr(model, rows, config.pre_emphasis)
 
@@ -91,18 +91,6 @@ def main() -> None:
         out[name] = row
         print(name, json.dumps(row), flush=True)
     args.out.write_text(json.dumps(out, indent=1))
-
-
-def _complement(spans: tuple[tuple[int, int], ...], rec: Any) -> tuple[tuple[int, int], ...]:
-    """The spans between ``spans`` (so that ``spans`` become a recording's training part)."""
-    out, start = [], 0
-    for a, b in spans:
-        if a > start:
-            out.append((start, a))
-        start = b
-    if start < rec.input.size:
-        out.append((start, rec.input.size))
-    return tuple(out)
 
 
 if __name__ == "__main__":

@@ -93,13 +93,18 @@ def _wavenet_header(args: argparse.Namespace) -> int | None:
     path = wavenet_to_cpp(nam.model, args.out, dtype=dtype, snapshot=not args.no_snapshot)
     result = {"format": "cpp-wavenet", "path": str(path),
               "snapshot": None if args.no_snapshot else str(snapshot_path(path))}
-    if args.json:
-        print_json(result)
-    else:
-        print(f"wrote {path} (cpp-wavenet, self-contained)")
-        if result["snapshot"]:
-            print(f"wrote {result['snapshot']} (test inputs and expected outputs)")
+    _report_written(result, args.json, "cpp-wavenet, self-contained")
     return 0
+
+
+def _report_written(result: dict[str, Any], as_json: bool, what: str) -> None:
+    """The written file (and its snapshot) as JSON or as "wrote" lines."""
+    if as_json:
+        print_json(result)
+        return
+    print(f"wrote {result['path']} ({what})")
+    if result["snapshot"]:
+        print(f"wrote {result['snapshot']} (test inputs and expected outputs)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -150,12 +155,8 @@ def run(args: argparse.Namespace) -> int:
         "path": str(path),
         "snapshot": str(snapshot_path(path)) if snapshot else None,
     }
-    if args.json:
-        print_json(result)
-    else:
-        print(f"wrote {result['path']} ({result['format']})")
-        if result["snapshot"]:
-            print(f"wrote {result['snapshot']} (test inputs and expected outputs)")
+    _report_written(result, args.json, result["format"])
+    if not args.json:
         stacked = len(loaded.spec.rnn) > 1
         if loaded.spec.skip and fmt in ("rtneural", "cpp"):
             who = "AIDA-X does this" if not stacked else "AIDA-X would"
