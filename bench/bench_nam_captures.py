@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="+", default=["slimmable_container", "A2", "lstm"])
-    p.add_argument("--esr", nargs="+", type=float, default=[0.01])
+    p.add_argument("--esr", nargs="*", type=float, default=[0.01],
+                   help="targets besides each smaller submodel's own ESR (none: only those)")
     p.add_argument("--cells", nargs="+", default=["gru", "lstm"])
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--validation-s", type=float, default=10.0)

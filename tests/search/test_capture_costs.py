@@ -138,3 +138,42 @@ def test_a_candidate_costed_by_extrapolation_is_marked_in_the_result_and_report(
     assert result.extrapolated == ("lstm-2",)
     assert result.to_dict()["cost_extrapolated"] == ["lstm-2"]
     assert "extrapolated beyond the cost profile" in (tmp_path / "run" / "report.html").read_text()
+
+
+def _ladder(cell: str, layers: int, sizes: tuple[int, ...]) -> list[RecurrentArchitecture]:
+    return [RecurrentArchitecture(cell, h, layers=layers) for h in sizes]
+
+
+def test_a_cost_above_a_wider_shapes_is_suspect() -> None:
+    from vashrink.search.capture_costs import suspect_costs
+
+    archs = _ladder("gru", 1, (4, 8, 16))
+    assert suspect_costs({"gru-4": 30.0, "gru-8": 90.0, "gru-16": 60.0}, archs) == ["gru-8"]
+    assert suspect_costs({"gru-4": 30.0, "gru-8": 40.0, "gru-16": 60.0}, archs) == []
+
+
+def test_the_widest_shapes_inflated_together_are_suspect() -> None:
+    """Seen on a busy machine: gru-2x32 and gru-2x40 kept at 6,442 and 5,881 ns (measured
+    quietly 446 and 700), neither above the other; their growth from gru-2x24 (243 ns) is
+    far beyond their multiply-adds."""
+    from vashrink.search.capture_costs import GROWTH_RATIO, suspect_costs
+
+    archs = _ladder("gru", 2, (16, 24, 32, 40))
+    costs = {"gru-2x16": 132.0, "gru-2x24": 243.0, "gru-2x32": 6442.0, "gru-2x40": 5881.0}
+    assert suspect_costs(costs, archs) == ["gru-2x32", "gru-2x40"]
+    quiet = costs | {"gru-2x32": 446.0, "gru-2x40": 700.0}
+    assert suspect_costs(quiet, archs) == []
+    # the bound is the multiply-add growth from the most efficient narrower shape times
+    # GROWTH_RATIO, not a fixed factor
+    a, b = archs[1], archs[2]
+    limit = 243.0 * b.macs_per_sample / a.macs_per_sample * GROWTH_RATIO
+    assert suspect_costs(quiet | {"gru-2x32": 0.99 * limit}, archs) == []
+    assert suspect_costs(quiet | {"gru-2x32": 1.01 * limit}, archs) == ["gru-2x32"]
+
+
+def test_wavenets_of_other_depths_are_not_compared() -> None:
+    from vashrink.search.capture_costs import suspect_costs
+
+    deep, shallow = WaveNetShape(4, 12), WaveNetShape(8, 2)
+    costs = {deep.label: 900.0, shallow.label: 300.0}
+    assert suspect_costs(costs, [deep, shallow]) == []

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vashrink.target.recording import recording_from_arrays
-from vashrink.target.spans import VALIDATION_PIECE_S, spread_spans
+from vashrink.target.spans import MIN_TRAIN_GAP_S, VALIDATION_PIECE_S, spread_spans
 from vashrink.train import RecurrentTrainConfig
 from vashrink.train.rnn_data import prepare_recurrent_data
 
@@ -16,18 +16,44 @@ RATE = 8_000
 
 
 @pytest.mark.parametrize(("seconds", "validation_s"), [(20.0, 5.0), (30.0, 10.0), (4.0, 1.5),
-                                                       (60.0, 2.0)])
+                                                       (60.0, 2.0), (10.0, 4.0), (3.0, 1.5)])
 def test_spans_are_spread_disjoint_and_sum_to_the_validation_time(seconds: float,
                                                                   validation_s: float) -> None:
     n = round(seconds * RATE)
     spans = spread_spans(n, RATE, validation_s)
     assert sum(b - a for a, b in spans) == round(validation_s * RATE)
-    assert len(spans) == max(1, int(np.ceil(validation_s / VALIDATION_PIECE_S - 1e-9)))
+    wanted = int(np.ceil(validation_s / VALIDATION_PIECE_S - 1e-9))
+    room = int(np.floor((seconds - validation_s) / MIN_TRAIN_GAP_S + 1e-9))
+    assert len(spans) == max(1, min(wanted, room))
     assert spans[-1][1] == n
+    gaps = [a2 - b1 for (_, b1), (a2, _) in itertools.pairwise(spans)]
+    assert all(g >= MIN_TRAIN_GAP_S * RATE - 1 for g in gaps), gaps
     assert all(0 <= a < b for a, b in spans)
     assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(spans))
     if len(spans) > 1:  # one span in each part of the recording, not all at its end
         assert spans[0][1] <= n / len(spans) + 1
+
+
+def test_interleaved_pieces_validate_every_kind_of_material_that_trains() -> None:
+    """On the 20 s capture test signal, every part (sweep, four noise bursts, four plucks,
+    between its silent gaps) trains, and validation holds both halves of the sweep (its low and
+    high octaves) and at least three of the four bursts and of the four plucks."""
+    from vashrink.target.capture_signal import test_signal
+
+    x = test_signal(RATE, seconds=20.0)
+    in_val = np.zeros(x.size, dtype=bool)
+    for a, b in spread_spans(x.size, RATE, 5.0):
+        in_val[a:b] = True
+    sound = np.flatnonzero(x != 0.0)
+    breaks = np.flatnonzero(np.diff(sound) > RATE // 5)
+    parts = list(zip([sound[0], *sound[breaks + 1]], [*sound[breaks], sound[-1]], strict=True))
+    assert len(parts) == 9, parts
+    assert all(not in_val[a:b].all() for a, b in parts)
+    (s0, s1), bursts, plucks = parts[0], parts[1:5], parts[5:]
+    middle = (s0 + s1) // 2
+    assert in_val[s0:middle].any() and in_val[middle:s1].any()
+    assert sum(in_val[a:b].any() for a, b in bursts) >= 3
+    assert sum(in_val[a:b].any() for a, b in plucks) >= 3
 
 
 def test_validation_covers_the_start_of_a_recording_not_only_its_end() -> None:

@@ -8,13 +8,15 @@ identity nor any linear filter matches it.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from vashrink.target.pedal import pedal_recording
 from vashrink.target.recording import Recording
 
-__all__ = ["lowpass_tanh", "make_input", "synthetic_recording"]
+__all__ = ["end_validated_pedal", "lowpass_tanh", "make_input", "synthetic_recording"]
 
 
 def make_input(n: int, sample_rate_hz: int, seed: int = 0) -> np.ndarray:
@@ -59,3 +61,12 @@ def synthetic_recording(seconds: float = 3.0, sample_rate_hz: int = 16_000,
                      latency_samples=0,
                      checks=(), input_path=Path("synthetic-in.wav"),
                      output_path=Path("synthetic-out.wav"))
+
+
+def end_validated_pedal(seconds: float = 5.0, sample_rate_hz: int = 16_000,
+                        validation_s: float = 1.0) -> Recording:
+    """The pedal example with its validation part as one span at its end: the trainer-mechanics
+    tests were tuned on this split (where validation is spread is tested in tests/target)."""
+    rec = pedal_recording(seconds, sample_rate_hz, validation_s=validation_s)
+    n = rec.input.size
+    return replace(rec, validation_spans=((n - round(validation_s * sample_rate_hz), n),))

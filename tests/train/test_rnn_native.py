@@ -9,13 +9,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from rnn_synthetic import end_validated_pedal
 
 from vashrink.errors import InputError
 from vashrink.model.architecture import RecurrentArchitecture
 from vashrink.model.layers import DenseLayer
 from vashrink.model.recurrent import RecurrentModel
 from vashrink.model.spec import ModelSpec, random_spec, spec_to_torch
-from vashrink.target.pedal import pedal_recording
 from vashrink.train.rnn_config import RecurrentTrainConfig
 from vashrink.train.rnn_data import prepare_recurrent_data
 from vashrink.train.rnn_loop import train_pack
@@ -209,7 +209,7 @@ _SMALL = RecurrentTrainConfig(segment_samples=2048, batch_size=8, warmup_samples
 
 @pytest.fixture(scope="module")
 def small_data():  # type: ignore[no-untyped-def]
-    return prepare_recurrent_data(pedal_recording(5.0, 16_000, validation_s=1.0), _SMALL)
+    return prepare_recurrent_data(end_validated_pedal(), _SMALL)
 
 
 def test_train_pack_native_lowers_validation_esr_and_repeats_bit_for_bit(small_data) -> None:  # type: ignore[no-untyped-def]

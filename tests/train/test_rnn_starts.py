@@ -9,12 +9,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from rnn_synthetic import end_validated_pedal
 
 from vashrink.errors import InputError
 from vashrink.model.architecture import RecurrentArchitecture
 from vashrink.model.layers import LstmLayer
 from vashrink.model.spec import ModelSpec
-from vashrink.target.pedal import pedal_recording
 from vashrink.train import RecurrentTrainConfig, train_recurrent
 from vashrink.train.rnn_data import prepare_recurrent_data
 from vashrink.train.rnn_loop import train_pack
@@ -39,7 +39,7 @@ def _one_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def recording():  # type: ignore[no-untyped-def]
-    return pedal_recording(5.0, 16_000, validation_s=1.0)
+    return end_validated_pedal()
 
 
 @pytest.fixture(scope="module")

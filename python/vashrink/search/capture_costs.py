@@ -7,7 +7,9 @@ before anything is trained (in the engine, loaded by
 resumed run compares candidates on the same measurements. Load on a shared machine only ever
 makes a pass slower, so the shapes are timed in interleaved rounds (each round times every
 shape once, so a burst of load hits every shape alike) and each keeps its *fastest* pass. A
-shape still costing clearly more than a larger shape of its family (``OUTLIER_RATIO``) was
+shape still costing clearly more than a larger shape of its family (``OUTLIER_RATIO``), or
+growing faster than its multiply-adds from a narrower shape (``GROWTH_RATIO``; seen: the
+two largest GRU 2x stacks kept at 13-25x their cost, so neither was above the other), was
 slowed by load: it is timed again until it is not, or the retries run out (then the note says
 so).
 """
@@ -24,26 +26,38 @@ from .capture_families import family_of
 from .capture_plan import Shape
 from .rundir import write_json
 
-__all__ = ["COSTS_FILE", "OUTLIER_RATIO", "measure_costs", "suspect_costs"]
+__all__ = ["COSTS_FILE", "GROWTH_RATIO", "OUTLIER_RATIO", "measure_costs", "suspect_costs"]
 
 COSTS_FILE = "costs.json"
 BUFFER_SAMPLES = 4800
 OUTLIER_RATIO = 1.25
 """A shape costing this much more than a larger shape of its family is timed again."""
+GROWTH_RATIO = 1.5
+"""A shape whose cost grew this much more than its multiply-adds from a narrower shape of its
+family is timed again (an engine's cost grows at most about as fast as its arithmetic)."""
 RETRIES = 3
 
 
+def _family_key(a: Shape) -> tuple[object, ...]:
+    """Shapes that differ only in width: a WaveNet's depth and kernel size are kept apart."""
+    return (a.cell, a.layers, a.skip, getattr(a, "depth", None), getattr(a, "kernel_size", None))
+
+
 def suspect_costs(costs: dict[str, float], archs: Sequence[Shape]) -> list[str]:
-    """Labels whose cost exceeds ``OUTLIER_RATIO`` times that of a larger shape of the same
-    family (cell, layers, skip): more units cannot run faster, so load inflated it."""
+    """Labels whose cost exceeds ``OUTLIER_RATIO`` times that of a wider shape of the same
+    family (:func:`_family_key`; more units cannot run faster), or ``GROWTH_RATIO`` times a
+    narrower shape's cost scaled by their multiply-adds: load inflated it."""
     out: list[str] = []
     for a in archs:
         if a.label not in costs:
             continue
-        larger = [costs[b.label] for b in archs
-                  if b.label in costs and (b.cell, b.layers, b.skip) == (a.cell, a.layers, a.skip)
-                  and b.hidden > a.hidden]
-        if larger and costs[a.label] > OUTLIER_RATIO * min(larger):
+        family = [b for b in archs if b.label in costs and b.label != a.label
+                  and _family_key(b) == _family_key(a)]
+        larger = [costs[b.label] for b in family if b.hidden > a.hidden]
+        scaled = [costs[b.label] * a.macs_per_sample / max(b.macs_per_sample, 1)
+                  for b in family if b.hidden < a.hidden]
+        if ((larger and costs[a.label] > OUTLIER_RATIO * min(larger))
+                or (scaled and costs[a.label] > GROWTH_RATIO * min(scaled))):
             out.append(a.label)
     return out
 

@@ -10,18 +10,28 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 
-__all__ = ["VALIDATION_PIECE_S", "segments", "spread_spans"]
+__all__ = ["MIN_TRAIN_GAP_S", "VALIDATION_PIECE_S", "segments", "spread_spans"]
 
-VALIDATION_PIECE_S = 2.5
-"""Longest validation span: the validation seconds are spread over the recording in pieces."""
+VALIDATION_PIECE_S = 0.5
+"""Length of a validation span (longer only when :data:`MIN_TRAIN_GAP_S` allows fewer).
+Short pieces interleave validation with training, so both hold the same material: a held-out
+2.5 s of a 20 s test signal's sweep is three octaves training never plays (docs/capture.md,
+"Validation pieces")."""
+
+MIN_TRAIN_GAP_S = 1.0
+"""Shortest training stretch between two validation spans (fewer, longer pieces otherwise), so
+each stretch still holds whole training rows."""
 
 
-def spread_spans(n: int, rate: int, validation_s: float) -> tuple[tuple[int, int], ...]:
-    """``validation_s`` seconds of ``n`` samples as ``ceil(validation_s / VALIDATION_PIECE_S)``
-    equal spans centred at evenly spaced points, so validation samples all of the recording
+def spread_spans(n: int, rate: int, validation_s: float, *,
+                 piece_s: float = VALIDATION_PIECE_S) -> tuple[tuple[int, int], ...]:
+    """``validation_s`` seconds of ``n`` samples as ``ceil(validation_s / piece_s)``
+    equal spans centred at evenly spaced points (fewer when the training stretches between them
+    would be shorter than :data:`MIN_TRAIN_GAP_S`), so validation samples all of the recording
     (a test signal's sweep, noise and plucks alike); the last span ends the recording."""
     total = round(validation_s * rate)
-    pieces = max(1, math.ceil(validation_s / VALIDATION_PIECE_S - 1e-9))
+    pieces = max(1, math.ceil(validation_s / piece_s - 1e-9))
+    pieces = max(1, min(pieces, math.floor((n / rate - validation_s) / MIN_TRAIN_GAP_S + 1e-9)))
     length = total // pieces
     spans = []
     for i in range(pieces):
