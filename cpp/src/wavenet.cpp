@@ -64,7 +64,7 @@ void post_head(const py::dict& d, Keep& keep, std::vector<wn::HeadConvSpec>& con
     }
     spec.convs = convs.data();
     spec.n = static_cast<int>(convs.size());
-    spec.act = act(d, "act", keep, 1);
+    spec.act = act(d, "act", keep, convs.empty() ? 1 : convs.front().in);
 }
 
 /// A layer's FiLMs ("film_<position>_w", "_b", "_shift"; absent: inactive) for a modulated

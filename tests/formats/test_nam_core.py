@@ -1,8 +1,8 @@
 """Same output as NeuralAmpModelerCore: its ``render`` tool and ``vashrink render`` on the same
 WAV, for ``.nam`` files vashrink writes (WaveNets of several shapes, one with FiLM, blended
-gating and a post-stack head, an exported LSTM) and every
-example model of the checkout that ``vashrink check`` calls valid; its ``loadmodel`` loads what
-vashrink writes.
+gating and a post-stack head, one with per-channel PReLU slopes in its head, an exported
+LSTM) and every example model of the checkout that ``vashrink check`` calls valid; its
+``loadmodel`` loads what vashrink writes.
 
 Needs ``NAM_CORE_DIR``: a NeuralAmpModelerCore checkout with its tools built (``render`` and
 ``loadmodel`` are looked up under it); skipped without it.
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from test_nam_head_prelu import head_prelu_wavenet
 
 from vashrink.formats.nam_check import check_nam
 from vashrink.formats.nam_write import write_nam
@@ -67,7 +68,7 @@ def _compare(model: Path, wav: Path, tmp: Path) -> float:
 
 
 @pytest.mark.parametrize("name", ["nano", "standard", "gated", "lstm", "conditioned", "small",
-                                  "film"])
+                                  "film", "head_prelu"])
 def test_our_files_load_and_match(name: str, wav: Path, tmp_path: Path) -> None:
     if name == "gated":
         model = random_wavenet(((6, 4, (1, 2, 8)), (4, 1, (16, 3))), gated=True, head1x1=4,
@@ -80,6 +81,8 @@ def test_our_files_load_and_match(name: str, wav: Path, tmp_path: Path) -> None:
                                activation="LeakyReLU", head_kernel=16, seed=13)
     elif name == "film":  # FiLM everywhere, blended gating, a post-stack head (wavenet_a2_max's)
         model = film_wavenet(seed=14)
+    elif name == "head_prelu":  # a post-stack head with per-channel PReLU slopes
+        model = head_prelu_wavenet(seed=15)
     elif name == "lstm":
         model = random_spec(RecurrentArchitecture.parse("lstm-2x8"), seed=8)
     else:

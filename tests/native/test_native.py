@@ -2,7 +2,9 @@
 
 ``engine_test.cpp`` and ``rnn_grad_test.cpp`` (the native trainer: no allocation after init,
 finite-difference gradients) are built with sanitizers twice, for the portable path
-(``-march=x86-64``, SSE2) and the AVX2 + FMA path (``-march=x86-64-v3``), and must exit 0.
+(``-march=x86-64``, SSE2), the AVX2 + FMA path (``-march=x86-64-v3``) and the AVX2 path with its
+AVX-512 LSTM step (``-march=x86-64-v4``), and must exit 0. ``lstm_paths.cpp`` checks that the
+AVX-512 LSTM step gives the AVX2 step's results bit for bit.
 ``lanes.cpp`` checks that the lanes the engine reports equal the lanes its kernels use, per
 ``-march``. ``namespace_test.cpp`` checks ``VASHRINK_NAMESPACE``, also through CMake's
 ``vashrink::engine`` target. Headers are found relative to this file (``../../cpp/include``);
@@ -30,7 +32,9 @@ X86 = platform.machine().lower() in ("x86_64", "amd64")
 SANITIZE = ["-O0", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 WARN = ["-std=c++17", "-Wall", "-Wextra", "-Werror", f"-I{INCLUDE}"]
 # -march -> (CPU flags it needs, float32 lanes, kernels)
-MARCHES = {"x86-64": ({"sse2"}, 4, "portable"), "x86-64-v3": ({"avx2", "fma"}, 8, "avx2-fma")}
+MARCHES = {"x86-64": ({"sse2"}, 4, "portable"), "x86-64-v3": ({"avx2", "fma"}, 8, "avx2-fma"),
+           "x86-64-v4": ({"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"}, 8,
+                         "avx2-fma")}
 TIMEOUT = 900
 
 
@@ -187,8 +191,27 @@ def test_reported_lanes_are_the_kernels_lanes(march: str, tmp_path: Path) -> Non
     if X86:
         assert int(got["simd_float32"]) == expected[1], got
         assert got["kernels"] == expected[2], got
-    # An AVX-512 build has no 512-bit kernels: it must report the AVX2 path, never 16 lanes.
+    # An AVX-512 build pads to 8 lanes (its LSTM step pairs them): the AVX2 path, never 16 lanes.
     assert int(got["simd_float32"]) <= 8, got
+
+
+def test_avx512_lstm_step_matches_avx2() -> None:
+    """The AVX-512 LSTM step (x86-64-v4 builds) computes every output bit the AVX2 step does:
+    lstm_paths.cpp hashes the exact bits of run-time and compile-time LSTM outputs."""
+    for march in ("x86-64-v3", "x86-64-v4"):
+        _skip_unless_runnable(march)
+    out: dict[str, dict[str, str]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        procs = {}
+        for march in ("x86-64-v3", "x86-64-v4"):
+            exe = Path(tmp) / f"lstm_paths_{march}"
+            args = [*WARN, "-O2", f"-march={march}", str(HERE / "lstm_paths.cpp"), "-o", str(exe)]
+            procs[march] = (_compile(args), exe)
+        for march, (proc, exe) in procs.items():
+            _finish(proc, f"lstm_paths.cpp -march={march}")
+            out[march] = _parse(_run(exe).stdout)
+    assert out["x86-64-v3"]["wide"] == "0" and out["x86-64-v4"]["wide"] == "1", out
+    assert out["x86-64-v4"]["hash"] == out["x86-64-v3"]["hash"], out
 
 
 ALLOC_MARCHES = ("x86-64", "native")

@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 
 #include "vashrink/config.h"
 #include "vashrink/dense.h"
@@ -270,6 +271,52 @@ VASHRINK_INLINE void gru_step(const T* ih, const T* bias4, const T* hh, const T*
     }
 }
 
+#if VASHRINK_AVX512
+/// The LSTM recurrent product and gate maths for 2P adjacent unit registers in AVX-512 registers,
+/// each holding two of the layout's 8-lane blocks ([i|f], [g|o] per unit register): half the
+/// instructions of 8-lane tiles, and one broadcast of h per input for all of them. Every lane is
+/// computed by the same operations in the same order as product_tile<float, 4, 2> and
+/// lstm_step's gate maths, so the result is the same bit for bit.
+template <int P>
+VASHRINK_INLINE void lstm_pairs_wide(const float* hh, const float* gx, const float* h_old,
+                                     int hidden, float* h_new, float* c) noexcept {
+    using W = simd::WideFloat;
+    constexpr int L = simd::lanes_v<float>;
+    constexpr int R = 4 * P;  // wide accumulators: [i|f] and [g|o] of each unit register
+    const std::size_t stride = static_cast<std::size_t>(4) * L * hidden;  // per unit register
+    W::reg part[2][R];
+    for (int r = 0; r < R; ++r) {
+        part[0][r] = W::load(gx + 2 * r * L);
+        part[1][r] = W::zero();
+    }
+    const auto step = [&](int i, int s) {
+        const auto xb = W::set1(h_old[i]);
+        const float* wi = hh + static_cast<std::size_t>(i) * 4 * L;
+        for (int r = 0; r < R; ++r)
+            part[s][r] = W::fma(xb, W::load(wi + (r / 2) * stride + (r % 2) * 2 * L), part[s][r]);
+    };
+    int i = 0;
+    for (; i + 2 <= hidden; i += 2) {
+        step(i, 0);
+        step(i + 1, 1);
+    }
+    if (i < hidden) step(i, 0);
+    for (int q = 0; q < P; ++q) {
+        // [i0|f0], [g0|o0], [i1|f1], [g1|o1] -> sigmoid([i0|f0]), ..., then regrouped by gate.
+        W::reg a[4];
+        for (int k = 0; k < 4; ++k) a[k] = W::add(part[0][4 * q + k], part[1][4 * q + k]);
+        const auto s0 = vmath::sigmoid<float, W>(a[0]);
+        const auto s1 = vmath::sigmoid<float, W>(a[2]);
+        const auto g = vmath::tanh<float, W>(W::low_halves(a[1], a[3]));
+        const auto o = vmath::sigmoid<float, W>(W::high_halves(a[1], a[3]));
+        float* cq = c + 2 * q * L;
+        const auto cv = W::fma(W::high_halves(s0, s1), W::load(cq), W::mul(W::low_halves(s0, s1), g));
+        W::store(cq, cv);
+        W::store(h_new + 2 * q * L, W::mul(o, vmath::tanh<float, W>(cv)));
+    }
+}
+#endif
+
 /// One LSTM step: x, state h_old -> h_new and c (in place); gx holds 4 Hp scratch values.
 template <typename T>
 VASHRINK_INLINE void lstm_step(const T* ih, const T* bias4, const T* hh, const T* x, int in,
@@ -278,7 +325,20 @@ VASHRINK_INLINE void lstm_step(const T* ih, const T* bias4, const T* hh, const T
     constexpr int L = V::lanes;
     const int n_v = simd::padded<T>(hidden) / L;
     dense::forward_sample<T, Activation::none>(ih, bias4, bias4, x, in, 4 * n_v * L, gx);
-    for (int v = 0; v < n_v; ++v) {
+    int v = 0;
+#if VASHRINK_AVX512
+    if constexpr (std::is_same_v<T, float>) {
+        const auto wide = [&](auto pairs) {
+            constexpr int P = decltype(pairs)::value;
+            for (; v + 2 * P <= n_v; v += 2 * P)
+                lstm_pairs_wide<P>(hh + static_cast<std::size_t>(v) * 4 * L * hidden, gx + v * 4 * L,
+                                   h_old, hidden, h_new + v * L, c + v * L);
+        };
+        wide(std::integral_constant<int, 2>{});
+        wide(std::integral_constant<int, 1>{});
+    }
+#endif
+    for (; v < n_v; ++v) {
         typename V::reg a[4];
         product_tile<T, 4, 2>(hh + static_cast<std::size_t>(v) * 4 * L * hidden, gx + v * 4 * L,
                               h_old, hidden, a);

@@ -37,7 +37,8 @@ constexpr const char* portable_isa() noexcept {
 }  // namespace detail
 
 /// The SIMD code this translation unit runs (decided by -march at build time). An AVX-512 build
-/// reports the AVX2 path and 8 float lanes: there are no 512-bit kernels.
+/// reports the AVX2 path and 8 float lanes: widths are padded to 8 floats there too, and its one
+/// 512-bit kernel (the float LSTM step, recurrent.h) pairs 8-lane blocks with the same results.
 constexpr SimdTarget compiled_target() noexcept {
 #if VASHRINK_AVX2
     const char* isa = "AVX2";

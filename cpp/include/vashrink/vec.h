@@ -1,7 +1,7 @@
 #pragma once
 // One SIMD register type per scalar type, and the handful of operations the engine needs.
-// AVX2 + FMA intrinsics when the build targets them (also on AVX-512 CPUs: there are no 512-bit
-// kernels); otherwise a fixed-size array of 16 bytes of lanes that the compiler vectorises for
+// AVX2 + FMA intrinsics when the build targets them (also on AVX-512 CPUs: lanes, padding and
+// layouts stay 8 floats wide there); otherwise a fixed-size array of 16 bytes of lanes that the compiler vectorises for
 // whatever it targets (SSE2, AVX, NEON, scalar). Ops<T>::lanes is the single source of truth for
 // lane counts: weights are padded to it, and simd.h's compiled_target() reports it.
 //
@@ -22,6 +22,11 @@
 #  define VASHRINK_AVX2 1
 #else
 #  define VASHRINK_AVX2 0
+#endif
+#if VASHRINK_AVX2 && defined(__AVX512F__)
+#  define VASHRINK_AVX512 1
+#else
+#  define VASHRINK_AVX512 0
 #endif
 
 namespace VASHRINK_NAMESPACE::simd {
@@ -150,6 +155,55 @@ struct Ops<double> {
         return _mm_cvtsd_f64(s);
     }
 };
+
+#if VASHRINK_AVX512
+/// Two float registers in one AVX-512 register, for kernels that pair adjacent 8-lane blocks of
+/// the 8-lane layout (the LSTM step, recurrent.h). Only what vmath.h's float functions use; each
+/// operation is the same IEEE operation per lane as Ops<float>'s, so a kernel written with it gives
+/// the AVX2 path's results bit for bit.
+struct WideFloat {
+    using reg = __m512;
+    static constexpr int lanes = 16;
+    // Every lane: the masked forms because GCC 12's unmasked ones start from an "undefined"
+    // register that -Wmaybe-uninitialized reports once inlined; an all-ones mask is the same code.
+    static constexpr __mmask16 kAll = 0xFFFF;
+    static VASHRINK_INLINE reg zero() noexcept { return _mm512_setzero_ps(); }
+    static VASHRINK_INLINE reg set1(float x) noexcept { return _mm512_set1_ps(x); }
+    static VASHRINK_INLINE reg load(const float* p) noexcept { return _mm512_loadu_ps(p); }
+    static VASHRINK_INLINE void store(float* p, reg v) noexcept { _mm512_storeu_ps(p, v); }
+    static VASHRINK_INLINE reg add(reg a, reg b) noexcept { return _mm512_add_ps(a, b); }
+    static VASHRINK_INLINE reg sub(reg a, reg b) noexcept { return _mm512_sub_ps(a, b); }
+    static VASHRINK_INLINE reg mul(reg a, reg b) noexcept { return _mm512_mul_ps(a, b); }
+    static VASHRINK_INLINE reg div(reg a, reg b) noexcept { return _mm512_div_ps(a, b); }
+    static VASHRINK_INLINE reg fma(reg a, reg b, reg c) noexcept { return _mm512_fmadd_ps(a, b, c); }
+    static VASHRINK_INLINE reg fnma(reg a, reg b, reg c) noexcept { return _mm512_fnmadd_ps(a, b, c); }
+    static VASHRINK_INLINE reg min(reg a, reg b) noexcept { return _mm512_maskz_min_ps(kAll, a, b); }
+    static VASHRINK_INLINE reg max(reg a, reg b) noexcept { return _mm512_maskz_max_ps(kAll, a, b); }
+    static VASHRINK_INLINE reg abs(reg a) noexcept { return _mm512_abs_ps(a); }
+    /// magnitude | (sign & sign bit) in one ternary-logic instruction (0xF8: A | (B & C)).
+    static VASHRINK_INLINE reg copysign(reg magnitude, reg sign) noexcept {
+        return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(magnitude),
+                                                             _mm512_castps_si512(sign),
+                                                             _mm512_set1_epi32(INT32_MIN), 0xF8));
+    }
+    static VASHRINK_INLINE reg round(reg a) noexcept {
+        return _mm512_maskz_roundscale_ps(kAll, a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    }
+    /// 2^n for whole-valued n in [-126, 128] (128: +inf) in one instruction (vscalefps). Unlike
+    /// Ops<float>::pow2, n = -127 gives 2^-127 (subnormal), not 0: vmath.h's sigmoid and tanh,
+    /// the only users, return the same bits either way (1 / (1 + tiny) = 1; tanh's n >= -26).
+    static VASHRINK_INLINE reg pow2(reg n) noexcept {
+        return _mm512_maskz_scalef_ps(kAll, _mm512_set1_ps(1.0f), n);
+    }
+    /// The 8-lane halves of a and b: {a.lo, b.lo} and {a.hi, b.hi}.
+    static VASHRINK_INLINE reg low_halves(reg a, reg b) noexcept {
+        return _mm512_maskz_shuffle_f32x4(kAll, a, b, 0x44);
+    }
+    static VASHRINK_INLINE reg high_halves(reg a, reg b) noexcept {
+        return _mm512_maskz_shuffle_f32x4(kAll, a, b, 0xEE);
+    }
+};
+#endif
 
 #else  // portable fallback: 16 bytes of lanes, written so the compiler can vectorise it
 

@@ -1,6 +1,7 @@
 #pragma once
 // Vectorised exp, tanh, sigmoid and ELU for the activations: calling std::tanh per element
-// would cost more than the matrix products of a small MLP.
+// would cost more than the matrix products of a small MLP. V is the register type (vec.h's
+// Ops<T>, or WideFloat for the AVX-512 LSTM step: the same operations per lane, same results).
 //
 // float: exp(x) = 2^z with z = x log2(e), 2^z = 2^n 2^f (n = round(z), |f| <= 1/2), 2^f a
 // degree-6 polynomial in Estrin form (fitted for minimum relative error, 1.6e-8).
@@ -91,8 +92,8 @@ inline constexpr float kExp2Poly[7] = {1.0f,
                                        0.00015345810970757157f};
 
 /// 2^f for |f| <= 1/2 (the polynomial part of exp2_in_range).
-VASHRINK_INLINE simd::Ops<float>::reg exp2_reduced(simd::Ops<float>::reg f) noexcept {
-    using V = simd::Ops<float>;
+template <typename V = simd::Ops<float>>
+VASHRINK_INLINE typename V::reg exp2_reduced(typename V::reg f) noexcept {
     const auto c = [](int k) { return V::set1(kExp2Poly[k]); };
     // Estrin's scheme: the terms of Horner's rule in a dependency chain half as long.
     const auto f2 = V::mul(f, f);
@@ -104,21 +105,20 @@ VASHRINK_INLINE simd::Ops<float>::reg exp2_reduced(simd::Ops<float>::reg f) noex
 }
 
 /// 2^z for float z within [-127.5, 128.5): 2^n * 2^f with n = round(z), f = z - n.
-VASHRINK_INLINE simd::Ops<float>::reg exp2_in_range(simd::Ops<float>::reg z) noexcept {
-    using V = simd::Ops<float>;
+template <typename V = simd::Ops<float>>
+VASHRINK_INLINE typename V::reg exp2_in_range(typename V::reg z) noexcept {
     const auto n = V::round(z);
-    return V::mul(exp2_reduced(V::sub(z, n)), V::pow2(n));
+    return V::mul(exp2_reduced<V>(V::sub(z, n)), V::pow2(n));
 }
 
 /// exp(x) for x already within [ExpConstants<T>::lo, hi] (0 and +inf at the ends), or NaN.
 /// float: 2^(x log2 e) (the rounding of x log2 e costs |x| * 4e-8 relative: harmless where
 /// the activations use it); double: Cody-Waite reduction and a degree-13 Taylor polynomial.
-template <typename T>
-VASHRINK_INLINE typename simd::Ops<T>::reg exp_in_range(typename simd::Ops<T>::reg x) noexcept {
-    using V = simd::Ops<T>;
+template <typename T, typename V = simd::Ops<T>>
+VASHRINK_INLINE typename V::reg exp_in_range(typename V::reg x) noexcept {
     using C = ExpConstants<T>;
     if constexpr (std::is_same_v<T, float>) {
-        return exp2_in_range(V::mul(x, V::set1(1.4426950408889634f)));
+        return exp2_in_range<V>(V::mul(x, V::set1(1.4426950408889634f)));
     } else {
         const auto n = V::round(V::mul(x, V::set1(T(1.4426950408889634074))));
         auto r = V::fnma(n, V::set1(C::ln2_hi), x);
@@ -129,38 +129,44 @@ VASHRINK_INLINE typename simd::Ops<T>::reg exp_in_range(typename simd::Ops<T>::r
     }
 }
 
-template <typename T>
-VASHRINK_INLINE typename simd::Ops<T>::reg exp(typename simd::Ops<T>::reg x) noexcept {
-    using V = simd::Ops<T>;
+template <typename T, typename V = simd::Ops<T>>
+VASHRINK_INLINE typename V::reg exp(typename V::reg x) noexcept {
     using C = ExpConstants<T>;
     // Limits first: a NaN x is returned by both (see vec.h) and propagates.
-    return exp_in_range<T>(V::min(V::set1(C::hi), V::max(V::set1(C::lo), x)));
+    return exp_in_range<T, V>(V::min(V::set1(C::hi), V::max(V::set1(C::lo), x)));
 }
 
-template <typename T>
-VASHRINK_INLINE typename simd::Ops<T>::reg tanh(typename simd::Ops<T>::reg x) noexcept {
-    using V = simd::Ops<T>;
+template <typename T, typename V = simd::Ops<T>>
+VASHRINK_INLINE typename V::reg tanh(typename V::reg x) noexcept {
     const auto a = V::min(V::set1(ExpConstants<T>::tanh_cap), V::abs(x));  // NaN stays NaN
     if constexpr (std::is_same_v<T, float>) {
         // t = 2^n 2^f = e^(-2a); (1 - t) / (1 + t) = (2^-n - 2^f) / (2^-n + 2^f): the same
         // roundings (scaling by 2^n is exact) without the multiply by 2^n on the critical path.
-        const auto z = V::mul(a, V::set1(-2.8853900817779268f));  // -2 log2(e)
-        const auto n = V::round(z);
-        const auto p = exp2_reduced(V::sub(z, n));
-        const auto s = V::pow2(V::sub(V::zero(), n));
+        // Computed from m = -n = round(2a log2 e) and f = m - 2a log2 e (negation is exact and
+        // rounding to nearest even symmetric: the same bits, without negating n).
+        const auto z = V::mul(a, V::set1(2.8853900817779268f));  // 2 log2(e)
+        const auto m = V::round(z);
+        const auto p = exp2_reduced<V>(V::sub(m, z));
+        const auto s = V::pow2(m);
         return V::copysign(V::div(V::sub(s, p), V::add(s, p)), x);
     } else {
-        const auto t = exp_in_range<T>(V::mul(a, V::set1(T(-2))));
+        const auto t = exp_in_range<T, V>(V::mul(a, V::set1(T(-2))));
         const auto one = V::set1(T(1));
         return V::copysign(V::div(V::sub(one, t), V::add(one, t)), x);
     }
 }
 
-template <typename T>
-VASHRINK_INLINE typename simd::Ops<T>::reg sigmoid(typename simd::Ops<T>::reg x) noexcept {
-    using V = simd::Ops<T>;
+template <typename T, typename V = simd::Ops<T>>
+VASHRINK_INLINE typename V::reg sigmoid(typename V::reg x) noexcept {
     const auto one = V::set1(T(1));
-    return V::div(one, V::add(one, exp<T>(V::sub(V::zero(), x))));
+    if constexpr (std::is_same_v<T, float>) {
+        // exp(-x) with the negation folded into the clamp and the constant (exact): exp's bits.
+        using C = ExpConstants<T>;
+        const auto c = V::max(V::set1(-C::hi), V::min(V::set1(-C::lo), x));  // NaN stays NaN
+        return V::div(one, V::add(one, exp2_in_range<V>(V::mul(c, V::set1(-1.4426950408889634f)))));
+    } else {
+        return V::div(one, V::add(one, exp<T, V>(V::sub(V::zero(), x))));
+    }
 }
 
 /// ELU with alpha = 1: x for x > 0, e^x - 1 otherwise (branch-free: max(0,x) + e^min(0,x) - 1).

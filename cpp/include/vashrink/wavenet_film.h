@@ -25,7 +25,7 @@ struct HeadConvSpec {
 struct PostHeadSpec {
     const HeadConvSpec* convs = nullptr;
     int n = 0;
-    ActSpec act;  // one slope for PReLU (per-channel slopes are refused by the reader)
+    ActSpec act;  // PReLU: one slope, or one per channel of the head's input (convs[0].in)
 };
 
 namespace detail {
@@ -163,7 +163,8 @@ inline void extended_layer(Layer& ly, const float* h, int hs, const float* cond,
     if (fm[conv_pre].active) ly.pre.pos += n;
 }
 
-/// The post-stack head: rings (each conv's input, with its history), convs, one activation.
+/// The post-stack head: rings (each conv's input, with its history), convs, one activation
+/// (per-channel PReLU slopes: every conv's input has the first's width, as NAM Core needs).
 struct PostHead {
     std::vector<Ring> in;
     std::vector<Conv> conv;
@@ -179,9 +180,11 @@ struct PostHead {
     std::string load(const PostHeadSpec& s, int in_size) {
         in.clear(), conv.clear();
         if (s.n < 1 || s.n > 64 || s.convs == nullptr) return "the post-stack head needs 1..64 convs";
+        if (s.convs[0].in != in_size)  // before the slopes (convs[0].in values) are read
+            return "post-stack head conv 0: sizes do not chain (in " + std::to_string(s.convs[0].in) +
+                   ", expected " + std::to_string(in_size) + ")";
         std::string error;
-        if (!act.load(s.act, 1, error)) return "post-stack head: " + error;
-        if (!act.slopes.empty()) return "post-stack head: per-channel slopes are not supported";
+        if (!act.load(s.act, in_size, error)) return "post-stack head: " + error;
         in.resize(static_cast<std::size_t>(s.n));
         conv.resize(static_cast<std::size_t>(s.n));
         int cin = in_size;
@@ -191,6 +194,9 @@ struct PostHead {
             if (c.in != cin || c.out < 1 || c.out > kMaxChannels || c.kernel < 1 || c.kernel > 1024)
                 return at + "sizes do not chain (in " + std::to_string(c.in) + ", expected " + std::to_string(cin) + ")";
             if (c.w == nullptr || c.b == nullptr) return at + "weights missing";
+            if (!act.slopes.empty() && c.in != in_size)  // slopes[channel] needs equal widths
+                return at + "per-channel PReLU slopes for " + std::to_string(in_size) +
+                       " channels, but this conv takes " + std::to_string(c.in);
             if (!all_finite(c.w, static_cast<std::size_t>(c.out) * c.in * c.kernel) ||
                 !all_finite(c.b, static_cast<std::size_t>(c.out)))
                 return at + "weights contain NaN or Inf";

@@ -255,8 +255,12 @@ def _post_head(f: Fields, cur: WeightCursor, in_size: int) -> PostHead:
     channels, out = h.whole("channels"), h.whole("out_channels")
     kernels = h.int_list("kernel_sizes")
     raw = h.raw("activation")
-    if isinstance(raw, dict) and "negative_slopes" in raw:
-        unsupported(h.path("activation"), "has per-channel slopes in the post-stack head")
+    per_channel = isinstance(raw, dict) and "negative_slopes" in raw
+    if per_channel and len(kernels) > 1 and channels != in_size:
+        # NAM Core indexes the slopes by position % count in each conv's input: a channel's
+        # slope only when every conv takes as many channels as there are slopes.
+        unsupported(h.path("activation"), f"has per-channel slopes for {in_size} channels while "
+                    f"the later convs take {channels}")
     act = activation(raw, h.path("activation"), in_size)
     convs = []
     cin = in_size
