@@ -103,7 +103,8 @@ SANITIZED = ("engine_test", "rnn_grad_test")
 @pytest.fixture(scope="module")
 def sanitized_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
     """engine_test and rnn_grad_test built with sanitizers for every runnable -march, all the
-    compilers running in parallel (each takes about a minute of CPU at -O0)."""
+    compilers running in parallel: the longest builds of the suite (about 20 s and 10 s of CPU
+    each), so none waits for another to finish while a core is idle."""
     if GXX is None or not X86:
         return {}
     out = tmp_path_factory.mktemp("native")
