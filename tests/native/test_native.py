@@ -101,9 +101,14 @@ def _sanitizers_link() -> bool:
         return built.returncode == 0 and subprocess.run([str(exe)]).returncode == 0
 
 
+SANITIZED = ("engine_test", "rnn_grad_test")
+
+
 @pytest.fixture(scope="module")
-def engine_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """engine_test built for every runnable -march, the compilers running in parallel."""
+def sanitized_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    """engine_test and rnn_grad_test built with sanitizers for every runnable -march, all the
+    compilers running in parallel: the longest builds of the suite (about 20 s and 10 s of CPU
+    each), so none waits for another to finish while a core is idle."""
     if GXX is None or not X86:
         return {}
     out = tmp_path_factory.mktemp("native")
@@ -111,22 +116,24 @@ def engine_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     procs = {}
     for march, (needed, _, _) in MARCHES.items():
         if needed <= flags and _sanitizers_link():
-            exe = out / f"engine_test_{march}"
-            src = str(HERE / "engine_test.cpp")
-            args = [*WARN, *SANITIZE, f"-march={march}", src, "-o", str(exe)]
-            procs[march] = (_compile(args), exe)
-    for march, (proc, _) in procs.items():
-        _finish(proc, f"engine_test.cpp -march={march}")
-    return {march: exe for march, (_, exe) in procs.items()}
+            for name in SANITIZED:
+                exe = out / f"{name}_{march}"
+                args = [*WARN, *SANITIZE, f"-march={march}", str(HERE / f"{name}.cpp"), "-o",
+                        str(exe)]
+                procs[name, march] = (_compile(args), exe)
+    for (name, march), (proc, _) in procs.items():
+        _finish(proc, f"{name}.cpp -march={march}")
+    return {key: exe for key, (_, exe) in procs.items()}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("march", list(MARCHES))
-def test_engine_under_sanitizers(march: str, engine_builds: dict[str, Path]) -> None:
+def test_engine_under_sanitizers(march: str,
+                                 sanitized_builds: dict[tuple[str, str], Path]) -> None:
     _skip_unless_runnable(march)
     if not _sanitizers_link():
         pytest.skip("g++ cannot build and run programs with -fsanitize=address,undefined here")
-    proc = _run(engine_builds[march])
+    proc = _run(sanitized_builds["engine_test", march])
     assert proc.stdout.splitlines()[-1].startswith("ok:"), _show(proc)
     assert f"{MARCHES[march][2]} kernels" in proc.stdout
 
@@ -142,10 +149,7 @@ def test_engine_quick(tmp_path: Path) -> None:
     assert proc.stdout.splitlines()[-1].startswith("ok:"), _show(proc)
 
 
-def _rnn_grad_test(tmp_path: Path, march: str, flags: list[str]) -> None:
-    exe = tmp_path / f"rnn_grad_test_{march}"
-    args = [*WARN, *flags, f"-march={march}", str(HERE / "rnn_grad_test.cpp"), "-o", str(exe)]
-    _finish(_compile(args), f"rnn_grad_test.cpp -march={march}")
+def _rnn_grad_test_passes(exe: Path) -> None:
     proc = _run(exe)
     assert proc.stdout.splitlines()[-1].startswith("ok:"), _show(proc)
 
@@ -154,16 +158,20 @@ def test_rnn_trainer_allocates_nothing_after_init(tmp_path: Path) -> None:
     """rnn_grad_test: the native trainer's calls allocate nothing once built, its float64
     gradient equals finite differences, and oversized requests are refused."""
     _skip_unless_runnable("native")
-    _rnn_grad_test(tmp_path, "native", ["-O0"])
+    exe = tmp_path / "rnn_grad_test_native"
+    args = [*WARN, "-O0", "-march=native", str(HERE / "rnn_grad_test.cpp"), "-o", str(exe)]
+    _finish(_compile(args), "rnn_grad_test.cpp -march=native")
+    _rnn_grad_test_passes(exe)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("march", list(MARCHES))
-def test_rnn_trainer_under_sanitizers(march: str, tmp_path: Path) -> None:
+def test_rnn_trainer_under_sanitizers(march: str,
+                                      sanitized_builds: dict[tuple[str, str], Path]) -> None:
     _skip_unless_runnable(march)
     if not _sanitizers_link():
         pytest.skip("g++ cannot build and run programs with -fsanitize=address,undefined here")
-    _rnn_grad_test(tmp_path, march, SANITIZE)
+    _rnn_grad_test_passes(sanitized_builds["rnn_grad_test", march])
 
 
 def _parse(stdout: str) -> dict[str, str]:

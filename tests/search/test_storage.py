@@ -79,3 +79,43 @@ def test_a_trial_popped_by_a_worker_that_never_beat_is_failed_and_retried(
                                                          "activation": "tanh"}
     finally:
         shared.close()
+
+
+def test_racing_workers_fail_a_dead_workers_trial_once_and_queue_one_retry(
+        tmp_path: Path) -> None:
+    """Worker B checks for dead workers while worker A is between reading the stale trial and
+    writing its ``FAIL``: one of them fails it and queues its retry, never both (two retries of
+    one trial are trained twice and completed twice). On SQLite, Optuna's own read-then-write
+    let both win."""
+    import datetime
+
+    import sqlalchemy as sa
+    from optuna.trial import TrialState
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    a = open_shared_study(url, "race", KIND, heartbeat_s=1)
+    b = open_shared_study(url, "race", KIND, heartbeat_s=1)
+    try:
+        trial_id = queued(a)
+        assert a.pop(trial_id)
+        with a.storage.engine.begin() as conn:  # its worker died long ago
+            conn.execute(sa.text("UPDATE trial_heartbeats SET heartbeat = :old "
+                                 "WHERE trial_id = :id"),
+                         {"old": datetime.datetime(2000, 1, 1), "id": trial_id})
+        raced: list[str] = []
+
+        def b_looks_first(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            if not raced and statement.lstrip().upper().startswith("UPDATE TRIALS"):
+                raced.append(statement)
+                b.fail_stale()
+
+        sa.event.listen(a.storage.engine, "before_cursor_execute", b_looks_first)
+        a.fail_stale()
+        assert raced, "worker A never wrote the stale trial's state"
+        assert a.storage.get_trial(trial_id).state == TrialState.FAIL
+        retries = a.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        assert [t.system_attrs.get("failed_trial") for t in retries] == [
+            a.storage.get_trial(trial_id).number]
+    finally:
+        a.close()
+        b.close()

@@ -1,4 +1,5 @@
-"""Workers on one study (real PostgreSQL, and SQLite with local processes), one of them killed.
+"""Workers on one study, one of them killed: four machines started together on a fresh
+PostgreSQL database, and local worker processes on SQLite.
 
 Every requested candidate completes exactly once, the killed worker's trial is retried by
 another (heartbeat), the result every finishing worker writes equals the choice rule over the
@@ -71,7 +72,10 @@ def trials_of(url: str, name: str) -> list[Any]:
 def kill_mid_trial(url: str, name: str, allowed: Callable[[int], bool],
                    procs: list[subprocess.Popen[bytes]]) -> tuple[int, str]:
     """SIGKILL a worker whose pid is ``allowed`` while it trains and another trial has
-    finished; returns the killed pid and the key of the trial it was training."""
+    finished; returns the killed pid and the key of the trial it was training.
+
+    The worker is stopped first and killed only if its trial is still running: it may have
+    stored its result between the look and the kill, and then nothing was killed mid-trial."""
     from optuna.trial import TrialState
 
     deadline = time.monotonic() + 240
@@ -82,6 +86,11 @@ def kill_mid_trial(url: str, name: str, allowed: Callable[[int], bool],
             worker = str(t.user_attrs.get("worker", ":"))
             pid = int(worker.rsplit(":", 1)[1] or 0)
             if t.state == TrialState.RUNNING and pid and allowed(pid) and complete and t.params:
+                os.kill(pid, signal.SIGSTOP)
+                now = {u.number: u.state for u in trials_of(url, name)}
+                if now.get(t.number) != TrialState.RUNNING:
+                    os.kill(pid, signal.SIGCONT)
+                    break
                 os.kill(pid, signal.SIGKILL)
                 p = t.params
                 return pid, f"{p['depth']}x{p['width']} {p['activation']}"
@@ -117,15 +126,43 @@ def check_study(url: str, name: str, killed_key: str, results: list[dict[str, An
         close(storage)
 
 
-def test_three_machines_on_postgres_one_killed(postgres_url: str, tmp_path: Path) -> None:
-    name = "issue13-kill"
-    outs = [tmp_path / f"machine{i}" for i in range(3)]
-    procs = [subprocess.Popen(shrink_cmd(out, "--storage", postgres_url, "--study", name,
-                                         "--workers", "1"),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for out in outs]
+def study_name(url: str, deadline: float) -> str:
+    """The study a worker created at ``url``, once there is one. Read with plain SQL: opening an
+    Optuna storage on a fresh database would create the tables itself, racing the workers."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
+        while time.monotonic() < deadline:
+            try:
+                with engine.connect() as conn:
+                    names = conn.execute(sa.text(
+                        "SELECT study_name FROM studies ORDER BY study_id")).scalars().all()
+                if names:
+                    return str(names[0])
+            except sa.exc.SQLAlchemyError:  # no tables yet, or busy for a moment
+                pass
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+    pytest.fail(f"no worker created a study at {url}")
+
+
+def test_four_machines_started_together_on_postgres_one_killed(
+        postgres_url: str, tmp_path: Path) -> None:
+    """Four ``vashrink shrink --storage URL --workers 1`` (one --out each, as on four machines)
+    started at once on a fresh database, the study named after the settings (no --study): all
+    four open it (issue 19 item 1) and meet in one study; one is killed while it trains."""
+    from test_workers_start import fresh_database
+
+    url = fresh_database(postgres_url, "start_search")
+    procs = [subprocess.Popen(shrink_cmd(tmp_path / f"machine{i}", "--storage", url,
+                                         "--workers", "1"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(4)]
+    try:
+        name = study_name(url, time.monotonic() + 120)
         pids = {p.pid for p in procs}
-        pid, key = kill_mid_trial(postgres_url, name, pids.__contains__, procs)
+        pid, key = kill_mid_trial(url, name, pids.__contains__, procs)
         results = []
         for p in procs:
             stdout, stderr = p.communicate(timeout=300)
@@ -139,12 +176,19 @@ def test_three_machines_on_postgres_one_killed(postgres_url: str, tmp_path: Path
             if p.poll() is None:
                 p.kill()
                 p.communicate()
-    check_study(postgres_url, name, key, results)
+    import optuna
+
+    storage = optuna.storages.RDBStorage(url)
+    try:
+        assert [s.study_name for s in storage.get_all_studies()] == [name]  # one for all four
+    finally:
+        close(storage)
+    check_study(url, name, key, results)
     # any machine exports the winner from the database alone
     target = tmp_path / "elsewhere" / "model.json"
     target.parent.mkdir()
     done = subprocess.run([sys.executable, "-m", "vashrink.cli", "export", "--storage",
-                           postgres_url, "--study", name, "--to", str(target)],
+                           url, "--study", name, "--to", str(target)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(target.read_text())["layers"]
@@ -159,17 +203,7 @@ def test_local_worker_processes_on_sqlite_one_killed(tmp_path: Path) -> None:
         deadline = time.monotonic() + 120
         while not (out / "study.db").is_file() and time.monotonic() < deadline:
             time.sleep(0.05)
-        import optuna
-
-        name = None
-        while name is None and time.monotonic() < deadline:
-            try:
-                names = optuna.get_all_study_names(url)
-                name = names[0] if names else None
-            except Exception:
-                pass
-            time.sleep(0.05)
-        assert name is not None
+        name = study_name(url, deadline)
         # a local worker (a child process), not the parent that finishes
         _, key = kill_mid_trial(url, name, lambda pid: pid != proc.pid, [proc])
         stdout, stderr = proc.communicate(timeout=300)

@@ -3,9 +3,9 @@
 Workers on one or many machines open the same study (PostgreSQL, or SQLite on one machine).
 Every running trial sends a heartbeat (:data:`HEARTBEAT_S`); a trial whose heartbeat is older
 than the grace period (a killed worker) is failed by the next worker that looks
-(``optuna.storages.fail_stale_trials``) and Optuna's
+(:meth:`SharedStudy.fail_stale`, exactly once per trial) and Optuna's
 ``RetryHeartbeatStaleTrialCallback`` queues a copy with the same parameters as ``WAITING``,
-which exactly one worker pops (Optuna moves a trial ``WAITING -> RUNNING`` under a row lock).
+which exactly one worker pops (:meth:`SharedStudy.pop`).
 
 An architecture is trained once because a worker must first *claim* it: one row per
 ``(study, architecture)`` in the table :data:`CLAIMS_TABLE`, whose primary key makes the insert
@@ -149,11 +149,32 @@ class SharedStudy:
             return {k: (w, float(t)) for k, w, t in conn.execute(query)}
 
     def fail_stale(self) -> None:
-        """Fail trials of killed workers (their retries are queued as ``WAITING``)."""
-        import optuna
+        """Fail trials of killed workers and queue one retry of each as ``WAITING``.
 
-        with quiet_optuna_warnings():
-            optuna.storages.fail_stale_trials(self.study)
+        Optuna's ``fail_stale_trials`` reads a trial's state, then writes ``FAIL``: two SQLite
+        processes could both read ``RUNNING``, both fail the trial and both queue a retry, so
+        one candidate was trained and completed twice. Failing is one conditional ``UPDATE ...
+        WHERE state = 'RUNNING'`` here (as in :meth:`pop`) and only its winner queues the retry.
+        Which trials are stale is Optuna's rule (heartbeat older than the grace period, by the
+        database's clock).
+        """
+        import datetime
+
+        import sqlalchemy as sa
+
+        fail = sa.text("UPDATE trials SET state = 'FAIL', datetime_complete = :now "
+                       "WHERE trial_id = :id AND state = 'RUNNING'")
+        retry = self.storage.get_heartbeat_stale_trial_callback()
+        for trial_id in self.storage._get_stale_trial_ids(self.study._study_id):
+            try:
+                with self.storage.engine.begin() as conn:
+                    now = datetime.datetime.now()  # Optuna's own completion times are local
+                    won = conn.execute(fail, {"id": int(trial_id), "now": now}).rowcount == 1
+            except sa.exc.OperationalError:  # SQLite busy: the next look fails it
+                continue
+            if won and retry is not None:
+                with quiet_optuna_warnings():
+                    retry(self.study, self.storage.get_trial(trial_id))
 
 
 def _close(storage: Any) -> None:

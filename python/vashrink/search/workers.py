@@ -211,21 +211,38 @@ class Worker:
             with heartbeat(self.shared, trial_id):
                 self.evaluate([arch], "search", scores.append)
         except BaseException:
-            trial.set_user_attr(FAILED_ATTR, True)
-            self._tell(trial, None)
+            self._store(trial_id, trial, {FAILED_ATTR: True}, None)
             raise
         if not scores:
-            trial.set_user_attr(FAILED_ATTR, True)
-            self._tell(trial, None)
-            self.say(f"{arch.key}: training produced no model (trial failed); skipped")
+            if self._store(trial_id, trial, {FAILED_ATTR: True}, None):
+                self.say(f"{arch.key}: training produced no model (trial failed); skipped")
             return
         score = scores[0]
-        trial.set_user_attr(SCORE_ATTR, score.to_dict())
-        trial.set_user_attr(MACHINE_ATTR, this_machine())
-        trial.set_user_attr(MODEL_ATTR, model_text(Path(self.evaluate.out) / score.model_path))
         error = score.max_abs_error if score.max_abs_error < BAD_ERROR else BAD_ERROR
-        self._tell(trial, [error, score.ns_per_sample])
-        self.trained += 1
+        attrs = {SCORE_ATTR: score.to_dict(), MACHINE_ATTR: this_machine(),
+                 MODEL_ATTR: model_text(Path(self.evaluate.out) / score.model_path)}
+        if self._store(trial_id, trial, attrs, [error, score.ns_per_sample]):
+            self.trained += 1
+
+    def _store(self, trial_id: int, trial: Any, attrs: dict[str, Any],
+               values: list[float] | None) -> bool:
+        """Set ``attrs`` and tell ``values`` (None: failed). False, said, when the trial was
+        failed as dead while it trained (its heartbeats came late): its retry is queued for
+        a worker to train, so this result is dropped rather than completing it twice."""
+        from optuna.exceptions import UpdateFinishedTrialError
+        from optuna.trial import TrialState
+
+        try:
+            for key, value in attrs.items():
+                trial.set_user_attr(key, value)
+            self._tell(trial, values)
+        except (UpdateFinishedTrialError, ValueError):
+            if self.shared.storage.get_trial(trial_id).state != TrialState.FAIL:
+                raise
+            self.say(f"{self.id}: trial {trial.number} was failed as dead while it trained "
+                     "(its heartbeats came late); its retry trains it again")
+            return False
+        return True
 
     def _tell(self, trial: Any, values: list[float] | None) -> None:
         """Tell, retrying a moment later when SQLite reports a lock (a transient conflict)."""
