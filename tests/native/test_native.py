@@ -104,23 +104,33 @@ def _sanitizers_link() -> bool:
 SANITIZED = ("engine_test", "rnn_grad_test")
 
 
-@pytest.fixture(scope="module")
-def sanitized_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
-    """engine_test and rnn_grad_test built with sanitizers for every runnable -march, all the
-    compilers running in parallel: the longest builds of the suite (about 20 s and 10 s of CPU
-    each), so none waits for another to finish while a core is idle."""
-    if GXX is None or not X86:
+Builds = dict[tuple[str, str], tuple[subprocess.Popen[str], Path]]
+EARLY: Builds = {}
+"""Sanitizer builds started when collection ended (``conftest.py``), awaited by the fixture."""
+
+
+def start_sanitized_builds(out: Path) -> Builds:
+    """Start engine_test and rnn_grad_test with sanitizers for every runnable -march, all the
+    compilers in parallel: the longest builds of the suite (about 20 s and 10 s of CPU each)."""
+    if GXX is None or not X86 or not _sanitizers_link():
         return {}
-    out = tmp_path_factory.mktemp("native")
     flags = _cpu_flags() or frozenset()
-    procs = {}
+    procs: Builds = {}
     for march, (needed, _, _) in MARCHES.items():
-        if needed <= flags and _sanitizers_link():
+        if needed <= flags:
             for name in SANITIZED:
                 exe = out / f"{name}_{march}"
                 args = [*WARN, *SANITIZE, f"-march={march}", str(HERE / f"{name}.cpp"), "-o",
                         str(exe)]
                 procs[name, march] = (_compile(args), exe)
+    return procs
+
+
+@pytest.fixture(scope="module")
+def sanitized_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    """The sanitizer builds: those started at the end of collection, else started now."""
+    procs = dict(EARLY) or start_sanitized_builds(tmp_path_factory.mktemp("native"))
+    EARLY.clear()
     for (name, march), (proc, _) in procs.items():
         _finish(proc, f"{name}.cpp -march={march}")
     return {key: exe for key, (_, exe) in procs.items()}
