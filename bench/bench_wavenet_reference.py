@@ -8,10 +8,11 @@ Shapes: ``wavenet-C-dD`` for each ``--channels``, D from the search's rule (the 
 memory covered, at least ``WAVENET_DEPTH``) unless ``--depth`` is given. ESR: validation,
 pre-emphasised, the float64 reference streamed from a zero history after the pre-roll
 (``TrainedWaveNet.validation``, what the engine scores within float32). Every result is written
-to ``--out`` at once, so an interrupted run resumes.
+to ``--out`` at once, so an interrupted run resumes; a row is keyed by the split too
+(``validation_piece_s``), so rows from another split are kept but neither skipped nor summarised.
 
     nice -n 5 python bench/bench_wavenet_reference.py --gears diode tube fuzz --channels 4 \\
-        --out bench/results/wavenet_reference.json
+        --out bench/results/wavenet_reference_interleaved.json
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from vashrink.bound.memory import memory_bound
 from vashrink.model.wavenet_shape import WaveNetShape, depth_for_memory
 from vashrink.search.capture_plan import WAVENET_DEPTH
 from vashrink.target.gear import gear_recording, to_recording
+from vashrink.target.spans import VALIDATION_PIECE_S
 from vashrink.train.wavenet_config import WaveNetTrainConfig
 from vashrink.train.wavenet_fit import train_wavenet
 
@@ -57,7 +59,8 @@ def main() -> None:
         "meta": {"command": "python " + " ".join(sys.argv), "kind": "measurement",
                  "recipe": config.to_dict(), "budget_x": args.budget_x, "seeds": args.seeds},
         "rows": []}
-    done = {(r["gear"], r["shape"], r["run"]) for r in out["rows"]}
+    rows = [r for r in out["rows"] if r.get("validation_piece_s") == VALIDATION_PIECE_S]
+    done = {(r["gear"], r["shape"], r["run"]) for r in rows}
     for gear in args.gears:
         rec = to_recording(gear_recording(gear, seconds=args.seconds),
                            validation_s=args.validation_s, compensate=True)
@@ -73,15 +76,17 @@ def main() -> None:
                     continue
                 t0 = time.perf_counter()
                 [res] = train_wavenet(rec, [shape], cfg)
-                row = {"gear": gear, "shape": shape.label, "run": name, "memory": memory,
+                row = {"gear": gear, "shape": shape.label, "run": name,
+                       "validation_piece_s": VALIDATION_PIECE_S, "memory": memory,
                        "esr": res.validation.esr, "train_esr": res.train_esr,
                        "updates": res.updates, "stop_reason": res.stop_reason,
                        "seconds": time.perf_counter() - t0}
                 out["rows"].append(row)
+                rows.append(row)
                 args.out.write_text(json.dumps(out, indent=1))
                 print(json.dumps(row), flush=True)
     table = {}
-    for r in out["rows"]:
+    for r in rows:
         key = (r["gear"], r["shape"])
         if r["run"] == "default":
             table.setdefault(key, {})["default"] = r["esr"]

@@ -3,13 +3,13 @@ panel gear, then its best-check and final weights scored through both paths on b
 
 Paths: the training rows (``wavenet_rows`` + ``rows_esr``: unpadded rows as the loss scores
 them) and the validation check (``torch_validation_esr``: zero-padded pieces after a 0.5 s
-pre-roll). Parts: the training spans and the validation spans, whole and span by span. If the
-two paths disagree on the same audio, training and validation differ (padding, alignment,
-pre-emphasis); if they agree and the parts differ, the model does not carry over from the
-training audio to the validation audio.
+pre-roll). Parts: the training spans and the validation spans, whole and span by span (in time
+order, in seconds). If the two paths disagree on the same audio, training and validation differ
+(padding, alignment, pre-emphasis); if they agree and the parts differ, the model does not carry
+over from the training audio to the validation audio.
 
     nice -n 5 python bench/bench_wavenet_spans.py --gear fuzz --shape wavenet-8-d9 \\
-        --out bench/results/wavenet_spans_fuzz.json
+        --out bench/results/wavenet_spans_fuzz_interleaved.json
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def main() -> None:
                  "train_spans": rec.train_spans, "validation_spans": rec.validation_spans},
         "training": {"seconds": time.perf_counter() - t0, "train_esr_last_epoch": res.train_esr,
                      "validation_esr": res.validation.esr, "val_curve": list(res.val_curve)}}
-    pre = round(VALIDATION_PREROLL_S * rec.sample_rate_hz)
+    rate = rec.sample_rate_hz
+    pre = round(VALIDATION_PREROLL_S * rate)
     model = states["model"]
 
     def pieces(spans: tuple[tuple[int, int], ...]) -> list[Any]:
@@ -86,10 +87,17 @@ def main() -> None:
                    "train_spans_check": torch_validation_esr(model, pieces(rec.train_spans)),
                    "validation_spans_check": torch_validation_esr(
                        model, pieces(rec.validation_spans)),
-                   "per_span_check": {f"{a}-{b}": torch_validation_esr(model, pieces(((a, b),)))
-                                      for a, b in (*rec.train_spans, *rec.validation_spans)}}
+                   "per_span_check": [
+                       {"part": part, "from_s": round(a / rate, 3), "to_s": round(b / rate, 3),
+                        "esr": torch_validation_esr(model, pieces(((a, b),)))}
+                       for a, b, part in sorted(
+                           [(a, b, "train") for a, b in rec.train_spans]
+                           + [(a, b, "validation") for a, b in rec.validation_spans])]}
         out[name] = row
-        print(name, json.dumps(row), flush=True)
+        print(name, {k: round(v, 4) for k, v in row.items() if k != "per_span_check"})
+        for span in row["per_span_check"]:
+            print(f"  {span['part']:>10} {span['from_s']:6.2f}-{span['to_s']:5.2f} s"
+                  f"  {span['esr']:.4f}", flush=True)
     args.out.write_text(json.dumps(out, indent=1))
 
 
