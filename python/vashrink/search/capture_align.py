@@ -46,6 +46,10 @@ EXCERPT_S = 20.0
 """Seconds of the recording the trials use: ``EXCERPT_PIECES`` pieces spread over it."""
 EXCERPT_PIECES = 5
 EXCERPT_VALIDATION_S = 4.0
+TRIAL_PIECE_S = 2.5
+"""The trial's validation pieces: the split its rule was measured on (the shifts are compared
+with each other on one split; the interleaved 0.5 s pieces, made for honest final ESRs, move
+the tube and sag trials 3 samples below the truth instead of 1-2)."""
 PAST_PEAK = 3
 """The window ends this many samples past the linear response's peak (never before the truth)."""
 MAX_SHIFTS = 16
@@ -158,7 +162,8 @@ def trial_esrs(recording: Recording, extra: range | list[int], *,
         ys = np.concatenate([y[s + d : s + d + length] for s in starts])
         part = recording_from_arrays(xs, ys, rate, validation_s=validation_s, latency=0,
                                      remove_dc=False, name="latency trial")
-        return prepare_recurrent_data(part, config)
+        spans = spread_spans(xs.size, rate, validation_s, piece_s=TRIAL_PIECE_S)
+        return prepare_recurrent_data(replace(part, validation_spans=spans), config)
 
     start = initial_spec(arch, TRIAL_SEED)
     for d in extras:
