@@ -169,6 +169,11 @@ def test_a_two_layer_winner_is_exported_as_a_stack(
          "--latency takes auto or a whole number of samples >= 0"),
         (["shrink", "--input", "IN", "--output", "OUT", "--esr", "0.01", "--validation-s", "1",
           "--latency", "9999999"], "--latency 9999999 is longer than the recording"),
+        (["shrink", "--input", "IN", "--output", "OUT", "--esr", "0.01", "--validation-s", "1",
+          "--block-size", "5000"], "--block-size for a recording must be 1..4800 samples"),
+        (["shrink", "--input", "IN", "--output", "OUT", "--esr", "0.01", "--validation-s", "1",
+          "--block-size", "64", "--cost-profile", "IN"],
+         "--cost-profile costs a recording's candidates per sample"),
     ],
 )
 def test_bad_capture_arguments_are_one_line_and_exit_2(

@@ -177,3 +177,38 @@ def test_wavenets_of_other_depths_are_not_compared() -> None:
     deep, shallow = WaveNetShape(4, 12), WaveNetShape(8, 2)
     costs = {deep.label: 900.0, shallow.label: 300.0}
     assert suspect_costs(costs, [deep, shallow]) == []
+
+
+def test_costs_at_a_block_size_are_timed_in_blocks_and_kept_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--block-size N`` times every candidate with N samples per call (``time_blocks``) and
+    keeps those costs in their own file, so a resume at another block size times again."""
+    from vashrink.runtime.recurrent import RecurrentNet
+    from vashrink.search.capture_costs import COSTS_FILE, costs_file, measure_costs
+
+    calls: list[tuple[str, int]] = []
+    per_sample, per_block = RecurrentNet.time_samples, RecurrentNet.time_blocks
+
+    def samples(self, buffer, repeats, warmup):  # type: ignore[no-untyped-def]
+        calls.append(("samples", 1))
+        return per_sample(self, buffer, repeats, warmup)
+
+    def blocks(self, buffer, block_size, repeats, warmup):  # type: ignore[no-untyped-def]
+        calls.append(("blocks", block_size))
+        return per_block(self, buffer, block_size, repeats, warmup)
+
+    monkeypatch.setattr(RecurrentNet, "time_samples", samples)
+    monkeypatch.setattr(RecurrentNet, "time_blocks", blocks)
+    archs = _ladder("gru", 1, (4, 8))
+    said: list[str] = []
+    at64 = measure_costs(tmp_path, archs, "float32", 2, said.append, block_size=64)
+    assert set(calls) == {("blocks", 64)} and len(calls) >= 4
+    assert costs_file(64) != COSTS_FILE and (tmp_path / costs_file(64)).exists()
+    assert not (tmp_path / COSTS_FILE).exists()
+    assert set(at64) == {"gru-4", "gru-8"} and all(0 < v < 1e6 for v in at64.values())
+    assert "blocks of 64" in said[0]
+    calls.clear()
+    measure_costs(tmp_path, archs, "float32", 2, said.append)
+    assert set(calls) == {("samples", 1)}
+    assert json.loads((tmp_path / COSTS_FILE).read_text()).keys() == at64.keys()

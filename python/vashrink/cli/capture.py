@@ -310,6 +310,7 @@ def run_capture(args: argparse.Namespace) -> int:
         budget_core_percent=_budget(args, float(rec.sample_rate_hz)),
         cost_profile=args.cost_profile,
         timing_repeats=args.repeats,
+        block_size=getattr(args, "block_size", None) or 1,
         progress=not (args.no_progress or args.json),
         log=lambda text: err.print(text, highlight=False),
     )

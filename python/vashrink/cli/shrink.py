@@ -68,8 +68,12 @@ def add_common_arguments(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument(
         "--block-size",
         type=positive_int,
-        default=64,
-        help="block size timed in block mode (default 64)",
+        default=None,
+        metavar="N",
+        help="curves: block size timed in block mode beside per-sample (default 64); "
+        "recordings: time every candidate at blocks of N samples per call, as a plugin's "
+        "callback runs it, and rank by that (default 1, one sample per call; WaveNets gain "
+        "from blocks, GRU/LSTM barely)",
     )
     p.add_argument(
         "--activation", choices=(*ACTIVATIONS, "auto"), default="tanh",
@@ -256,7 +260,7 @@ def common_options(args: argparse.Namespace, console: Console) -> dict[str, Any]
     return {
         "budget_ns": args.budget_ns,
         "budget_core_percent": args.budget_core_percent,
-        "block_size": args.block_size,
+        "block_size": args.block_size or 64,
         "activation": args.activation,
         "storage": args.storage,
         "timing_repeats": args.repeats,

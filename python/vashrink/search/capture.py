@@ -33,6 +33,7 @@ from ..train.rnn_config import RecurrentTrainConfig
 from ..train.rnn_data import VALIDATION_PREROLL_S
 from ..train.wavenet_config import WaveNetTrainConfig
 from .capture_align import align_by_trial
+from .capture_costs import BUFFER_SAMPLES as MAX_BLOCK
 from .capture_costs import measure_costs
 from .capture_families import Recipes, family_of, stored_files
 from .capture_plan import CaptureLimits, Shape, plan_capture
@@ -131,6 +132,7 @@ def shrink_capture(
     budget_core_percent: float | None = None,
     cost_profile: str | Path | None = None,
     timing_repeats: int = 5,
+    block_size: int = 1,
     progress: bool = True,
     report: bool = True,
     log: Callable[[str], None] | None = None,
@@ -147,6 +149,9 @@ def shrink_capture(
             (:class:`vashrink.train.wavenet_config.WaveNetTrainConfig`), when ``limits.cells``
             holds ``wavenet``.
         budget_core_percent: choose the lowest ESR within this % of one core instead.
+        block_size: time every candidate at blocks of this many samples per call, as a plugin's
+            audio callback runs it (a WaveNet's convolutions gain from blocks; a GRU/LSTM step
+            barely); 1 (the default) times one sample per call.
         cost_profile: score by the GRU/LSTM rows of a ``vashrink profile`` table measured on the
             target CPU (interpolated in the hidden size) instead of timing on this machine.
 
@@ -163,6 +168,13 @@ def shrink_capture(
         raise InputError(msg)
     if budget_core_percent is not None and not budget_core_percent > 0:
         msg = f"--budget-core-percent must be positive, got {budget_core_percent!r}"
+        raise InputError(msg)
+    if not (isinstance(block_size, int) and 1 <= block_size <= MAX_BLOCK):
+        msg = f"--block-size for a recording must be 1..{MAX_BLOCK} samples, got {block_size!r}"
+        raise InputError(msg)
+    if block_size != 1 and cost_profile is not None:
+        msg = ("--cost-profile costs a recording's candidates per sample; drop --block-size or "
+               "the profile")
         raise InputError(msg)
     limits = limits or CaptureLimits()
     config = config or RecurrentTrainConfig()
@@ -203,9 +215,10 @@ def shrink_capture(
     if cost_profile is not None:
         costs, cost_note, extrapolated, limits = profile_costs(cost_profile, limits, dtype, say)
     else:
-        costs = measure_costs(out, limits.shapes(), dtype, timing_repeats, say)
-        cost_note = ("costs measured on this machine (our engine, one sample per call, fastest "
-                     "of interleaved rounds)")
+        costs = measure_costs(out, limits.shapes(), dtype, timing_repeats, say, block_size)
+        per = "one sample per call" if block_size == 1 else f"blocks of {block_size} per call"
+        cost_note = (f"costs measured on this machine (our engine, {per}, fastest of "
+                     "interleaved rounds)")
     # Stored scores take this run's costs: a resume compares every candidate on one measurement.
     stored = {k: v for k, v in _stored(out, (run_id, wavenet_run)).items() if k in costs}
     done = {k: replace(s, ns_per_sample=costs[k]) for k, s in stored.items()}

@@ -26,7 +26,8 @@ from .capture_families import family_of
 from .capture_plan import Shape
 from .rundir import write_json
 
-__all__ = ["COSTS_FILE", "GROWTH_RATIO", "OUTLIER_RATIO", "measure_costs", "suspect_costs"]
+__all__ = ["COSTS_FILE", "GROWTH_RATIO", "OUTLIER_RATIO", "costs_file", "measure_costs",
+           "suspect_costs"]
 
 COSTS_FILE = "costs.json"
 BUFFER_SAMPLES = 4800
@@ -62,24 +63,34 @@ def suspect_costs(costs: dict[str, float], archs: Sequence[Shape]) -> list[str]:
     return out
 
 
-def _time_rounds(archs: Sequence[Shape], dtype: str, rounds: int,
+def costs_file(block_size: int) -> str:
+    """Where a run keeps its costs: one file per block size (a resume at another block size
+    times again)."""
+    return COSTS_FILE if block_size == 1 else f"costs-b{block_size}.json"
+
+
+def _time_rounds(archs: Sequence[Shape], dtype: str, rounds: int, block_size: int = 1,
                  ) -> dict[str, float]:
-    """Fastest ns/sample of each shape over ``rounds`` interleaved passes."""
+    """Fastest ns/sample of each shape over ``rounds`` interleaved passes, one sample per call
+    or in blocks of ``block_size``."""
     buffer = timing_buffer(BUFFER_SAMPLES)
     nets = {a.label: runner_of(family_of(a.cell).random_spec(a), dtype) for a in archs}
     best = {label: float("inf") for label in nets}
     for k in range(rounds):
         for label, net in nets.items():
-            secs = net.time_samples(buffer, 1, 1 if k == 0 else 0)
+            warm = 1 if k == 0 else 0
+            secs = (net.time_samples(buffer, 1, warm) if block_size == 1
+                    else net.time_blocks(buffer, block_size, 1, warm))
             best[label] = min(best[label], 1e9 * float(secs[0]) / BUFFER_SAMPLES)
     return best
 
 
 def measure_costs(out: Path, archs: Sequence[Shape], dtype: str, rounds: int,
-                  log: Callable[[str], None]) -> dict[str, float]:
-    """ns/sample of every shape in ``archs`` (fastest of ``rounds`` interleaved passes), read
-    from and kept in ``out/costs.json``; suspect costs (:func:`suspect_costs`) re-timed."""
-    path = out / COSTS_FILE
+                  log: Callable[[str], None], block_size: int = 1) -> dict[str, float]:
+    """ns/sample of every shape in ``archs`` (fastest of ``rounds`` interleaved passes, one
+    sample per call or in blocks of ``block_size``, as a plugin's callback runs it), read from
+    and kept in ``out/``:func:`costs_file`; suspect costs (:func:`suspect_costs`) re-timed."""
+    path = out / costs_file(block_size)
     stored: dict[str, float] = {}
     if path.exists():
         try:
@@ -88,15 +99,16 @@ def measure_costs(out: Path, archs: Sequence[Shape], dtype: str, rounds: int,
             stored = {}
     missing = [a for a in archs if a.label not in stored]
     if missing:
-        log(f"timing {len(missing)} candidate shapes in the engine ({dtype}, one sample per call, "
+        per = "one sample per call" if block_size == 1 else f"blocks of {block_size}"
+        log(f"timing {len(missing)} candidate shapes in the engine ({dtype}, {per}, "
             f"fastest of {rounds} interleaved rounds)")
-        stored.update(_time_rounds(missing, dtype, rounds))
+        stored.update(_time_rounds(missing, dtype, rounds, block_size))
         write_json(path, stored)
     for _ in range(RETRIES):
         suspects = [a for a in archs if a.label in suspect_costs(stored, archs)]
         if not suspects:
             break
-        again = _time_rounds(suspects, dtype, rounds)
+        again = _time_rounds(suspects, dtype, rounds, block_size)
         stored.update({k: min(v, stored[k]) for k, v in again.items()})
         write_json(path, stored)
     left = suspect_costs(stored, archs)
