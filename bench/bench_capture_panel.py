@@ -336,7 +336,7 @@ def search(args: argparse.Namespace, config: RecurrentTrainConfig) -> dict[str, 
     """``shrink_capture`` per gear and target with the default recipe, beside the sweep's pick
     under the search's own measured costs (when the reference table has the gear)."""
     from vashrink.search.capture import shrink_capture
-    from vashrink.search.capture_costs import COSTS_FILE
+    from vashrink.search.capture_costs import costs_file
 
     best = best_reference(args, args.reference)
     records = Recordings(args)
@@ -350,7 +350,8 @@ def search(args: argparse.Namespace, config: RecurrentTrainConfig) -> dict[str, 
             run = work / f"{gear}-{esr}"
             result = shrink_capture(records(gear), esr, out_dir=run,
                                     limits=limits, config=config, dtype=args.dtype,
-                                    report=False, progress=False, log=print)
+                                    block_size=args.block_size, report=False, progress=False,
+                                    log=print)
             w = result.winner
             rows.append({"gear": gear, "esr_target": esr, "choice": w.label if w else None,
                          "met": result.met, "choice_esr": w.esr if w else None,
@@ -359,13 +360,13 @@ def search(args: argparse.Namespace, config: RecurrentTrainConfig) -> dict[str, 
                                       "ns_per_sample": c.ns_per_sample}
                                      for c in result.candidates],
                          "wall_seconds": time.perf_counter() - started})
-            measured = run / COSTS_FILE
+            measured = run / costs_file(args.block_size)
             costs = json.loads(measured.read_text()) if measured.exists() else {}
             rows[-1]["sweep_pick"] = sweep_pick(args, gear, best, costs, esr)
             print(f"search {gear} ESR {esr}: {rows[-1]['choice']} (met: {result.met}) "
                   f"(sweep: {rows[-1]['sweep_pick']['shape']})")
     return _meta(args) | {"mode": "search", **_data_key(args), "config": config.to_dict(),
-                          "rows": rows}
+                          "block_size": args.block_size, "rows": rows}
 
 
 def main() -> None:
@@ -388,6 +389,8 @@ def main() -> None:
     p.add_argument("--esr", nargs="+", type=float, default=[0.01, 0.003])
     p.add_argument("--dtype", default="float32")
     p.add_argument("--timing-repeats", type=int, default=5)
+    p.add_argument("--block-size", type=int, default=1,
+                   help="search mode: cost candidates at blocks of N (shrink --block-size)")
     p.add_argument("--reference", type=Path, default=DEFAULT_OUT["reference"])
     p.add_argument("--work", type=Path, default=None, help="search mode: keep runs here")
     p.add_argument("--out", type=Path, default=None)
