@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from vashrink.target.recording import recording_from_arrays
-from vashrink.target.spans import MIN_TRAIN_GAP_S, VALIDATION_PIECE_S, spread_spans
+from vashrink.target.spans import (
+    MIN_TRAIN_GAP_S,
+    MIN_TRAIN_GAP_SAMPLES,
+    VALIDATION_PIECE_S,
+    spread_spans,
+)
 from vashrink.train import RecurrentTrainConfig
 from vashrink.train.rnn_data import prepare_recurrent_data
 
@@ -23,11 +28,12 @@ def test_spans_are_spread_disjoint_and_sum_to_the_validation_time(seconds: float
     spans = spread_spans(n, RATE, validation_s)
     assert sum(b - a for a, b in spans) == round(validation_s * RATE)
     wanted = int(np.ceil(validation_s / VALIDATION_PIECE_S - 1e-9))
-    room = int(np.floor((seconds - validation_s) / MIN_TRAIN_GAP_S + 1e-9))
+    gap_s = max(MIN_TRAIN_GAP_S, MIN_TRAIN_GAP_SAMPLES / RATE)
+    room = int(np.floor((seconds - validation_s) / gap_s + 1e-9))
     assert len(spans) == max(1, min(wanted, room))
     assert spans[-1][1] == n
     gaps = [a2 - b1 for (_, b1), (a2, _) in itertools.pairwise(spans)]
-    assert all(g >= MIN_TRAIN_GAP_S * RATE - 1 for g in gaps), gaps
+    assert all(g >= gap_s * RATE - 1 for g in gaps), gaps
     assert all(0 <= a < b for a, b in spans)
     assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(spans))
     if len(spans) > 1:  # one span in each part of the recording, not all at its end
@@ -40,12 +46,13 @@ def test_interleaved_pieces_validate_every_kind_of_material_that_trains() -> Non
     high octaves) and at least three of the four bursts and of the four plucks."""
     from vashrink.target.capture_signal import test_signal
 
-    x = test_signal(RATE, seconds=20.0)
+    rate = 48_000  # the capture default (at 8 kHz the stretches are longer, the pieces fewer)
+    x = test_signal(rate, seconds=20.0)
     in_val = np.zeros(x.size, dtype=bool)
-    for a, b in spread_spans(x.size, RATE, 5.0):
+    for a, b in spread_spans(x.size, rate, 5.0):
         in_val[a:b] = True
     sound = np.flatnonzero(x != 0.0)
-    breaks = np.flatnonzero(np.diff(sound) > RATE // 5)
+    breaks = np.flatnonzero(np.diff(sound) > rate // 5)
     parts = list(zip([sound[0], *sound[breaks + 1]], [*sound[breaks], sound[-1]], strict=True))
     assert len(parts) == 9, parts
     assert all(not in_val[a:b].all() for a, b in parts)
@@ -80,3 +87,16 @@ def test_training_rows_avoid_validation_spans() -> None:
     assert not in_val[np.clip(index, 0, n - 1)].any()
     # every validation sample is scored exactly once by the per-epoch windows
     assert int(data.val_mask.sum()) == rec.validation_samples
+
+
+@pytest.mark.parametrize("rate", [8_000, 11_025, 16_000, 48_000])
+def test_training_rows_cover_most_of_the_training_part_at_every_rate(rate: int) -> None:
+    """Between interleaved validation pieces the default rows (8,192 samples) still fit: at
+    8 kHz 1 s stretches held none, and at 16 kHz half of the training audio was dropped."""
+    rng = np.random.default_rng(0)
+    x = 0.5 * rng.uniform(-1, 1, 30 * rate)
+    rec = recording_from_arrays(x, np.tanh(2 * x), rate, validation_s=10.0, latency=0)
+    config = RecurrentTrainConfig()
+    data = prepare_recurrent_data(rec, config)
+    train = sum(b - a for a, b in rec.train_spans)
+    assert data.x_rows.shape[0] * config.segment_samples >= 0.85 * train

@@ -10,7 +10,8 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 
-__all__ = ["MIN_TRAIN_GAP_S", "VALIDATION_PIECE_S", "segments", "spread_spans"]
+__all__ = ["MIN_TRAIN_GAP_S", "MIN_TRAIN_GAP_SAMPLES", "VALIDATION_PIECE_S", "segments",
+           "spread_spans"]
 
 VALIDATION_PIECE_S = 0.5
 """Length of a validation span (longer only when :data:`MIN_TRAIN_GAP_S` allows fewer).
@@ -19,19 +20,24 @@ Short pieces interleave validation with training, so both hold the same material
 "Validation pieces")."""
 
 MIN_TRAIN_GAP_S = 1.0
-"""Shortest training stretch between two validation spans (fewer, longer pieces otherwise), so
-each stretch still holds whole training rows."""
+"""Shortest training stretch between two validation spans (fewer, longer pieces otherwise)."""
+
+MIN_TRAIN_GAP_SAMPLES = 16_384
+"""...and never fewer samples than two default training rows (``segment_samples`` 8,192), so
+a stretch at a low sample rate still holds whole rows (at 8 kHz 1 s held none)."""
 
 
 def spread_spans(n: int, rate: int, validation_s: float, *,
                  piece_s: float = VALIDATION_PIECE_S) -> tuple[tuple[int, int], ...]:
     """``validation_s`` seconds of ``n`` samples as ``ceil(validation_s / piece_s)``
     equal spans centred at evenly spaced points (fewer when the training stretches between them
-    would be shorter than :data:`MIN_TRAIN_GAP_S`), so validation samples all of the recording
-    (a test signal's sweep, noise and plucks alike); the last span ends the recording."""
+    would be shorter than :data:`MIN_TRAIN_GAP_S` or :data:`MIN_TRAIN_GAP_SAMPLES`), so
+    validation samples all of the recording (a test signal's sweep, noise and plucks alike); the
+    last span ends the recording."""
     total = round(validation_s * rate)
     pieces = max(1, math.ceil(validation_s / piece_s - 1e-9))
-    pieces = max(1, min(pieces, math.floor((n / rate - validation_s) / MIN_TRAIN_GAP_S + 1e-9)))
+    gap_s = max(MIN_TRAIN_GAP_S, MIN_TRAIN_GAP_SAMPLES / rate)
+    pieces = max(1, min(pieces, math.floor((n / rate - validation_s) / gap_s + 1e-9)))
     length = total // pieces
     spans = []
     for i in range(pieces):
