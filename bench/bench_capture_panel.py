@@ -75,7 +75,7 @@ from vashrink.search.capture_align import align_by_trial
 from vashrink.search.capture_plan import CaptureLimits
 from vashrink.target.gear import gear_names, gear_recording, get_gear, to_recording
 from vashrink.target.recording import Recording
-from vashrink.target.spans import VALIDATION_PIECE_S
+from vashrink.target.spans import ROW_LAYOUT, VALIDATION_PIECE_S
 from vashrink.train import RecurrentTrainConfig
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -195,7 +195,7 @@ def _meta(args: argparse.Namespace) -> dict[str, Any]:
 
 def _data_key(args: argparse.Namespace) -> dict[str, Any]:
     return {"seconds_audio": args.seconds, "validation_s": args.validation_s,
-            "validation_piece_s": VALIDATION_PIECE_S,
+            "validation_piece_s": VALIDATION_PIECE_S, "row_layout": ROW_LAYOUT,
             "sample_rate_hz": args.rate, "signal_seed": args.signal_seed, "align": args.align}
 
 

@@ -9,7 +9,8 @@ memory covered, at least ``WAVENET_DEPTH``) unless ``--depth`` is given. ESR: va
 pre-emphasised, the float64 reference streamed from a zero history after the pre-roll
 (``TrainedWaveNet.validation``, what the engine scores within float32). Every result is written
 to ``--out`` at once, so an interrupted run resumes; a row is keyed by the split too
-(``validation_piece_s``), so rows from another split are kept but neither skipped nor summarised.
+(``validation_piece_s``, ``row_layout``), so rows from another split are kept but neither skipped
+nor summarised.
 
     nice -n 5 python bench/bench_wavenet_reference.py --gears diode tube fuzz --channels 4 \\
         --out bench/results/wavenet_reference_interleaved.json
@@ -28,7 +29,7 @@ from vashrink.bound.memory import memory_bound
 from vashrink.model.wavenet_shape import WaveNetShape, depth_for_memory
 from vashrink.search.capture_plan import WAVENET_DEPTH
 from vashrink.target.gear import gear_recording, to_recording
-from vashrink.target.spans import VALIDATION_PIECE_S
+from vashrink.target.spans import ROW_LAYOUT, VALIDATION_PIECE_S
 from vashrink.train.wavenet_config import WaveNetTrainConfig
 from vashrink.train.wavenet_fit import train_wavenet
 
@@ -59,7 +60,8 @@ def main() -> None:
         "meta": {"command": "python " + " ".join(sys.argv), "kind": "measurement",
                  "recipe": config.to_dict(), "budget_x": args.budget_x, "seeds": args.seeds},
         "rows": []}
-    rows = [r for r in out["rows"] if r.get("validation_piece_s") == VALIDATION_PIECE_S]
+    rows = [r for r in out["rows"] if r.get("validation_piece_s") == VALIDATION_PIECE_S
+            and r.get("row_layout", "drop") == ROW_LAYOUT]
     done = {(r["gear"], r["shape"], r["run"]) for r in rows}
     for gear in args.gears:
         rec = to_recording(gear_recording(gear, seconds=args.seconds),
@@ -77,7 +79,8 @@ def main() -> None:
                 t0 = time.perf_counter()
                 [res] = train_wavenet(rec, [shape], cfg)
                 row = {"gear": gear, "shape": shape.label, "run": name,
-                       "validation_piece_s": VALIDATION_PIECE_S, "memory": memory,
+                       "validation_piece_s": VALIDATION_PIECE_S, "row_layout": ROW_LAYOUT,
+                       "memory": memory,
                        "esr": res.validation.esr, "train_esr": res.train_esr,
                        "updates": res.updates, "stop_reason": res.stop_reason,
                        "seconds": time.perf_counter() - t0}

@@ -165,11 +165,15 @@ def test_segments_shapes_and_refusals() -> None:
     x = np.arange(1003, dtype=np.float64)
     y = -x
     xs, ys = segments(x, y, 100)
-    assert xs.shape == ys.shape == (10, 100)
+    assert xs.shape == ys.shape == (11, 100)
     np.testing.assert_array_equal(xs[1], x[100:200])
-    np.testing.assert_array_equal(ys[-1], y[900:1000])
+    np.testing.assert_array_equal(ys[-2], y[900:1000])
+    # the 3 samples left over get a last row ending at the signal's end
+    np.testing.assert_array_equal(ys[-1], y[903:1003])
     xw, _ = segments(x, y, 100, warmup_samples=50)
-    assert xw.shape == (9, 100) and xw[0, 0] == 50
+    assert xw.shape == (10, 100) and xw[0, 0] == 50 and xw[-1, -1] == 1002
+    exact, _ = segments(x[:1000], y[:1000], 100)
+    assert exact.shape == (10, 100)  # no extra row when the rows fit exactly
     with pytest.raises(InputError, match="segment_samples"):
         segments(x, y, 0)
     with pytest.raises(InputError, match="segment_samples"):

@@ -31,11 +31,13 @@ def rec():  # type: ignore[no-untyped-def]
     return synthetic_recording(seconds=3.0, sample_rate_hz=16_000, validation_s=1.0)
 
 
-def test_rows_tile_the_training_part_after_its_context(rec) -> None:  # type: ignore[no-untyped-def]
+def test_rows_cover_the_training_part_after_its_context(rec) -> None:  # type: ignore[no-untyped-def]
     rows = wavenet_rows(rec, 15, 1000)
     assert rows.x.shape[1] == 15 + 1000 and rows.y.shape[1] == 1001
     (a, b), = rec.train_spans
-    assert rows.x.shape[0] == (b - a - 15) // 1000
+    assert (b - a - 15) % 1000 != 0  # so the last row is the extra one
+    assert rows.x.shape[0] == (b - a - 15) // 1000 + 1
+    np.testing.assert_array_equal(rows.y[-1].numpy(), rec.output[b - 1001 : b].astype(np.float32))
     # Row k's targets are the outputs at the last 1001 samples of its input.
     k = 2
     start = a + k * 1000

@@ -10,8 +10,9 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 
-__all__ = ["MIN_TRAIN_GAP_S", "MIN_TRAIN_GAP_SAMPLES", "VALIDATION_PIECE_S", "segments",
-           "spread_spans"]
+__all__ = ["MIN_TRAIN_GAP_S", "MIN_TRAIN_GAP_SAMPLES", "ROW_LAYOUT", "VALIDATION_PIECE_S",
+           "row_starts",
+           "segments", "spread_spans"]
 
 VALIDATION_PIECE_S = 0.5
 """Length of a validation span (longer only when :data:`MIN_TRAIN_GAP_S` allows fewer).
@@ -25,6 +26,10 @@ MIN_TRAIN_GAP_S = 1.0
 MIN_TRAIN_GAP_SAMPLES = 16_384
 """...and never fewer samples than two default training rows (``segment_samples`` 8,192), so
 a stretch at a low sample rate still holds whole rows (at 8 kHz 1 s held none)."""
+
+ROW_LAYOUT = "cover"
+"""How training rows cut a stretch (:func:`row_starts`): ``"cover"``, a last row ending at the
+stretch's end; before, ``"drop"`` left the remainder out. Benches key stored trainings by it."""
 
 
 def spread_spans(n: int, rate: int, validation_s: float, *,
@@ -47,6 +52,19 @@ def spread_spans(n: int, rate: int, validation_s: float, *,
     return tuple(spans)
 
 
+def row_starts(span: int, length: int, step: int) -> list[int]:
+    """Starts of rows of ``length`` that step by ``step`` through ``span`` samples and cover all
+    of them: a remainder too short for a row gets one more row ending at the span's end
+    (overlapping the one before), so no training audio is dropped (at 48 kHz with 10 s of 30
+    validating, dropping it lost 15 % of the training part)."""
+    if span < length:
+        return []
+    starts = list(range(0, span - length + 1, step))
+    if starts[-1] + length < span:
+        starts.append(span - length)
+    return starts
+
+
 def segments(
     x: NDArray[np.floating],
     y: NDArray[np.floating],
@@ -54,11 +72,12 @@ def segments(
     *,
     warmup_samples: int = 0,
 ) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
-    """Cut ``x`` and ``y`` into consecutive, non-overlapping rows of ``segment_samples``.
+    """Cut ``x`` and ``y`` into consecutive rows of ``segment_samples`` that cover them.
 
-    The first ``warmup_samples`` of the signal are skipped (e.g. the gear settling); the
-    remainder that does not fill a row is dropped. Returns arrays of shape
-    ``[n_segments, segment_samples]`` with ``n_segments = (len - warmup) // segment_samples``.
+    The first ``warmup_samples`` of the signal are skipped (e.g. the gear settling); a remainder
+    that does not fill a row gets a last row ending at the signal's end (:func:`row_starts`).
+    Returns arrays of shape ``[n_segments, segment_samples]`` with
+    ``n_segments = ceil((len - warmup) / segment_samples)``.
     """
     xa, ya = np.asarray(x), np.asarray(y)
     if xa.ndim != 1 or ya.ndim != 1 or xa.shape != ya.shape:
@@ -74,9 +93,6 @@ def segments(
             f"{warmup_samples} of warm-up), got {segment_samples}"
         )
         raise InputError(msg)
-    n = usable // segment_samples
-    end = warmup_samples + n * segment_samples
-    return (
-        xa[warmup_samples:end].reshape(n, segment_samples),
-        ya[warmup_samples:end].reshape(n, segment_samples),
-    )
+    index = np.add.outer(row_starts(usable, segment_samples, segment_samples),
+                         np.arange(warmup_samples, warmup_samples + segment_samples))
+    return xa[index], ya[index]

@@ -70,6 +70,10 @@ class RecurrentTrainConfig:
             check goes on to the end of the budget (the others are dropped); ``1``: one start.
             A warm-started candidate has one start (its warm weights).
         start_fraction: the share of ``max_updates`` each start trains before the choice.
+        max_rollbacks, rollback_ratio: a check that is not finite or above ``rollback_ratio``
+            times the best so far sends the candidate back to its best weights with a fresh Adam
+            and half its learning rate, at most ``max_rollbacks`` times (then a divergence stops
+            it); ``0`` never rolls back. Native trainer only; the torch reference does not.
         max_epochs: a cap on passes over the training rows (whichever budget ends first).
         max_seconds: an opt-in safety limit on training time per candidate (its share of its
             pack's time); ``None`` (the default) keeps results independent of machine load.
@@ -102,6 +106,8 @@ class RecurrentTrainConfig:
     max_update_scale: float = 4.0
     starts: int = 2
     start_fraction: float = 0.25
+    max_rollbacks: int = 3
+    rollback_ratio: float = 2.0
     max_epochs: int = 1000
     max_seconds: float | None = None
     patience: int | None = 20
@@ -141,6 +147,9 @@ class RecurrentTrainConfig:
             (self.starts >= 1, f"starts must be >= 1, got {self.starts}"),
             (0.0 < self.start_fraction <= 1.0,
              f"start_fraction must be in (0, 1], got {self.start_fraction}"),
+            (self.max_rollbacks >= 0, f"max_rollbacks must be >= 0, got {self.max_rollbacks}"),
+            (math.isfinite(self.rollback_ratio) and self.rollback_ratio > 1.0,
+             f"rollback_ratio must be finite and > 1, got {self.rollback_ratio}"),
             (self.max_epochs >= 1, f"max_epochs must be >= 1, got {self.max_epochs}"),
             (0.0 <= self.patience_after <= 1.0,
              f"patience_after must be in [0, 1], got {self.patience_after}"),

@@ -204,7 +204,7 @@ def train_recurrent(
                         stop_reason=m.stop_reason or "budget",
                         val_curve=tuple(m.val_curve), pack_size=size,
                         warm=m.architecture in warm, start=m.start,
-                        start_esrs=tuple(m.start_vals),
+                        start_esrs=tuple(m.start_vals), rollbacks=m.rollbacks,
                     )
                     results[res.architecture] = res
                     bar.advance(float(max(epochs_of[m.architecture] - m.epochs, 0)))

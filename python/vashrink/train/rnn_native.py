@@ -278,18 +278,24 @@ class _Run:
     m: MemberOutcome
     net: NativeRecurrent
     rng: np.random.Generator
+    dtype: str
     updates: int = 0
+    lr_scale: float = 1.0
+
+
+def _net(spec: ModelSpec, data: RecurrentData, config: RecurrentTrainConfig,
+         dtype: str) -> NativeRecurrent:
+    return NativeRecurrent(spec, max_batch=min(config.batch_size, int(data.x_rows.shape[0])),
+                           max_steps=min(config.tbptt_samples,
+                                         config.segment_samples - config.warmup_samples),
+                           dtype=dtype)
 
 
 def _new_run(arch: RecurrentArchitecture, start: ModelSpec, index: int, data: RecurrentData,
              config: RecurrentTrainConfig, dtype: str) -> _Run:
-    n_rows = data.x_rows.shape[0]
-    net = NativeRecurrent(start, max_batch=min(config.batch_size, n_rows),
-                          max_steps=min(config.tbptt_samples,
-                                        config.segment_samples - config.warmup_samples),
-                          dtype=dtype)
+    net = _net(start, data, config, dtype)
     run = _Run(MemberOutcome(arch, start, start=index), net,
-               np.random.default_rng(start_seed(config.seed, index)))
+               np.random.default_rng(start_seed(config.seed, index)), dtype)
     run.m.record_check(native_validation_esr(net, data, config), net.to_spec, config)
     return run
 
@@ -298,7 +304,7 @@ def _advance(run: _Run, rows: tuple[np.ndarray, np.ndarray], data: RecurrentData
              config: RecurrentTrainConfig, target_esr: float | None, until: int,
              on_epoch: Callable[[int], None] | None) -> None:
     """Train ``run`` epoch by epoch until it stops or has made ``until`` updates."""
-    m, net = run.m, run.net
+    m = run.m
     budget = config.budget_updates(int(data.x_rows.shape[0]), m.architecture)
     if target_esr is not None and m.best_val <= target_esr / 2:
         m.stop_reason = "target"
@@ -309,9 +315,15 @@ def _advance(run: _Run, rows: tuple[np.ndarray, np.ndarray], data: RecurrentData
     while m.stop_reason is None and run.updates < until:
         clock = time.perf_counter()
         order = run.rng.permutation(rows[0].shape[0])
-        train_esr, diverged = _epoch(net, rows[0], rows[1], config, order,
-                                     lambda: config.lr_at(run.updates / budget), count_update)
-        m.record_check(native_validation_esr(net, data, config), net.to_spec, config)
+        train_esr, diverged = _epoch(
+            run.net, rows[0], rows[1], config, order,
+            lambda: run.lr_scale * config.lr_at(run.updates / budget), count_update)
+        m.record_check(native_validation_esr(run.net, data, config), run.net.to_spec, config)
+        if m.should_roll_back(config):
+            m.rollbacks += 1
+            run.lr_scale *= 0.5
+            run.net = _net(m.best_spec, data, config, run.dtype)
+            diverged = False
         spent = time.perf_counter() - clock
         m.epochs += 1
         m.train_esr = float(train_esr)

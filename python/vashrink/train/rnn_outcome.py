@@ -32,6 +32,8 @@ class MemberOutcome:
     #: is chosen, every start's best check at the choice.
     start: int = 0
     start_vals: list[float] = field(default_factory=list)
+    #: Times the candidate went back to its best weights (:meth:`should_roll_back`).
+    rollbacks: int = 0
 
     def record_check(self, val: float, spec_of: Callable[[], ModelSpec],
                      config: RecurrentTrainConfig) -> None:
@@ -45,6 +47,14 @@ class MemberOutcome:
         if val < self.best_val:
             self.best_val, self.best_spec = val, spec_of()
         self.stale_checks += 1
+
+    def should_roll_back(self, config: RecurrentTrainConfig) -> bool:
+        """Whether the last check blew up (not finite, or above ``rollback_ratio`` times the
+        best) and a rollback is left: the trainer then reloads the best weights and halves the
+        learning rate, instead of stopping a diverged candidate or carrying the blow-up on."""
+        last = self.val_curve[-1]
+        return (self.rollbacks < config.max_rollbacks and math.isfinite(self.best_val)
+                and not last <= config.rollback_ratio * self.best_val)
 
     def reason_to_stop(self, config: RecurrentTrainConfig, *, diverged: bool,
                        target_esr: float | None, updates: int, budget: int) -> str | None:

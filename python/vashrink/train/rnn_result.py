@@ -31,6 +31,7 @@ class TrainedRecurrent:
     many candidates trained side by side in one layer with it. ``start`` is which of its starts
     went on and ``start_esrs`` every start's best validation check when it was chosen (empty
     with one start; :mod:`~vashrink.train.rnn_starts`); ``seconds`` includes all starts.
+    ``rollbacks``: times it went back to its best weights after a blow-up (native trainer).
     """
 
     architecture: RecurrentArchitecture
@@ -46,6 +47,7 @@ class TrainedRecurrent:
     warm: bool = False
     start: int = 0
     start_esrs: tuple[float, ...] = ()
+    rollbacks: int = 0
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -64,7 +66,7 @@ class TrainedRecurrent:
             "seconds_per_epoch": self.seconds_per_epoch, "stop_reason": self.stop_reason,
             "pack_size": self.pack_size, "warm": self.warm, "start": self.start,
             "start_esrs": [v if math.isfinite(v) else None for v in self.start_esrs],
-            "epoch_seconds": list(self.epoch_seconds), "val_curve": list(self.val_curve),
+            "rollbacks": self.rollbacks, "epoch_seconds": list(self.epoch_seconds), "val_curve": list(self.val_curve),
         }
 
 

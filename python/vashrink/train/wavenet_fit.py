@@ -25,6 +25,7 @@ from ..model.wavenet_reference import wavenet_reference
 from ..model.wavenet_shape import WaveNetShape
 from ..target.esr import ErrorReport, piece_errors
 from ..target.recording import Recording
+from ..target.spans import row_starts
 from .rnn_data import VALIDATION_PREROLL_S
 from .rnn_loss import recurrent_loss
 from .wavenet_config import TrainedWaveNet, WaveNetTrainConfig
@@ -44,8 +45,9 @@ class WaveNetRows:
 
 
 def wavenet_rows(recording: Recording, receptive_field: int, row_samples: int) -> WaveNetRows:
-    """Cut every training span into rows whose scored parts tile it once (after its first
-    ``receptive_field`` samples, which are context only); a row never crosses a validation span.
+    """Cut every training span into rows whose scored parts cover it (after its first
+    ``receptive_field`` samples, which are context only; the last row of a span ends at its end,
+    :func:`~vashrink.target.spans.row_starts`); a row never crosses a validation span.
 
     Raises:
         InputError: no training span holds one row.
@@ -55,7 +57,7 @@ def wavenet_rows(recording: Recording, receptive_field: int, row_samples: int) -
     x_all = np.asarray(recording.input, dtype=np.float32)
     y_all = np.asarray(recording.output, dtype=np.float32)
     for a, b in recording.train_spans:
-        for s in range(a, b - length + 1, row_samples):
+        for s in (a + k for k in row_starts(b - a, length, row_samples)):
             xs.append(x_all[s : s + length])
             ys.append(y_all[s + receptive_field - 1 : s + length])
     if not xs:
