@@ -66,7 +66,8 @@ class TrainedRecurrent:
             "seconds_per_epoch": self.seconds_per_epoch, "stop_reason": self.stop_reason,
             "pack_size": self.pack_size, "warm": self.warm, "start": self.start,
             "start_esrs": [v if math.isfinite(v) else None for v in self.start_esrs],
-            "rollbacks": self.rollbacks, "epoch_seconds": list(self.epoch_seconds), "val_curve": list(self.val_curve),
+            "rollbacks": self.rollbacks, "epoch_seconds": list(self.epoch_seconds),
+            "val_curve": list(self.val_curve),
         }
 
 
