@@ -28,14 +28,18 @@ def _outcome(best: float, last: float, rollbacks: int = 0) -> MemberOutcome:
 
 
 def test_the_rule() -> None:
-    config = RecurrentTrainConfig()  # rollback_ratio 2, max_rollbacks 3
-    assert _outcome(0.1, 0.21).should_roll_back(config)
-    assert _outcome(0.1, math.inf).should_roll_back(config)
-    assert _outcome(0.1, math.nan).should_roll_back(config)
-    assert not _outcome(0.1, 0.19).should_roll_back(config)
-    assert not _outcome(0.1, 0.5, rollbacks=3).should_roll_back(config)
-    assert not _outcome(0.1, 0.5).should_roll_back(replace(config, max_rollbacks=0))
-    assert not _outcome(math.inf, math.inf).should_roll_back(config)  # nothing to go back to
+    config = RecurrentTrainConfig()  # max_rollbacks 3, rollback_ratio None: divergence only
+    assert _outcome(0.1, math.inf).should_roll_back(config, diverged=False)
+    assert _outcome(0.1, math.nan).should_roll_back(config, diverged=False)
+    assert _outcome(0.1, 0.1).should_roll_back(config, diverged=True)
+    assert not _outcome(0.1, 5.0).should_roll_back(config, diverged=False)
+    assert not _outcome(0.1, math.inf, rollbacks=3).should_roll_back(config, diverged=True)
+    assert not _outcome(0.1, math.inf).should_roll_back(replace(config, max_rollbacks=0),
+                                                         diverged=True)
+    assert not _outcome(math.inf, math.inf).should_roll_back(config, diverged=True)
+    ratio = replace(config, rollback_ratio=2.0)
+    assert _outcome(0.1, 0.21).should_roll_back(ratio, diverged=False)
+    assert not _outcome(0.1, 0.19).should_roll_back(ratio, diverged=False)
     with pytest.raises(InputError, match="rollback_ratio"):
         RecurrentTrainConfig(rollback_ratio=1.0)
     with pytest.raises(InputError, match="max_rollbacks"):
@@ -45,10 +49,11 @@ def test_the_rule() -> None:
 def test_a_blow_up_is_rolled_back_and_training_recovers() -> None:
     """At lr 0.5 GRU-8's first epoch blows the check up to 2.9; carried on, it never gets below
     its start (measured 0.994); rolled back to its start at lr 0.25 it learns (measured
-    0.0080, one rollback)."""
+    0.0080, one rollback). The same reload runs when a candidate diverges."""
     rec = synthetic_recording(3.0, 16_000, validation_s=1.0)
-    [carried] = train_recurrent(rec, ["gru-8"], replace(FAST, lr=0.5, max_rollbacks=0))
-    [rolled] = train_recurrent(rec, ["gru-8"], replace(FAST, lr=0.5))
+    blow_up = replace(FAST, lr=0.5, rollback_ratio=2.0)
+    [carried] = train_recurrent(rec, ["gru-8"], replace(blow_up, max_rollbacks=0))
+    [rolled] = train_recurrent(rec, ["gru-8"], blow_up)
     assert carried.rollbacks == 0 and carried.validation.esr > 0.5
     assert rolled.rollbacks >= 1 and rolled.validation.esr < 0.02
     assert rolled.to_dict()["rollbacks"] == rolled.rollbacks

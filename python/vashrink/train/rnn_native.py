@@ -319,7 +319,7 @@ def _advance(run: _Run, rows: tuple[np.ndarray, np.ndarray], data: RecurrentData
             run.net, rows[0], rows[1], config, order,
             lambda: run.lr_scale * config.lr_at(run.updates / budget), count_update)
         m.record_check(native_validation_esr(run.net, data, config), run.net.to_spec, config)
-        if m.should_roll_back(config):
+        if m.should_roll_back(config, diverged=diverged):
             m.rollbacks += 1
             run.lr_scale *= 0.5
             run.net = _net(m.best_spec, data, config, run.dtype)

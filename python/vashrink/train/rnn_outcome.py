@@ -48,13 +48,14 @@ class MemberOutcome:
             self.best_val, self.best_spec = val, spec_of()
         self.stale_checks += 1
 
-    def should_roll_back(self, config: RecurrentTrainConfig) -> bool:
-        """Whether the last check blew up (not finite, or above ``rollback_ratio`` times the
-        best) and a rollback is left: the trainer then reloads the best weights and halves the
-        learning rate, instead of stopping a diverged candidate or carrying the blow-up on."""
+    def should_roll_back(self, config: RecurrentTrainConfig, *, diverged: bool) -> bool:
+        """Whether the last epoch diverged (or its check is not finite, or above
+        ``rollback_ratio`` times the best when that is set) and a rollback is left: the trainer
+        then reloads the best weights and halves the learning rate instead of stopping."""
         last = self.val_curve[-1]
-        return (self.rollbacks < config.max_rollbacks and math.isfinite(self.best_val)
-                and not last <= config.rollback_ratio * self.best_val)
+        blown = diverged or not math.isfinite(last) or (
+            config.rollback_ratio is not None and last > config.rollback_ratio * self.best_val)
+        return blown and self.rollbacks < config.max_rollbacks and math.isfinite(self.best_val)
 
     def reason_to_stop(self, config: RecurrentTrainConfig, *, diverged: bool,
                        target_esr: float | None, updates: int, budget: int) -> str | None:
