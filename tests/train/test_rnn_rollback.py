@@ -12,7 +12,7 @@ from rnn_synthetic import synthetic_recording
 from vashrink.errors import InputError
 from vashrink.model.architecture import RecurrentArchitecture
 from vashrink.model.spec import ModelSpec
-from vashrink.train import RecurrentTrainConfig, train_recurrent
+from vashrink.train import RecurrentTrainConfig, rnn_native, train_recurrent
 from vashrink.train.rnn_outcome import MemberOutcome
 
 FAST = RecurrentTrainConfig(segment_samples=2048, batch_size=32, warmup_samples=100,
@@ -57,3 +57,24 @@ def test_a_blow_up_is_rolled_back_and_training_recovers() -> None:
     assert carried.rollbacks == 0 and carried.validation.esr > 0.5
     assert rolled.rollbacks >= 1 and rolled.validation.esr < 0.02
     assert rolled.to_dict()["rollbacks"] == rolled.rollbacks
+
+
+def test_a_divergence_rolls_back_and_training_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trainer passes an epoch's divergence to the rule: the candidate's third epoch is
+    reported diverged; with rollbacks it goes on to its budget, without it stops there."""
+    real = rnn_native._epoch
+    calls = {"n": 0}
+
+    def third_diverges(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        err, diverged = real(*args, **kwargs)
+        return err, diverged or calls["n"] == 3
+
+    monkeypatch.setattr(rnn_native, "_epoch", third_diverges)
+    rec = synthetic_recording(3.0, 16_000, validation_s=1.0)
+    [rolled] = train_recurrent(rec, ["gru-4"], FAST)
+    assert rolled.rollbacks == 1 and rolled.stop_reason == "budget"
+    assert rolled.epochs == FAST.max_epochs
+    calls["n"] = 0
+    [stopped] = train_recurrent(rec, ["gru-4"], replace(FAST, max_rollbacks=0))
+    assert stopped.rollbacks == 0 and stopped.stop_reason == "diverged" and stopped.epochs == 3

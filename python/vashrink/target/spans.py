@@ -11,8 +11,7 @@ from numpy.typing import NDArray
 from ..errors import InputError
 
 __all__ = ["MIN_TRAIN_GAP_S", "MIN_TRAIN_GAP_SAMPLES", "ROW_LAYOUT", "VALIDATION_PIECE_S",
-           "row_starts",
-           "segments", "spread_spans"]
+           "row_starts", "segments", "spread_spans"]
 
 VALIDATION_PIECE_S = 0.5
 """Length of a validation span (longer only when :data:`MIN_TRAIN_GAP_S` allows fewer).

@@ -31,7 +31,7 @@ class TrainedRecurrent:
     many candidates trained side by side in one layer with it. ``start`` is which of its starts
     went on and ``start_esrs`` every start's best validation check when it was chosen (empty
     with one start; :mod:`~vashrink.train.rnn_starts`); ``seconds`` includes all starts.
-    ``rollbacks``: times it went back to its best weights after a blow-up (native trainer).
+    ``rollbacks``: times it went back to its best weights after diverging (native trainer).
     """
 
     architecture: RecurrentArchitecture
