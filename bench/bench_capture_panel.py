@@ -62,6 +62,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import platform
 import sys
 import tempfile
@@ -232,8 +233,9 @@ def train_rows(args: argparse.Namespace, config: RecurrentTrainConfig, seeds: li
 
 
 def row_work(shape: str, config: dict[str, Any]) -> float | None:
-    """A recipe's budget for ``shape`` in row-updates (updates x batch rows, the starts' trials
-    included), from a stored row's ``config``; ``None`` when the recipe no longer parses."""
+    """A recipe's budget for ``shape`` in trained row-samples (updates x batch rows x samples
+    per update, the starts' trials included), from a stored row's ``config``, so recipes with
+    other TBPTT lengths compare; ``None`` when the recipe no longer parses."""
     names = {f.name for f in dataclasses.fields(RecurrentTrainConfig)}
     try:
         # a recipe from before the starts had one start
@@ -243,7 +245,9 @@ def row_work(shape: str, config: dict[str, Any]) -> float | None:
         return None
     arch = RecurrentArchitecture.parse(shape)
     starts = 1 + (cfg.starts - 1) * cfg.start_fraction
-    return float(cfg.updates_for(arch) * cfg.batch_size * starts)
+    trained = cfg.segment_samples - cfg.warmup_samples
+    per_update = trained / math.ceil(trained / cfg.tbptt_samples)
+    return float(cfg.updates_for(arch) * cfg.batch_size * per_update * starts)
 
 
 def best_reference(args: argparse.Namespace, path: Path) -> dict[tuple[str, str], float]:
@@ -284,7 +288,7 @@ def compare_default(args: argparse.Namespace, table: Table,
             (ratio is not None and ratio > GOAL_RATIO) or r["seconds"] > GOAL_SECONDS)
         summary.append({"gear": r["gear"], "shape": r["shape"], "default_esr": r["esr"],
                         "reference_esr": ref, "ratio": ratio, "seconds": r["seconds"],
-                        "default_row_updates": work, "reference_row_updates": ref_work,
+                        "default_row_samples": work, "reference_row_samples": ref_work,
                         "reference_work_x": work_x, "flagged": flagged})
         shown = f"{ratio:.3g}" if ratio is not None else "no reference"
         weak = f"  reference at {work_x:.2g}x the work" if work_x and work_x < 5 else ""

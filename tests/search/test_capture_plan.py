@@ -7,6 +7,7 @@ multiply-accumulates (GRU cheaper than LSTM at equal size, as measured).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -110,6 +111,27 @@ def test_never_trains_a_candidate_costlier_than_one_already_meeting() -> None:
                  start_hidden=8)
     gru8 = _cost(RecurrentArchitecture("gru", 8))
     assert all(_cost(RecurrentArchitecture.parse(x)) < gru8 or x == "gru-8" for x in world.trained)
+
+
+def test_trains_a_tied_shape_with_fewer_macs_that_the_choice_would_prefer() -> None:
+    """Measured on the panel's sag: GRU-4 met first at 32.2 ns, GRU-2 timed 32.3 ns. Within the
+    cost tie the choice takes fewer MACs, so the search must train GRU-2 rather than skip it as
+    'not cheaper'; a shape costlier than the tie stays untrained."""
+
+    def cost(arch: RecurrentArchitecture) -> float:
+        return {"gru-2": 32.3, "gru-4": 32.2, "gru-6": 36.0}.get(arch.label, 100.0 + _cost(arch))
+
+    world = World({"gru": 2, "lstm": 2})
+
+    def train(arch: RecurrentArchitecture) -> CaptureScore:
+        return dataclasses.replace(world.train(arch), ns_per_sample=cost(arch))
+
+    scores = plan_capture(CaptureLimits(cells=("gru",), layers=(1,), hidden_max=8), 0.01,
+                          train, cost, start_hidden=4).scores
+    choice = choose_capture(list(scores.values()), 0.01)
+    assert world.trained[0] == "gru-4" and "gru-2" in world.trained
+    assert choice.winner is not None and choice.winner.label == "gru-2"
+    assert not any(cost(RecurrentArchitecture.parse(x)) > 1.1 * 32.2 for x in world.trained)
 
 
 def test_stops_at_the_trial_limit() -> None:

@@ -58,7 +58,8 @@ def test_explicit_max_updates_is_honoured_for_every_shape() -> None:
 def test_base_updates_scales_every_shape() -> None:
     """The panel's reference multiplies the base (``--budget-x``): every shape gets that many
     times its default updates."""
-    one, five = RecurrentTrainConfig(), RecurrentTrainConfig(base_updates=5 * 8000)
+    one = RecurrentTrainConfig()
+    five = RecurrentTrainConfig(base_updates=5 * one.base_updates)
     for label in ("gru-4", "lstm-4", "lstm-8", "gru-16", "lstm-2x8"):
         assert five.updates_for(A(label)) == pytest.approx(5 * one.updates_for(A(label)), abs=3)
 

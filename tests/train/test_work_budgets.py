@@ -51,8 +51,9 @@ def test_budget_is_updates_scaled_by_the_data() -> None:
     assert cfg.updates_per_epoch(10) == 3 * 2  # ceil(10 / 4) batches x 2 chunks of 1000
     lstm = RecurrentArchitecture.parse("lstm-4")
     assert cfg.budget_updates(10, lstm) == 100
-    assert RecurrentTrainConfig(max_updates=10**6, max_epochs=3,
-                                batch_size=4).budget_updates(10, lstm) == 3 * 3 * 8
+    # 8 chunks of 1,000 in a row of 8,192 - 200
+    assert RecurrentTrainConfig(max_updates=10**6, max_epochs=3, batch_size=4,
+                                tbptt_samples=1000).budget_updates(10, lstm) == 3 * 3 * 8
 
 
 @pytest.mark.slow

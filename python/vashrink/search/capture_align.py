@@ -40,7 +40,11 @@ __all__ = ["AlignTrial", "align_by_trial", "choose_shift", "trial_esrs"]
 TRIAL_ARCH = "gru-8"
 """The model each trial trains (small and fast; about 1 s of CPU per trial on the panel)."""
 TRIAL_UPDATES = 1000
-"""Adam updates per trial shift (the default recipe's batch and segments)."""
+"""Adam updates per trial shift (the default recipe's batch and segments, 1,000-sample TBPTT)."""
+TRIAL_RECIPE = {"tbptt_samples": 1000, "final_lr_fraction": 0.05}
+"""The trial's recipe where it differs from the training default: the one its rule was
+measured on (docs/capture.md, "What it does", latency), kept when the default moved to
+500-sample TBPTT."""
 TRIAL_SEED = 0
 EXCERPT_S = 20.0
 """Seconds of the recording the trials use: ``EXCERPT_PIECES`` pieces spread over it."""
@@ -153,7 +157,8 @@ def trial_esrs(recording: Recording, extra: range | list[int], *,
     starts, length = _excerpt_starts(x.size, rate, max(extras))
     xs = np.concatenate([x[s : s + length] for s in starts])
     arch = RecurrentArchitecture.parse(TRIAL_ARCH)
-    config = RecurrentTrainConfig(max_updates=TRIAL_UPDATES, patience=None, seed=TRIAL_SEED)
+    config = RecurrentTrainConfig(max_updates=TRIAL_UPDATES, patience=None, seed=TRIAL_SEED,
+                                  **TRIAL_RECIPE)
     validation_s = min(EXCERPT_VALIDATION_S, xs.size / rate / 4)
     tried: list[int] = []
     esr: list[float] = []

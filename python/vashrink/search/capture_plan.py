@@ -12,8 +12,9 @@ hidden sizes of :data:`HIDDEN_LADDER` for GRU/LSTM, channel counts of
 costing about what the cheapest one-layer start costs): upward in growing steps (1, 2, 4 rungs)
 until one meets the ESR target, then bisected down to the smallest that does; downward the same
 way when the start already meets it. One-layer families go first, in order of their start's
-cost; a candidate whose measured cost is not below the cheapest model already meeting the target,
-of any family, is never trained.
+cost; a candidate that could not be the choice is never trained: one whose measured cost is not
+below the cheapest model already meeting the target, of any family, unless it is within the
+choice's cost tie with fewer MACs (the tie goes to fewer MACs, so it could still win).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from ..model.wavenet_shape import (
     WAVENET_DEPTH,
     WaveNetShape,
 )
-from .capture_score import CaptureScore
+from .capture_score import CaptureScore, cheapest_within_noise
+from .score import COST_TIE
 
 __all__ = [
     "DEFAULT_CELLS",
@@ -152,9 +154,19 @@ class _Plan:
         self.trained = 0
         self.exhausted = False
 
-    def best_cost(self) -> float:
-        meeting = [c.ns_per_sample for c in self.scores.values() if c.meets(self.target)]
-        return min(meeting, default=float("inf"))
+    def could_win(self, arch: Shape) -> bool:
+        """Whether ``arch`` could still be the choice (:func:`.capture_score.choose_capture`):
+        cheaper than every model meeting the target, or within the cost tie of the cheapest
+        with fewer MACs than the one chosen so far (the tie goes to fewer MACs)."""
+        meeting = [c for c in self.scores.values() if c.meets(self.target)]
+        if not meeting:
+            return True
+        floor = min(c.ns_per_sample for c in meeting)
+        cost = self.cost(arch)
+        if cost < floor:
+            return True
+        chosen = cheapest_within_noise(meeting)
+        return cost <= (1.0 + COST_TIE) * floor and arch.macs_per_sample < chosen.macs_per_sample
 
     def meets(self, family: Family, hidden: int) -> bool | None:
         """Whether this rung meets the target, training it when needed; True also when it cannot
@@ -162,7 +174,7 @@ class _Plan:
         arch = self.limits.arch(family, hidden)
         if arch.label in self.scores:
             return self.scores[arch.label].meets(self.target)
-        if self.cost(arch) >= self.best_cost():
+        if not self.could_win(arch):
             return True
         if self.trained >= self.limits.trials:
             self.exhausted = True

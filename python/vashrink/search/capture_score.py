@@ -91,7 +91,9 @@ class CaptureChoice:
     message: str
 
 
-def _cheapest_within_noise(meeting: Sequence[CaptureScore]) -> CaptureScore:
+def cheapest_within_noise(meeting: Sequence[CaptureScore]) -> CaptureScore:
+    """The choice among candidates that meet the target: the fewest MACs (then the lowest ESR)
+    among those whose measured cost is within :data:`COST_TIE` of the cheapest."""
     floor = min(c.ns_per_sample for c in meeting)
     tied = [c for c in meeting if c.ns_per_sample <= (1.0 + COST_TIE) * floor]
     return min(tied, key=lambda c: (c.macs_per_sample, c.esr))
@@ -113,7 +115,7 @@ def choose_capture(
     if budget_core_percent is None:
         meeting = [c for c in pool if c.meets(esr_target)]
         if meeting:
-            w = _cheapest_within_noise(meeting)
+            w = cheapest_within_noise(meeting)
             return CaptureChoice(
                 w,
                 True,

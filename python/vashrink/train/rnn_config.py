@@ -2,17 +2,17 @@
 
 The defaults follow what the common amp trainers do (``../shared/notes/recordings.md``): Adam on
 segments of about 8,192 samples, truncated back-propagation through time (a 200-sample warm-up
-whose loss is masked, a weight update every 1,000 samples), loss ``0.75 ESR + 0.25 DC`` with the
-ESR on signals pre-emphasised by ``1 - 0.85 z^-1``. The batch (16 rows), the budget (8,000
-updates for a 16-unit candidate, more for smaller shapes: :mod:`.rnn_budget`), the patience
-(20 checks, counted from half the budget) and the two starts (each trains a quarter of the
-budget, the better goes on) were chosen on the capture panel against
-long reference trainings (docs/capture.md, "Measured: the default recipe against long
-references"): the second start rescues a failed one (fuzz LSTM-8: 0.209 with one start, 0.035
-with two), but which start is better at a quarter of the budget often is not which is better
-at the end, and the panel's goal (within 1.25x of a best-of-two-seeds reference at 5x the
-budget, for every shape) is not met. See docs/training.md for the thread count and the packing
-rule.
+whose loss is masked), loss ``0.75 ESR + 0.25 DC`` with the ESR on signals pre-emphasised by
+``1 - 0.85 z^-1``. The batch (16 rows), an update every 500 samples, the budget (16,000 updates
+for a 16-unit candidate, more for smaller shapes: :mod:`.rnn_budget`), the cosine to 1 % of the
+peak rate, the patience (20 checks, counted from half the budget) and the two starts (each
+trains a quarter of the budget, the better goes on) were chosen on the capture panel against
+long reference trainings (docs/capture.md, "The recipe: an update every 500 samples"): the
+same trained samples in twice the updates took the geometric-mean ratio to the references from
+2.76 to 2.11 at the same seconds; the second start rescues a failed one, but which start is
+better at a quarter of the budget often is not which is better at the end, and the panel's goal
+(within 1.25x of a best-of-two-seeds reference at 5x the work, for every shape) is not met. See
+docs/training.md for the thread count and the packing rule.
 """
 
 from __future__ import annotations
@@ -98,13 +98,13 @@ class RecurrentTrainConfig:
     segment_samples: int = 8192
     batch_size: int = 16
     warmup_samples: int = 200
-    tbptt_samples: int = 1000
+    tbptt_samples: int = 500
     lr: float = 2e-2
     schedule: str = "cosine"
-    final_lr_fraction: float = 0.05
+    final_lr_fraction: float = 0.01
     max_grad_norm: float | None = 1.0
     max_updates: int | None = None
-    base_updates: int = 8000
+    base_updates: int = 16000
     max_update_scale: float = 4.0
     starts: int = 2
     start_fraction: float = 0.25
