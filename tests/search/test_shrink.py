@@ -48,13 +48,16 @@ def test_shrink_end_to_end_exports_the_cheapest_model_meeting_eps(
     assert code == 0 and result["met"] and meeting
     # width grows at depth 1 (1, 2, 3, 4, 6, ...) until eps is met, then bisects down to the
     # narrowest meeting width; nothing wider than the first meeting gallop width is trained.
-    # The winner is the cheapest meeting net by measured ns/sample (ties within 10 % go to
-    # the smaller net), so on a noisy machine it may be a slightly wider one.
+    # The winner is the cheapest meeting net by measured ns/sample (ties within 10 %, or
+    # within either net's own timing spread when that is wider, go to the smaller net), so on
+    # a noisy machine it may be a slightly wider one.
     winner = result["winner"]
     widths = sorted(c["width"] for c in cands if c["depth"] == 1)
     narrowest = min(c["width"] for c in meeting if c["depth"] == 1)
     assert all(w <= 2 * narrowest for w in widths)
-    assert winner["ns_per_sample"] <= 1.1 * min(c["ns_per_sample"] for c in meeting) + 1e-9
+    for c in meeting:
+        tie = max(0.1, c["timing_spread"], winner["timing_spread"])
+        assert winner["ns_per_sample"] <= (1.0 + tie) * c["ns_per_sample"] + 1e-9, c["label"]
     assert len(cands) <= 8
     for c in cands:
         assert c["ns_per_sample"] > 0 and c["ns_per_sample_block"] > 0

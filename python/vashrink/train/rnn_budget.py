@@ -15,7 +15,8 @@ cells' and head's multiply-accumulates per sample and ``OVERHEAD_MACS`` the per-
 does not grow with the units (state copies, loss, Adam, the batch's bookkeeping), fitted to the
 seconds per update of the capture panel's default trainings on a quiet machine
 (``bench/bench_rnn_budget.py``, bench/results/rnn_budget.json; docs/training.md, "The budget
-scales with the shape": within 15 % for one layer, a second layer overrated by 10-25 %).
+scales with the shape": within 15 % for one layer, a second layer overrated by 10-25 %),
+measured with 1,000-sample chunks, the recipe before the 500-sample default; not re-fitted.
 """
 
 from __future__ import annotations
