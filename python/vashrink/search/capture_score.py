@@ -17,7 +17,8 @@ from ..model.architecture import RecurrentArchitecture
 from ..model.wavenet_shape import WAVENET, WaveNetShape
 from .score import COST_TIE, pareto_front
 
-__all__ = ["CaptureChoice", "CaptureScore", "capture_pareto", "choose_capture"]
+__all__ = ["CaptureChoice", "CaptureScore", "capture_pareto", "cheapest_within_noise",
+           "choose_capture"]
 
 SAMPLE_RATE_DEFAULT = 48000.0
 
