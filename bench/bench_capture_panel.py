@@ -62,7 +62,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import platform
 import sys
 import tempfile
@@ -245,8 +244,7 @@ def row_work(shape: str, config: dict[str, Any]) -> float | None:
         return None
     arch = RecurrentArchitecture.parse(shape)
     starts = 1 + (cfg.starts - 1) * cfg.start_fraction
-    trained = cfg.segment_samples - cfg.warmup_samples
-    per_update = trained / math.ceil(trained / cfg.tbptt_samples)
+    per_update = (cfg.segment_samples - cfg.warmup_samples) / cfg.updates_per_epoch(1)
     return float(cfg.updates_for(arch) * cfg.batch_size * per_update * starts)
 
 

@@ -15,13 +15,12 @@ rollbacks and the per-epoch checks.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
+from bench_capture_panel import recipe
 from vashrink.formats.gear import gear_recording as nam_recording
 from vashrink.target.gear import gear_recording, to_recording
 from vashrink.train import RecurrentTrainConfig, train_recurrent
@@ -30,17 +29,8 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def _config(variant: str) -> RecurrentTrainConfig:
-    fields = {f.name: f for f in dataclasses.fields(RecurrentTrainConfig)}
-    base = RecurrentTrainConfig()
-    changes: dict[str, Any] = {}
-    for item in filter(None, (p.strip() for p in variant.split(","))):
-        name, _, value = item.partition("=")
-        if name not in fields:
-            sys.exit(f"--variant: {name!r} is not a RecurrentTrainConfig field")
-        current = getattr(base, name)
-        changes[name] = (None if value == "None" else
-                         float(value) if current is None else type(current)(value))
-    return dataclasses.replace(base, **changes)
+    """The default recipe with a variant's ``FIELD=VALUE,...`` changes (the panel's --set)."""
+    return recipe([p.strip() for p in variant.split(",") if p.strip()])
 
 
 def main() -> None:

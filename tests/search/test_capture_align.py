@@ -122,6 +122,33 @@ def test_on_a_linear_chain_the_trial_stays_at_the_estimate_within_the_tie() -> N
 
 
 @pytest.mark.slow
+def test_the_trial_keeps_its_measured_recipe_when_the_training_default_moves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The shift rule was measured with 1,000-sample TBPTT and a cosine to 5 %; the training
+    default moved to 500 and 1 %, and the trial must not follow it."""
+    from types import SimpleNamespace
+
+    from vashrink.train import RecurrentTrainConfig, rnn_native
+
+    seen = []
+
+    def fake_train(archs, starts, data, config):  # type: ignore[no-untyped-def]
+        seen.append(config)
+        return [SimpleNamespace(best_val=0.5)]
+
+    monkeypatch.setattr(rnn_native, "train_pack_native", fake_train)
+    rec = to_recording(gear_recording("diode", seconds=12.0, seed=0), validation_s=2.0)
+    trial_esrs(rec, range(2), stop_at_rise=False)
+    default = RecurrentTrainConfig()
+    assert len(seen) == 2
+    for config in seen:
+        assert (config.tbptt_samples, config.final_lr_fraction) == (1000, 0.05)
+        assert config.max_updates == capture_align.TRIAL_UPDATES and config.patience is None
+        assert config.batch_size == default.batch_size
+        assert config.segment_samples == default.segment_samples
+
+
 def test_the_trial_is_deterministic() -> None:
     rec = to_recording(gear_recording("tube", seconds=13.0), validation_s=3.0)
     first = trial_esrs(rec, range(2), stop_at_rise=False)
