@@ -3,6 +3,7 @@ bad is dropped, the choice repeats bit for bit, and one start is the one-start r
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -18,7 +19,7 @@ from vashrink.model.spec import ModelSpec
 from vashrink.train import RecurrentTrainConfig, train_recurrent
 from vashrink.train.rnn_data import prepare_recurrent_data
 from vashrink.train.rnn_loop import train_pack
-from vashrink.train.rnn_native import train_pack_native
+from vashrink.train.rnn_native import start_threads, train_pack_native
 from vashrink.train.rnn_outcome import MemberOutcome
 from vashrink.train.rnn_pack import initial_spec
 from vashrink.train.rnn_starts import choose_start, start_seed, trial_updates
@@ -78,13 +79,17 @@ def test_a_start_that_goes_bad_is_dropped(data, trainer) -> None:  # type: ignor
 
 def test_starts_repeat_bit_for_bit_and_cost_their_trials(recording) -> None:  # type: ignore[no-untyped-def]
     archs = ["gru-3", "lstm-3"]
-    first = train_recurrent(recording, archs, _CFG)
-    second = train_recurrent(recording, archs, _CFG)
-    for a, b in zip(first, second, strict=True):
-        assert a.start_esrs == b.start_esrs and len(a.start_esrs) == 2
-        assert a.validation.esr == b.validation.esr and _same(a.spec, b.spec)
-        assert a.val_curve == b.val_curve
-        # seconds count every start: the chosen one's epochs cost less than the whole
+    one = replace(_CFG, start_threads=1)
+    first = train_recurrent(recording, archs, one)
+    second = train_recurrent(recording, archs, one)
+    side_by_side = train_recurrent(recording, archs, replace(_CFG, start_threads=2))
+    for a, b, c in zip(first, second, side_by_side, strict=True):
+        assert a.start_esrs == b.start_esrs == c.start_esrs and len(a.start_esrs) == 2
+        assert a.validation.esr == b.validation.esr == c.validation.esr
+        assert _same(a.spec, b.spec) and _same(a.spec, c.spec)
+        assert a.val_curve == b.val_curve == c.val_curve
+        # one after another, the wall time holds every start: more than the chosen one's epochs
+        # plus the other's trial, which is at least its first epoch
         assert a.seconds > sum(a.epoch_seconds)
 
 
@@ -106,12 +111,55 @@ def test_one_start_is_the_one_start_recipe(recording, data) -> None:  # type: ig
 
 
 def test_a_start_at_the_target_ends_the_trial(data) -> None:  # type: ignore[no-untyped-def]
-    """Native: the starts train one after another; one that reaches the target is the result
-    and the rest never train."""
+    """Native, one thread: the starts train one after another; one that reaches the target is
+    the result and the rest never train. Side by side every trial runs, and the choice (the
+    first start at the target) is the same."""
     arch = RecurrentArchitecture.parse("gru-3")
     specs = [initial_spec(arch, start_seed(0, i)) for i in range(3)]
-    (m,) = train_pack_native([arch], [specs], data, replace(_CFG, starts=3), target_esr=10.0)
+    cfg = replace(_CFG, starts=3, start_threads=1)
+    (m,) = train_pack_native([arch], [specs], data, cfg, target_esr=10.0)
     assert m.stop_reason == "target" and m.start == 0 and m.start_vals == [m.best_val]
+    (p,) = train_pack_native([arch], [specs], data, replace(cfg, start_threads=2),
+                             target_esr=10.0)
+    assert p.stop_reason == "target" and p.start == 0 and len(p.start_vals) == 3
+    assert _same(p.best_spec, m.best_spec)
+
+
+def test_ctrl_c_stops_every_trial_running_side_by_side(data) -> None:  # type: ignore[no-untyped-def]
+    """An interrupt raised while starts train on threads reaches the caller, and the other
+    trial stops after its epoch in progress instead of training its whole trial."""
+    arch = RecurrentArchitecture.parse("gru-3")
+    specs = [initial_spec(arch, start_seed(0, i)) for i in range(2)]
+    cfg = replace(_CFG, max_epochs=400, start_fraction=1.0, start_threads=2)
+    calls = 0
+
+    def on_epoch(_n: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_pack_native([arch], [specs], data, cfg, on_epoch=on_epoch)
+    # two trials of 400 epochs each; the one left stopped within a few epochs of the interrupt
+    assert calls < 20
+
+
+def test_start_threads_are_checked_and_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(InputError, match=r"start_threads must be >= 1"):
+        RecurrentTrainConfig(start_threads=0)
+    assert start_threads(RecurrentTrainConfig(start_threads=8), 2) == 2
+    assert start_threads(RecurrentTrainConfig(start_threads=1), 2) == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+    assert start_threads(RecurrentTrainConfig(), 2) == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {5}, raising=False)
+    assert start_threads(RecurrentTrainConfig(), 2) == 1
+    # where the affinity is not known (macOS), every CPU counts
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert start_threads(RecurrentTrainConfig(), 3) == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert start_threads(RecurrentTrainConfig(), 3) == 1
 
 
 def test_choice_rule_and_trial_length() -> None:
@@ -126,6 +174,9 @@ def test_choice_rule_and_trial_length() -> None:
     assert choose_start([outcome(0.3, None), outcome(0.2, None), outcome(0.2, None)]) == 1
     assert choose_start([outcome(0.3, None), outcome(0.4, "target")]) == 1
     assert choose_start([outcome(0.3, "diverged"), outcome(0.2, "diverged")]) == 1
+    # a start that stopped for lack of improvement (the trial reached the patience window) is
+    # done, not broken: the better one goes on even if the other still trains
+    assert choose_start([outcome(0.04, None), outcome(0.02, "no_improvement")]) == 1
     assert trial_updates(RecurrentTrainConfig(start_fraction=0.1), 8000) == 800
 
 

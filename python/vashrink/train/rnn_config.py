@@ -6,12 +6,14 @@ whose loss is masked), loss ``0.75 ESR + 0.25 DC`` with the ESR on signals pre-e
 ``1 - 0.85 z^-1``. The batch (16 rows), an update every 500 samples, the budget (16,000 updates
 for a 16-unit candidate, more for smaller shapes: :mod:`.rnn_budget`), the cosine to 1 % of the
 peak rate, the patience (20 checks, counted from half the budget) and the two starts (each
-trains a quarter of the budget, the better goes on) were chosen on the capture panel against
-long reference trainings (docs/capture.md, "The recipe: an update every 500 samples"): the
-same trained samples in twice the updates took the geometric-mean ratio to the references from
-2.76 to 2.11 at the same seconds; the second start rescues a failed one, but which start is
-better at a quarter of the budget often is not which is better at the end, and the panel's goal
-(within 1.25x of a best-of-two-seeds reference at 5x the work, for every shape) is not met. See
+trains half the budget, side by side on two cores; the better goes on) were chosen on the
+capture panel against long reference trainings (docs/capture.md, "The recipe: an update every
+500 samples" and "Two starts side by side"): the same trained samples in twice the updates took
+the geometric-mean ratio to the references from 2.76 to 2.11 at the same seconds, and starts
+that train to half the budget on two threads chose better (2.80 -> 2.48 on 16 pairs) in less
+wall time than quarter-budget starts one after another. The panel's goal (within 1.25x of a
+best-of-two-seeds reference at 5x the work, for every shape) is not met: two 5x references of
+one shape differ by more than 1.25x in most pairs. See
 docs/training.md for the thread count and the packing rule.
 """
 
@@ -70,6 +72,10 @@ class RecurrentTrainConfig:
             check goes on to the end of the budget (the others are dropped); ``1``: one start.
             A warm-started candidate has one start (its warm weights).
         start_fraction: the share of ``max_updates`` each start trains before the choice.
+        start_threads: threads the starts' trials run on side by side (native trainer; the
+            weights are the same on any number); ``None``: one per start, up to the CPUs this
+            process may use. A two-start candidate then takes about two thirds of its
+            one-thread wall time on two idle cores.
         max_rollbacks, rollback_ratio: a candidate that diverged (non-finite losses or check)
             goes back to its best weights with a fresh Adam and half its learning rate, at most
             ``max_rollbacks`` times (then a divergence stops it); ``0`` never rolls back. With
@@ -107,9 +113,10 @@ class RecurrentTrainConfig:
     base_updates: int = 16000
     max_update_scale: float = 4.0
     starts: int = 2
-    start_fraction: float = 0.25
+    start_fraction: float = 0.5
     max_rollbacks: int = 3
     rollback_ratio: float | None = None
+    start_threads: int | None = None
     max_epochs: int = 1000
     max_seconds: float | None = None
     patience: int | None = 20
@@ -153,6 +160,8 @@ class RecurrentTrainConfig:
             (self.rollback_ratio is None
              or (math.isfinite(self.rollback_ratio) and self.rollback_ratio > 1.0),
              f"rollback_ratio must be finite and > 1 (or None), got {self.rollback_ratio}"),
+            (self.start_threads is None or self.start_threads >= 1,
+             f"start_threads must be >= 1 (or None), got {self.start_threads}"),
             (self.max_epochs >= 1, f"max_epochs must be >= 1, got {self.max_epochs}"),
             (0.0 <= self.patience_after <= 1.0,
              f"patience_after must be in [0, 1], got {self.patience_after}"),

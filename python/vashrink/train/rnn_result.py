@@ -30,7 +30,8 @@ class TrainedRecurrent:
     ``epoch_seconds`` the pack's epoch wall times divided the same way. ``pack_size`` is how
     many candidates trained side by side in one layer with it. ``start`` is which of its starts
     went on and ``start_esrs`` every start's best validation check when it was chosen (empty
-    with one start; :mod:`~vashrink.train.rnn_starts`); ``seconds`` includes all starts.
+    with one start; :mod:`~vashrink.train.rnn_starts`); ``seconds`` includes all starts (on the
+    native trainer it is the candidate's wall time, its starts' trials side by side).
     ``rollbacks``: times it went back to its best weights after diverging (native trainer).
     """
 

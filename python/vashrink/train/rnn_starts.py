@@ -9,8 +9,9 @@ whole budget, so the trial is its first part); the start with the best validatio
 on, with its optimiser state and shuffles, to the end of the budget; the others are dropped.
 Start 0 is seeded by ``config.seed`` itself, so ``starts=1`` is the one-start recipe.
 
-Both trainers use these rules (:func:`.rnn_native.train_pack_native` trains the starts one
-after another, each with its own shuffles; :func:`.rnn_loop.train_pack` trains them side by
+Both trainers use these rules (:func:`.rnn_native.train_pack_native` trains the starts' trials
+side by side on threads, or one after another with ``start_threads=1``, each with its own
+shuffles, so the weights are the same either way; :func:`.rnn_loop.train_pack` trains them side by
 side in its pack, so in torch they share the pack's shuffles and differ in initialisation).
 """
 
@@ -49,13 +50,14 @@ def start_lists(starts: Sequence[ModelSpec | Sequence[ModelSpec]]) -> list[list[
 
 def choose_start(outcomes: Sequence[MemberOutcome]) -> int:
     """Which start goes on: one that reached the target; else the best validation check among
-    those still training; else (all stopped: diverged or out of budget) the best of all. Ties go
-    to the lower index."""
+    those that did not diverge (still training, or stopped for lack of improvement when the
+    trial reaches the patience window: such a start is done, not broken); else (all diverged)
+    the best of all. Ties go to the lower index."""
     hit = [i for i, m in enumerate(outcomes) if m.stop_reason == "target"]
     if hit:
         return hit[0]
-    alive = [i for i, m in enumerate(outcomes) if m.stop_reason is None]
-    pool = alive or list(range(len(outcomes)))
+    sound = [i for i, m in enumerate(outcomes) if m.stop_reason != "diverged"]
+    pool = sound or list(range(len(outcomes)))
     return min(pool, key=lambda i: (outcomes[i].best_val, i))
 
 
