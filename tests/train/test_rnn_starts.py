@@ -4,6 +4,8 @@ bad is dropped, the choice repeats bit for bit, and one start is the one-start r
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -121,27 +123,44 @@ def test_a_start_at_the_target_ends_the_trial(data) -> None:  # type: ignore[no-
     assert m.stop_reason == "target" and m.start == 0 and m.start_vals == [m.best_val]
     (p,) = train_pack_native([arch], [specs], data, replace(cfg, start_threads=2),
                              target_esr=10.0)
-    assert p.stop_reason == "target" and p.start == 0 and len(p.start_vals) == 3
+    assert p.stop_reason == "target" and p.start == 0 and p.start_vals == m.start_vals
     assert _same(p.best_spec, m.best_spec)
 
 
 def test_ctrl_c_stops_every_trial_running_side_by_side(data) -> None:  # type: ignore[no-untyped-def]
-    """An interrupt raised while starts train on threads reaches the caller, and the other
-    trial stops after its epoch in progress instead of training its whole trial."""
+    """A real Ctrl-C (SIGINT to the main thread, which waits for the trials) reaches the caller,
+    and both trials stop after their epoch in progress instead of training their whole trial;
+    an error in one trial stops the other the same way."""
     arch = RecurrentArchitecture.parse("gru-3")
     specs = [initial_spec(arch, start_seed(0, i)) for i in range(2)]
     cfg = replace(_CFG, max_epochs=400, start_fraction=1.0, start_threads=2)
+    lock = threading.Lock()
     calls = 0
 
-    def on_epoch(_n: int) -> None:
+    def interrupt(_n: int) -> None:
         nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise KeyboardInterrupt
+        with lock:
+            calls += 1
+            if calls == 3:
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
 
     with pytest.raises(KeyboardInterrupt):
-        train_pack_native([arch], [specs], data, cfg, on_epoch=on_epoch)
-    # two trials of 400 epochs each; the one left stopped within a few epochs of the interrupt
+        train_pack_native([arch], [specs], data, cfg, on_epoch=interrupt)
+    # two trials of 400 epochs each; both stopped within a few epochs of the interrupt
+    assert calls < 20
+
+    calls = 0
+
+    def fail(_n: int) -> None:
+        nonlocal calls
+        with lock:
+            calls += 1
+            if calls == 3:
+                msg = "a trial failed"
+                raise RuntimeError(msg)
+
+    with pytest.raises(RuntimeError, match="a trial failed"):
+        train_pack_native([arch], [specs], data, cfg, on_epoch=fail)
     assert calls < 20
 
 

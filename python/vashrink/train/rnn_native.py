@@ -119,7 +119,7 @@ def _advance(run: _Run, rows: tuple[np.ndarray, np.ndarray], data: RecurrentData
     def count_update() -> None:
         run.updates += 1
 
-    while m.stop_reason is None and run.updates < until:
+    while m.stop_reason is None and run.updates < until and not cancel.is_set():
         clock = time.perf_counter()
         order = run.rng.permutation(rows[0].shape[0])
         train_esr, diverged = _epoch(
@@ -161,13 +161,19 @@ def _trials(arch: RecurrentArchitecture, starts: Sequence[ModelSpec], data: Recu
     """Each start trains its trial (its own net, shuffles and Adam, so the weights do not
     depend on how many run at once): side by side on :func:`start_threads` threads (the engine
     releases the GIL while it trains), or one after another, stopping early when one reaches
-    the target. Ctrl-C stops every trial after its epoch in progress."""
+    the target; either way the runs up to the first at the target are returned, so the choice
+    and every start's check are the same on any number of threads. Ctrl-C stops every trial
+    after its epoch in progress; trials not begun never start."""
     cancel = threading.Event()
 
     def trial(index: int) -> _Run:
         run = _new_run(arch, starts[index], index, data, config, dtype)
         _advance(run, rows, data, config, target_esr, until, on_epoch, cancel)
         return run
+
+    def up_to_target(runs: list[_Run]) -> list[_Run]:
+        hit = next((i for i, r in enumerate(runs) if r.m.stop_reason == "target"), None)
+        return runs if hit is None else runs[: hit + 1]
 
     workers = start_threads(config, len(starts))
     if workers == 1:
@@ -183,9 +189,11 @@ def _trials(arch: RecurrentArchitecture, starts: Sequence[ModelSpec], data: Recu
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         if any(f.exception() is not None for f in done):
             cancel.set()
-        return [f.result() for f in futures]
+            pool.shutdown(wait=True, cancel_futures=True)
+        return up_to_target([f.result() for f in futures])
     except BaseException:
         cancel.set()
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:
         pool.shutdown(wait=True)
@@ -209,6 +217,7 @@ def _train_member(arch: RecurrentArchitecture, starts: Sequence[ModelSpec], data
     else:
         pick = choose_start([r.m for r in runs])
         winner = merge_starts([r.m for r in runs], pick)
+        winner.seconds = time.perf_counter() - clock  # the trials' wall time, for max_seconds
         _advance(runs[pick], rows, data, config, target_esr, budget, on_epoch,
                  threading.Event())
     winner.seconds = time.perf_counter() - clock
