@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -134,34 +134,29 @@ def test_ctrl_c_stops_every_trial_running_side_by_side(data) -> None:  # type: i
     arch = RecurrentArchitecture.parse("gru-3")
     specs = [initial_spec(arch, start_seed(0, i)) for i in range(2)]
     cfg = replace(_CFG, max_epochs=400, start_fraction=1.0, start_threads=2)
+
+    def interrupt() -> None:
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
+
+    def fail() -> None:
+        msg = "a trial failed"
+        raise RuntimeError(msg)
+
     lock = threading.Lock()
-    calls = 0
+    for action, error in ((interrupt, KeyboardInterrupt), (fail, RuntimeError)):
+        calls = 0
 
-    def interrupt(_n: int) -> None:
-        nonlocal calls
-        with lock:
-            calls += 1
-            if calls == 3:
-                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
+        def on_epoch(_n: int, action: Callable[[], None] = action) -> None:
+            nonlocal calls
+            with lock:
+                calls += 1
+                if calls == 3:
+                    action()
 
-    with pytest.raises(KeyboardInterrupt):
-        train_pack_native([arch], [specs], data, cfg, on_epoch=interrupt)
-    # two trials of 400 epochs each; both stopped within a few epochs of the interrupt
-    assert calls < 20
-
-    calls = 0
-
-    def fail(_n: int) -> None:
-        nonlocal calls
-        with lock:
-            calls += 1
-            if calls == 3:
-                msg = "a trial failed"
-                raise RuntimeError(msg)
-
-    with pytest.raises(RuntimeError, match="a trial failed"):
-        train_pack_native([arch], [specs], data, cfg, on_epoch=fail)
-    assert calls < 20
+        with pytest.raises(error):
+            train_pack_native([arch], [specs], data, cfg, on_epoch=on_epoch)
+        # two trials of 400 epochs each; both stopped within a few epochs of the third
+        assert calls < 20
 
 
 def test_start_threads_are_checked_and_capped(monkeypatch: pytest.MonkeyPatch) -> None:

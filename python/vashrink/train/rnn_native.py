@@ -110,7 +110,7 @@ def _advance(run: _Run, rows: tuple[np.ndarray, np.ndarray], data: RecurrentData
              config: RecurrentTrainConfig, target_esr: float | None, until: int,
              on_epoch: Callable[[int], None] | None, cancel: threading.Event) -> None:
     """Train ``run`` epoch by epoch until it stops, has made ``until`` updates or ``cancel``
-    is set (then it stops as ``"interrupted"`` after the epoch in progress)."""
+    is set (checked between epochs; the caller then drops the run)."""
     m = run.m
     budget = config.budget_updates(int(data.x_rows.shape[0]), m.architecture)
     if target_esr is not None and m.best_val <= target_esr / 2:
@@ -140,8 +140,6 @@ def _advance(run: _Run, rows: tuple[np.ndarray, np.ndarray], data: RecurrentData
             on_epoch(1)
         m.stop_reason = m.reason_to_stop(config, diverged=diverged, target_esr=target_esr,
                                          updates=run.updates, budget=budget)
-        if cancel.is_set() and m.stop_reason is None:
-            m.stop_reason = "interrupted"
 
 
 def start_threads(config: RecurrentTrainConfig, starts: int) -> int:
@@ -193,10 +191,9 @@ def _trials(arch: RecurrentArchitecture, starts: Sequence[ModelSpec], data: Recu
         return up_to_target([f.result() for f in futures])
     except BaseException:
         cancel.set()
-        pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True, cancel_futures=cancel.is_set())
 
 
 def _train_member(arch: RecurrentArchitecture, starts: Sequence[ModelSpec], data: RecurrentData,
